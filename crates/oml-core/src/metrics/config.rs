@@ -1,0 +1,82 @@
+use crate::retrieval::Distance;
+
+/// Which metrics to compute (OML's `EmbeddingMetrics` arguments, plus nDCG and the distance).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    /// k values for cmc@k. Default `[1, 5, 10]` (OML's default is `(5,)`).
+    pub cmc_top_k: Vec<usize>,
+    /// k values for precision@k. Default `[1, 5, 10]`.
+    pub precision_top_k: Vec<usize>,
+    /// k values for map@k. Default `[1, 5, 10]`.
+    pub map_top_k: Vec<usize>,
+    /// k values for ndcg@k. Default `[1, 5, 10]`.
+    pub ndcg_top_k: Vec<usize>,
+    /// FMR values in `[0, 1]` for fnmr@fmr; empty (the default, as OML) skips it: it needs two
+    /// extra passes over all pairs.
+    pub fmr_vals: Vec<f64>,
+    /// Explained-variance fractions in `[0, 1]` for PCF. Default `[0.5]` (as OML).
+    pub pcf_variance: Vec<f64>,
+    /// Default Euclidean (as OML).
+    pub distance: Distance,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            cmc_top_k: vec![1, 5, 10],
+            precision_top_k: vec![1, 5, 10],
+            map_top_k: vec![1, 5, 10],
+            ndcg_top_k: vec![1, 5, 10],
+            fmr_vals: Vec::new(),
+            pcf_variance: vec![0.5],
+            distance: Distance::Euclidean,
+        }
+    }
+}
+
+/// A [`MetricsConfig`] value out of range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricsConfigError {
+    #[error("{metric}: k must be at least 1")]
+    ZeroK { metric: &'static str },
+    #[error("{what} must be in [0, 1], got {value}")]
+    OutOfRange { what: &'static str, value: f64 },
+}
+
+impl MetricsConfig {
+    pub fn validate(&self) -> Result<(), MetricsConfigError> {
+        for (metric, ks) in self.top_k_lists() {
+            if ks.contains(&0) {
+                return Err(MetricsConfigError::ZeroK { metric });
+            }
+        }
+        for (what, values) in [
+            ("fmr", &self.fmr_vals),
+            ("pcf variance", &self.pcf_variance),
+        ] {
+            if let Some(&value) = values.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(MetricsConfigError::OutOfRange { what, value });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many items each query must retrieve: the largest k of any metric (at least 1).
+    pub fn max_k(&self) -> usize {
+        self.top_k_lists()
+            .iter()
+            .flat_map(|(_, ks)| ks.iter().copied())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    pub(crate) fn top_k_lists(&self) -> [(&'static str, &[usize]); 4] {
+        [
+            ("cmc", &self.cmc_top_k),
+            ("precision", &self.precision_top_k),
+            ("map", &self.map_top_k),
+            ("ndcg", &self.ndcg_top_k),
+        ]
+    }
+}

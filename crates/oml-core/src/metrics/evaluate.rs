@@ -1,0 +1,163 @@
+use super::config::{MetricsConfig, MetricsConfigError};
+use super::fnmr::fnmr_at_fmr_streaming;
+use super::pcf::pcf;
+use super::report::{GroupMetrics, MetricsReport, RetrievalMetric};
+use crate::retrieval::{Embeddings, QueryGallery, RetrievalError, RetrievalResults, retrieve};
+
+/// Why metrics could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricsError {
+    #[error(transparent)]
+    Config(#[from] MetricsConfigError),
+    #[error(transparent)]
+    Retrieval(#[from] RetrievalError),
+}
+
+/// Per-query values of every (metric, k), for finding the worst queries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PerQueryMetrics {
+    /// `(metric, k, values[query])` in config order.
+    pub values: Vec<(RetrievalMetric, usize, Vec<f64>)>,
+}
+
+impl PerQueryMetrics {
+    /// The per-query values of `metric` at `k`, if computed.
+    pub fn get(&self, metric: RetrievalMetric, k: usize) -> Option<&[f64]> {
+        self.values
+            .iter()
+            .find(|(m, kk, _)| *m == metric && *kk == k)
+            .map(|(_, _, v)| v.as_slice())
+    }
+}
+
+/// Everything one evaluation produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Top `config.max_k()` of every query.
+    pub results: RetrievalResults,
+    pub per_query: PerQueryMetrics,
+    pub report: MetricsReport,
+}
+
+/// Retrieval metrics of an embedding matrix, as OML's `EmbeddingMetrics.compute_metrics`
+/// (`metrics/embeddings.py:214`) computes them, plus nDCG.
+///
+/// Each query retrieves its `max_k` nearest gallery items ([`retrieve`]); per-query values come
+/// from [`super::per_query`]; a group's value is the plain mean over its queries (every query
+/// weighs the same). Groups: OVERALL, and with categories one per category of the queries
+/// (queries without a category count in OVERALL only). PCF of a group uses all its rows (query
+/// or gallery). fnmr@fmr is OVERALL only, as in OML.
+///
+/// # Shapes
+/// `emb`: `[qg.n_rows(), dim]`.
+pub fn evaluate(
+    emb: &Embeddings<'_>,
+    qg: &QueryGallery,
+    config: &MetricsConfig,
+) -> Result<Evaluation, MetricsError> {
+    config.validate()?;
+    let results = retrieve(emb, qg, config.max_k(), config.distance)?;
+
+    let mut per_query = PerQueryMetrics::default();
+    let relevance: Vec<(Vec<bool>, usize)> = results
+        .iter()
+        .map(|q| (q.is_correct(), q.gt.len()))
+        .collect();
+    for (name, ks) in config.top_k_lists() {
+        let metric = RetrievalMetric::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .unwrap_or(RetrievalMetric::Cmc);
+        for &k in ks {
+            let values = relevance
+                .iter()
+                .map(|(c, n_gt)| metric.of_query(c, *n_gt, k))
+                .collect();
+            per_query.values.push((metric, k, values));
+        }
+    }
+
+    let all_queries: Vec<usize> = (0..qg.query_rows().len()).collect();
+    let all_rows: Vec<u32> = union_rows(qg);
+    let mut overall = group_metrics(emb, &per_query, &all_queries, &all_rows, config);
+    if !config.fmr_vals.is_empty() {
+        let fnmr = fnmr_at_fmr_streaming(emb, qg, config.distance, &config.fmr_vals);
+        overall.fnmr_at_fmr = config.fmr_vals.iter().copied().zip(fnmr).collect();
+    }
+
+    let mut categories = Vec::new();
+    if let Some(names) = qg.category_names() {
+        for (c, name) in names.iter().enumerate() {
+            let c = u32::try_from(c).ok();
+            let queries: Vec<usize> = (0..qg.query_rows().len())
+                .filter(|&q| qg.category_of_row(qg.query_rows()[q]) == c)
+                .collect();
+            if queries.is_empty() {
+                continue; // OML reports only categories that have queries.
+            }
+            let rows: Vec<u32> = all_rows
+                .iter()
+                .copied()
+                .filter(|&r| qg.category_of_row(r) == c)
+                .collect();
+            categories.push((
+                name.clone(),
+                group_metrics(emb, &per_query, &queries, &rows, config),
+            ));
+        }
+    }
+    Ok(Evaluation {
+        results,
+        per_query,
+        report: MetricsReport {
+            overall,
+            categories,
+        },
+    })
+}
+
+/// Rows that are a query, a gallery item, or both, ascending.
+fn union_rows(qg: &QueryGallery) -> Vec<u32> {
+    let mut rows: Vec<u32> = qg
+        .query_rows()
+        .iter()
+        .chain(qg.gallery_rows())
+        .copied()
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+fn group_metrics(
+    emb: &Embeddings<'_>,
+    per_query: &PerQueryMetrics,
+    queries: &[usize],
+    rows: &[u32],
+    config: &MetricsConfig,
+) -> GroupMetrics {
+    let mut retrieval: Vec<(RetrievalMetric, Vec<(usize, f64)>)> = Vec::new();
+    for (metric, k, values) in &per_query.values {
+        let mean = queries.iter().map(|&q| values[q]).sum::<f64>() / queries.len() as f64;
+        match retrieval.iter_mut().find(|(m, _)| m == metric) {
+            Some((_, list)) => list.push((*k, mean)),
+            None => retrieval.push((*metric, vec![(*k, mean)])),
+        }
+    }
+    let pcf_values = if config.pcf_variance.is_empty() {
+        Vec::new()
+    } else {
+        pcf(emb, rows, &config.pcf_variance)
+    };
+    GroupMetrics {
+        n_queries: queries.len(),
+        retrieval,
+        pcf: config
+            .pcf_variance
+            .iter()
+            .copied()
+            .zip(pcf_values)
+            .collect(),
+        fnmr_at_fmr: Vec::new(),
+    }
+}

@@ -1,0 +1,17 @@
+//! Retrieval metrics: pure per-query functions ([`per_query`]), FNMR@FMR, PCF, the reduction
+//! into OVERALL and per-category groups ([`evaluate`]), and an accumulator for validation loops.
+
+mod accumulator;
+mod config;
+mod evaluate;
+mod fnmr;
+mod pcf;
+pub mod per_query;
+mod report;
+
+pub use accumulator::{AccumulatorError, MetricsAccumulator};
+pub use config::{MetricsConfig, MetricsConfigError};
+pub use evaluate::{Evaluation, MetricsError, PerQueryMetrics, evaluate};
+pub use fnmr::{fnmr_at_fmr, fnmr_at_fmr_streaming};
+pub use pcf::pcf;
+pub use report::{GroupMetrics, MetricsReport, OVERALL, RetrievalMetric};

@@ -1,0 +1,140 @@
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::per_query::{cmc_at_k, map_at_k, ndcg_at_k, precision_at_k};
+
+/// The ranked-list metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetrievalMetric {
+    Cmc,
+    Precision,
+    Map,
+    Ndcg,
+}
+
+impl RetrievalMetric {
+    pub const ALL: [Self; 4] = [Self::Cmc, Self::Precision, Self::Map, Self::Ndcg];
+
+    /// Key in reports (`cmc`, `precision`, `map`, `ndcg`), as OML names them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cmc => "cmc",
+            Self::Precision => "precision",
+            Self::Map => "map",
+            Self::Ndcg => "ndcg",
+        }
+    }
+
+    /// The per-query value (see [`super::per_query`]).
+    pub fn of_query(self, is_correct: &[bool], n_gt: usize, k: usize) -> f64 {
+        match self {
+            Self::Cmc => cmc_at_k(is_correct, n_gt, k),
+            Self::Precision => precision_at_k(is_correct, n_gt, k),
+            Self::Map => map_at_k(is_correct, n_gt, k),
+            Self::Ndcg => ndcg_at_k(is_correct, n_gt, k),
+        }
+    }
+}
+
+/// The reduced metrics of one group of queries: OVERALL or one category.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupMetrics {
+    /// Number of queries averaged.
+    pub n_queries: usize,
+    /// Mean over the group's queries of each metric at each k, in config order.
+    pub retrieval: Vec<(RetrievalMetric, Vec<(usize, f64)>)>,
+    /// (explained-variance fraction, PCF) over the group's embeddings (queries and gallery).
+    pub pcf: Vec<(f64, f64)>,
+    /// (FMR, FNMR); OVERALL only, empty unless asked for.
+    pub fnmr_at_fmr: Vec<(f64, f64)>,
+}
+
+impl GroupMetrics {
+    /// The value of `metric` at `k`, if computed.
+    pub fn retrieval_value(&self, metric: RetrievalMetric, k: usize) -> Option<f64> {
+        let (_, values) = self.retrieval.iter().find(|(m, _)| *m == metric)?;
+        values.iter().find(|(kk, _)| *kk == k).map(|(_, v)| *v)
+    }
+}
+
+/// All reduced metrics: OVERALL plus one group per category (sorted by name). Serialises to
+/// OML's shape: `{"OVERALL": {"cmc": {"1": v, …}, "precision": …, "map": …, "ndcg": …,
+/// "pcf": {"0.5": v}, "fnmr@fmr": {"0.01": v, …}}, "<category>": {…}}`; NaN becomes `null`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricsReport {
+    pub overall: GroupMetrics,
+    pub categories: Vec<(String, GroupMetrics)>,
+}
+
+/// The key of the overall group, as OML spells it.
+pub const OVERALL: &str = "OVERALL";
+
+impl MetricsReport {
+    /// All groups, OVERALL first.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, &GroupMetrics)> {
+        std::iter::once((OVERALL, &self.overall))
+            .chain(self.categories.iter().map(|(n, g)| (n.as_str(), g)))
+    }
+
+    /// Looks a value up by OML's path syntax, e.g. `OVERALL/cmc/1` or `shoes/map/5`.
+    pub fn get(&self, path: &str) -> Option<f64> {
+        let mut parts = path.split('/');
+        let (group, metric, key) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let (_, g) = self.groups().find(|(name, _)| *name == group)?;
+        let find_f = |pairs: &[(f64, f64)]| {
+            let key: f64 = key.parse().ok()?;
+            pairs.iter().find(|(x, _)| *x == key).map(|(_, v)| *v)
+        };
+        match metric {
+            "pcf" => find_f(&g.pcf),
+            "fnmr@fmr" => find_f(&g.fnmr_at_fmr),
+            _ => {
+                let m = RetrievalMetric::ALL
+                    .into_iter()
+                    .find(|m| m.name() == metric)?;
+                g.retrieval_value(m, key.parse().ok()?)
+            }
+        }
+    }
+}
+
+impl Serialize for MetricsReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1 + self.categories.len()))?;
+        for (name, group) in self.groups() {
+            map.serialize_entry(name, group)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for GroupMetrics {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (metric, values) in &self.retrieval {
+            map.serialize_entry(metric.name(), &KeyedValues(values))?;
+        }
+        if !self.pcf.is_empty() {
+            map.serialize_entry("pcf", &KeyedValues(&self.pcf))?;
+        }
+        if !self.fnmr_at_fmr.is_empty() {
+            map.serialize_entry("fnmr@fmr", &KeyedValues(&self.fnmr_at_fmr))?;
+        }
+        map.end()
+    }
+}
+
+/// `{"<key>": value}` with keys written as OML writes them (`1`, `0.01`).
+struct KeyedValues<'a, K>(&'a [(K, f64)]);
+
+impl<K: std::fmt::Display> Serialize for KeyedValues<'_, K> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(&key.to_string(), &(value.is_finite().then_some(*value)))?;
+        }
+        map.end()
+    }
+}
