@@ -209,13 +209,16 @@ fn streaming_fnmr_matches_in_memory_quantiles() {
 
 #[test]
 fn fnmr_follows_numpy_linear_quantile() {
-    // negatives 1..=5: quantile(0.5) = 3, quantile(0.1) = 1.4, quantile(0.9) = 4.6.
+    // negatives 1..=5: quantile(0.1) = 1.4, quantile(0.5) = 3, quantile(0.9) = 4.6, in float64
+    // (numpy 1.26.4 returns float64 thresholds for float32 input), so the float32 positive
+    // 1.4f32 = 1.39999997… is *below* the 0.1 threshold. numpy 1.26.4 gives [0.5, 0.5, 0.25]:
+    //   neg = np.array([5,1,3,2,4], dtype=np.float32); q = np.quantile(neg, [.1, .5, .9])
+    //   pos = np.array([.5, 1.4, 3, 4.7], dtype=np.float32); (pos[None] >= q[:, None]).mean(1)
     let neg = [5.0, 1.0, 3.0, 2.0, 4.0];
     let pos = [0.5, 1.4, 3.0, 4.7];
-    // >= threshold counts: 0.1 → {1.4, 3, 4.7}; 0.5 → {3, 4.7}; 0.9 → {4.7}.
     assert_eq!(
         fnmr_at_fmr(&pos, &neg, &[0.1, 0.5, 0.9]),
-        vec![0.75, 0.5, 0.25]
+        vec![0.5, 0.5, 0.25]
     );
     assert!(
         fnmr_at_fmr(&pos, &[], &[0.1])[0].is_nan(),
