@@ -1,0 +1,32 @@
+/// How a command failed: with the user's input (exit code 2, like clap's usage errors), or
+/// otherwise (exit code 1).
+#[derive(Debug)]
+pub enum Failure {
+    BadInput(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Self::BadInput(e) | Self::Other(e) => e,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::BadInput(_) => 2,
+            Self::Other(_) => 1,
+        }
+    }
+}
+
+/// Marks an error as the user's input being wrong.
+pub(crate) fn bad_input<E: Into<anyhow::Error>>(e: E) -> Failure {
+    Failure::BadInput(e.into())
+}
+
+/// Marks an error as not the input's fault.
+pub(crate) fn other<E: Into<anyhow::Error>>(e: E) -> Failure {
+    Failure::Other(e.into())
+}

@@ -1,0 +1,160 @@
+//! `oml metrics`: retrieval metrics of precomputed embeddings over a dataset's validation rows.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use oml_core::dataset::{Dataset, read_dataset};
+use oml_core::metrics::{MetricsConfig, evaluate};
+use oml_core::retrieval::{Distance, Embeddings, QueryGallery, RetrievalError};
+
+use super::failure::{Failure, bad_input, other};
+use super::table::render_report;
+use crate::io::{read_embeddings, write_atomically};
+
+/// Retrieval metrics (cmc, precision, map, ndcg, pcf, fnmr@fmr) of precomputed embeddings.
+///
+/// Row i of the dataset CSV is row i of the embeddings; only validation rows are used, and the
+/// images need not exist.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Embeddings: .npy (float32 [N, D]; float64 is accepted) or .safetensors (one tensor).
+    #[arg(long, value_name = "FILE")]
+    embeddings: PathBuf,
+    /// Dataset in OML's CSV format, one row per embedding row.
+    #[arg(long, value_name = "CSV")]
+    dataset: PathBuf,
+    /// k values for cmc@k, precision@k, map@k and ndcg@k.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,5,10",
+        value_name = "K,..."
+    )]
+    k: Vec<usize>,
+    /// False-match rates for fnmr@fmr (needs two extra passes over all pairs; off by default).
+    #[arg(long, value_delimiter = ',', value_name = "FMR,...")]
+    fmr: Vec<f64>,
+    /// Explained-variance fractions for pcf.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.5",
+        value_name = "R,..."
+    )]
+    pcf: Vec<f64>,
+    /// Distance between embeddings.
+    #[arg(long, default_value = "euclidean", value_parser = parse_distance)]
+    distance: Distance,
+    /// Also write the metrics as JSON (OML's shape) to this file.
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+}
+
+fn parse_distance(s: &str) -> Result<Distance, String> {
+    s.parse()
+        .map_err(|e: oml_core::retrieval::UnknownDistance| e.to_string())
+}
+
+pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
+    let config = MetricsConfig {
+        cmc_top_k: args.k.clone(),
+        precision_top_k: args.k.clone(),
+        map_top_k: args.k.clone(),
+        ndcg_top_k: args.k.clone(),
+        fmr_vals: args.fmr.clone(),
+        pcf_variance: args.pcf.clone(),
+        distance: args.distance,
+    };
+    config.validate().map_err(bad_input)?;
+
+    let dataset = load_dataset(&args.dataset)?;
+    for warning in dataset.warnings() {
+        eprintln!("warning: {}: {warning}", dataset.source_name());
+    }
+    let matrix = read_embeddings(&args.embeddings).map_err(bad_input)?;
+    let n_rows = dataset.records().len();
+    if matrix.rows != n_rows {
+        return Err(bad_input(anyhow!(
+            "{} has {} rows but {} has {} data rows; row i of the CSV must be row i of the embeddings",
+            args.embeddings.display(),
+            matrix.rows,
+            args.dataset.display(),
+            n_rows
+        )));
+    }
+
+    // Only validation rows take part: copy them out, keeping their CSV lines for messages.
+    let rows = dataset.validation_rows();
+    if rows.is_empty() {
+        return Err(bad_input(anyhow!(
+            "{} has no validation rows to evaluate",
+            args.dataset.display()
+        )));
+    }
+    let mut data = Vec::with_capacity(rows.len() * matrix.dim);
+    for &r in &rows {
+        data.extend_from_slice(&matrix.data[r * matrix.dim..(r + 1) * matrix.dim]);
+    }
+    let emb = Embeddings::new(&data, rows.len(), matrix.dim).map_err(|e| match e {
+        RetrievalError::NotFinite { row, column, value } => bad_input(anyhow!(
+            "{}: row {} (CSV line {}), column {column} is {value}: embeddings must be finite",
+            args.embeddings.display(),
+            rows[row],
+            dataset.records()[rows[row]].line,
+        )),
+        other => bad_input(other),
+    })?;
+    let qg = query_gallery(&dataset, &rows).map_err(bad_input)?;
+
+    let evaluation = evaluate(&emb, &qg, &config).map_err(bad_input)?;
+    let report = &evaluation.report;
+    println!(
+        "{} queries x {} gallery items, {} distance, D = {}",
+        qg.query_rows().len(),
+        qg.gallery_rows().len(),
+        config.distance,
+        matrix.dim
+    );
+    print!("{}", render_report(report));
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(report).map_err(other)?;
+        text.push('\n');
+        write_atomically(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(other)?;
+        println!("metrics written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn load_dataset(path: &PathBuf) -> Result<Dataset, Failure> {
+    let file = File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
+        .map_err(bad_input)?;
+    read_dataset(BufReader::new(file), &path.display().to_string()).map_err(bad_input)
+}
+
+/// Roles, dense labels, sequences and categories of the validation rows.
+fn query_gallery(dataset: &Dataset, rows: &[usize]) -> Result<QueryGallery, RetrievalError> {
+    let labels = dataset.label_map();
+    let records: Vec<_> = rows.iter().map(|&r| &dataset.records()[r]).collect();
+    let dense: Vec<u32> = records
+        .iter()
+        .map(|r| labels.dense(r.label).unwrap_or(u32::MAX))
+        .collect();
+    let is_query: Vec<bool> = records.iter().map(|r| r.is_query).collect();
+    let is_gallery: Vec<bool> = records.iter().map(|r| r.is_gallery).collect();
+    let mut qg = QueryGallery::new(dense, &is_query, &is_gallery)?;
+    if dataset.has_sequence() {
+        let seq: Vec<Option<&str>> = records.iter().map(|r| r.sequence.as_deref()).collect();
+        qg = qg.with_sequences(&seq)?;
+    }
+    if dataset.has_category() {
+        let cat: Vec<Option<&str>> = records.iter().map(|r| r.category.as_deref()).collect();
+        qg = qg.with_categories(&cat)?;
+    }
+    Ok(qg)
+}
