@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing need and a fresh machine may lack. Idempotent and quick
+# when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mold >/dev/null 2>&1 || need_apt+=(mold)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+if ((${#need_apt[@]})); then
+    echo "setup: installing ${need_apt[*]} (Debian packages)"
+    if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null \
+        || echo "setup: could not install ${need_apt[*]}; continuing (mold only speeds up linking)"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    echo "setup: adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+        rustup component add "$component"
+    fi
+done

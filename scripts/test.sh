@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, clippy (warnings are errors), all tests, and the
+# wasm32 build of the wasm-clean crates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+started=$SECONDS
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "wasm32 check of crates/"
+cargo check --locked --target wasm32-unknown-unknown -p oml-core
+
+printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
