@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
+step "retrieval tests without the parallel feature (the wasm code path)"
+cargo test --locked -p oml-core --test retrieval_exact
+
 step "wasm32 check of crates/"
 cargo check --locked --target wasm32-unknown-unknown -p oml-core
 

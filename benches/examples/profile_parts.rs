@@ -1,7 +1,7 @@
-use std::time::Instant;
 use oml_benches::Synthetic;
 use oml_core::metrics::pcf;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
+use std::time::Instant;
 fn main() {
     let n = 10_000;
     let s = Synthetic::new(n, 384, 0);
@@ -15,8 +15,16 @@ fn main() {
         let rows: Vec<u32> = (0..n as u32).collect();
         let t = Instant::now();
         let p = pcf(&emb, &rows, &[0.5]);
-        println!("retrieve {:?} pcf {:?} ({} {:?})", t1, t.elapsed(), r.n_queries(), p);
-        let m = nalgebra::DMatrix::<f64>::from_fn(384, 384, |i, j| ((i * 7 + j * 13) % 17) as f64 + if i == j { 50.0 } else { 0.0 });
+        println!(
+            "retrieve {:?} pcf {:?} ({} {:?})",
+            t1,
+            t.elapsed(),
+            r.n_queries(),
+            p
+        );
+        let m = nalgebra::DMatrix::<f64>::from_fn(384, 384, |i, j| {
+            ((i * 7 + j * 13) % 17) as f64 + if i == j { 50.0 } else { 0.0 }
+        });
         let m = &m + m.transpose();
         let t = Instant::now();
         let e = m.symmetric_eigenvalues();

@@ -163,6 +163,18 @@ fn many_tiles_match_brute_force() {
 }
 
 #[test]
+fn every_row_both_query_and_gallery_uses_the_symmetric_sweep_correctly() {
+    // Queries == gallery: only tiles on and above the diagonal are computed (3 x 3 blocks here).
+    let mut d = data(1300, 8, 0.0, 5);
+    d.is_query = vec![true; 1300];
+    d.is_gallery = vec![true; 1300];
+    for with_sequences in [false, true] {
+        check_against_brute_force(&d, with_sequences, 9, Distance::Euclidean);
+        check_against_brute_force(&d, with_sequences, 4, Distance::Cosine);
+    }
+}
+
+#[test]
 fn large_offset_does_not_break_exactness() {
     // ‖x‖² ≈ 1e8 while distances are ~1: the float32 tile formula alone cannot rank these.
     let d = data(600, 8, 3000.0, 7);
@@ -178,8 +190,17 @@ fn k_larger_than_gallery_returns_everything_retrievable() {
 #[test]
 fn streaming_fnmr_matches_in_memory_quantiles() {
     let fmr = [0.0, 0.001, 0.01, 0.1, 0.37, 0.5, 0.9, 1.0];
-    for (n, seed, with_sequences) in [(60, 1, false), (300, 2, true), (700, 9, true)] {
-        let d = data(n, 6, 0.0, seed);
+    for (n, seed, with_sequences, symmetric) in [
+        (60, 1, false, false),
+        (300, 2, true, false),
+        (700, 9, true, false),
+        (1100, 4, true, true),
+    ] {
+        let mut d = data(n, 6, 0.0, seed);
+        if symmetric {
+            d.is_query = vec![true; n];
+            d.is_gallery = vec![true; n];
+        }
         let emb = Embeddings::new(&d.emb, n, d.dim).unwrap();
         let mut qg = QueryGallery::new(d.labels.clone(), &d.is_query, &d.is_gallery).unwrap();
         if with_sequences {

@@ -16,7 +16,6 @@
 //! (OML divides by zero) gives NaN.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use crate::retrieval::tiles::{PreparedGallery, Tile, TileVisitor, score_to_distance, sweep};
 use crate::retrieval::{Distance, Embeddings, QueryGallery};
@@ -97,7 +96,7 @@ pub fn fnmr_at_fmr_streaming(
         distance,
         bin_slots: None,
     };
-    let first = sweep(emb, qg.query_rows(), &gallery, &pass);
+    let first = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &pass);
     let n = first.n_negatives;
     if n == 0 {
         return vec![f64::NAN; fmr_vals.len()];
@@ -133,7 +132,7 @@ pub fn fnmr_at_fmr_streaming(
         distance,
         bin_slots: Some(bin_slots),
     };
-    let second = sweep(emb, qg.query_rows(), &gallery, &pass);
+    let second = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &pass);
 
     let value_at = |rank: u64| -> f64 {
         let (bin, mut rank_in_bin) = locate(rank);
@@ -191,51 +190,32 @@ impl PairPass<'_> {
     }
 }
 
-impl TileVisitor<f64> for PairPass<'_> {
-    type Block = ();
-    type Acc = PairCounts;
-
-    fn start(&self, _queries: Range<usize>) -> Self::Block {}
-
-    fn visit(&self, acc: &mut Self::Acc, (): &mut Self::Block, tile: &Tile<'_, f64>) {
-        let gallery_rows = &self.qg.gallery_rows()[tile.gallery.clone()];
-        for (i, query) in tile.queries.clone().enumerate() {
-            let q_row = self.qg.query_rows()[query];
-            let q_label = self.qg.label(q_row);
-            let q_sq = tile.query_sq_norms[i];
-            for ((&score, &g_row), &g_sq) in tile
-                .row(i)
-                .iter()
-                .zip(gallery_rows)
-                .zip(tile.gallery_sq_norms)
-            {
-                if self.qg.is_hidden(q_row, g_row) {
-                    continue;
-                }
-                let scale = match self.distance {
-                    Distance::Euclidean => q_sq + g_sq,
-                    Distance::Cosine => 1.0,
-                };
-                let d = self.pair_distance(score, q_row, g_row, scale);
-                let is_positive = self.qg.label(g_row) == q_label;
-                let bits = d.to_bits();
-                match (&self.bin_slots, is_positive) {
-                    (None, true) => acc.positives.push(d),
-                    (None, false) => {
-                        acc.high[(bits >> 16) as usize] += 1;
-                        acc.n_negatives += 1;
-                    }
-                    (Some(slots), false) => {
-                        let slot = slots[(bits >> 16) as usize];
-                        if slot != NOT_WANTED {
-                            acc.low[slot as usize][(bits & 0xFFFF) as usize] += 1;
-                        }
-                    }
-                    (Some(_), true) => {}
+impl PairPass<'_> {
+    /// Counts the pair (query row, gallery row) with distance `d`, `weight` times.
+    fn count(&self, acc: &mut PairCounts, q_row: u32, g_row: u32, d: f32, weight: u64) {
+        let is_positive = self.qg.label(g_row) == self.qg.label(q_row);
+        let bits = d.to_bits();
+        match (&self.bin_slots, is_positive) {
+            (None, true) => acc
+                .positives
+                .extend(std::iter::repeat_n(d, weight as usize)),
+            (None, false) => {
+                acc.high[(bits >> 16) as usize] += weight;
+                acc.n_negatives += weight;
+            }
+            (Some(slots), false) => {
+                let slot = slots[(bits >> 16) as usize];
+                if slot != NOT_WANTED {
+                    acc.low[slot as usize][(bits & 0xFFFF) as usize] += weight;
                 }
             }
+            (Some(_), true) => {}
         }
     }
+}
+
+impl TileVisitor<f64> for PairPass<'_> {
+    type Acc = PairCounts;
 
     fn empty(&self) -> Self::Acc {
         let n_slots = self
@@ -254,7 +234,31 @@ impl TileVisitor<f64> for PairPass<'_> {
         }
     }
 
-    fn finish(&self, _acc: &mut Self::Acc, (): Self::Block) {}
+    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, f64>) {
+        let gallery_rows = &self.qg.gallery_rows()[tile.gallery.clone()];
+        // A mirrored tile stands for itself and its transpose: every pair counts twice.
+        let weight = if tile.mirrored { 2 } else { 1 };
+        for (i, query) in tile.queries.clone().enumerate() {
+            let q_row = self.qg.query_rows()[query];
+            let q_sq = tile.query_sq_norms[i];
+            for ((&score, &g_row), &g_sq) in tile
+                .row(i)
+                .iter()
+                .zip(gallery_rows)
+                .zip(tile.gallery_sq_norms)
+            {
+                if self.qg.is_hidden(q_row, g_row) {
+                    continue;
+                }
+                let scale = match self.distance {
+                    Distance::Euclidean => q_sq + g_sq,
+                    Distance::Cosine => 1.0,
+                };
+                let d = self.pair_distance(score, q_row, g_row, scale);
+                self.count(acc, q_row, g_row, d, weight);
+            }
+        }
+    }
 
     fn merge(&self, mut a: Self::Acc, b: Self::Acc) -> Self::Acc {
         add_into(&mut a.high, &b.high);

@@ -1,7 +1,12 @@
 //! The blocked sweep over query x gallery: distance tiles of at most
 //! `QUERY_BLOCK x GALLERY_BLOCK` are computed with one GEMM each and handed to a visitor, so the
-//! full query x gallery matrix never exists. Query blocks run in parallel with the `parallel`
-//! feature; each worker folds its blocks into its own accumulator.
+//! full query x gallery matrix never exists. Work items run in parallel with the `parallel`
+//! feature; each worker folds its tiles into its own accumulator.
+//!
+//! When the queries are exactly the gallery (OML's usual validation set: every row both), the
+//! distance matrix is symmetric: only tiles on and above the diagonal are computed, and each
+//! off-diagonal tile is visited as "mirrored", standing for its transpose too. That halves the
+//! GEMM work.
 
 use std::ops::Range;
 
@@ -13,6 +18,8 @@ use super::gemm::GemmScalar;
 pub(crate) const QUERY_BLOCK: usize = 256;
 /// Gallery items per tile (columns of a tile).
 pub(crate) const GALLERY_BLOCK: usize = 2048;
+/// Rows and columns of a tile when queries and gallery are the same rows.
+pub(crate) const SYMMETRIC_BLOCK: usize = 512;
 
 /// Rows transformed for the tile formula, with their squared norms.
 ///
@@ -92,6 +99,21 @@ impl<S: GemmScalar> PreparedGallery<S> {
         }
     }
 
+    /// Squared norms the transform gives these rows (without storing the rows).
+    pub(crate) fn sq_norms_of(&self, emb: &Embeddings<'_>, rows: &[u32]) -> Vec<f64> {
+        rows.iter()
+            .map(|&r| match self.distance {
+                Distance::Euclidean => emb
+                    .row(r as usize)
+                    .iter()
+                    .zip(&self.shift)
+                    .map(|(&v, s)| (f64::from(v) - s).powi(2))
+                    .sum(),
+                Distance::Cosine => 1.0,
+            })
+            .collect()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.gallery.sq_norms.len()
     }
@@ -112,10 +134,13 @@ pub(crate) struct Tile<'a, S> {
     /// `[queries.len(), gallery.len()]`, row-major. Euclidean: squared distance (≥ 0);
     /// cosine: the distance `1 − q̂·ĝ` clamped to `[0, 2]`. Hidden pairs are not masked here.
     pub(crate) scores: &'a [S],
-    /// Squared norms of the tile's prepared queries, `[queries.len()]`.
-    pub(crate) query_sq_norms: &'a [S],
     /// Squared norms of the tile's prepared gallery items, `[gallery.len()]`.
     pub(crate) gallery_sq_norms: &'a [S],
+    /// Squared norms of the tile's prepared queries, `[queries.len()]`.
+    pub(crate) query_sq_norms: &'a [S],
+    /// Queries and gallery are the same list (query `i` is gallery item `i`) and this tile is
+    /// off the diagonal: element `(a, b)` is also the pair (query `b`, gallery item `a`).
+    pub(crate) mirrored: bool,
 }
 
 impl<S: GemmScalar> Tile<'_, S> {
@@ -134,87 +159,139 @@ pub(crate) fn score_to_distance(distance: Distance, score: f64) -> f64 {
     }
 }
 
-/// What a sweep does with its tiles.
+/// What a sweep does with its tiles. Each worker folds tiles into its own accumulator; the
+/// accumulators are merged at the end.
 pub(crate) trait TileVisitor<S>: Sync {
-    /// State for one query block while its gallery tiles stream by.
-    type Block;
-    /// What a worker folds finished blocks into.
     type Acc: Send;
-    fn start(&self, queries: Range<usize>) -> Self::Block;
-    fn visit(&self, acc: &mut Self::Acc, block: &mut Self::Block, tile: &Tile<'_, S>);
     fn empty(&self) -> Self::Acc;
-    fn finish(&self, acc: &mut Self::Acc, block: Self::Block);
+    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, S>);
     #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
     fn merge(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
 }
 
-/// Streams every query block against every gallery tile through `visitor`.
+/// Streams every (query, gallery) pair through `visitor`, tile by tile. `gallery` must have been
+/// prepared from `gallery_rows`.
 pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
     emb: &Embeddings<'_>,
     query_rows: &[u32],
+    gallery_rows: &[u32],
     gallery: &PreparedGallery<S>,
     visitor: &V,
 ) -> V::Acc {
-    let n_blocks = query_rows.len().div_ceil(QUERY_BLOCK);
-    let run_block = |acc: &mut V::Acc, block: usize| {
+    if query_rows == gallery_rows {
+        let n_blocks = gallery.len().div_ceil(SYMMETRIC_BLOCK);
+        let pairs: Vec<(usize, usize)> = (0..n_blocks)
+            .flat_map(|i| (i..n_blocks).map(move |j| (i, j)))
+            .collect();
+        let block = |i: usize| i * SYMMETRIC_BLOCK..((i + 1) * SYMMETRIC_BLOCK).min(gallery.len());
+        let mut scores = Vec::new();
+        let run = |acc: &mut V::Acc, scores: &mut Vec<S>, &(i, j): &(usize, usize)| {
+            let (rows, cols) = (block(i), block(j));
+            let dim = gallery.dim;
+            let g = &gallery.gallery;
+            let q_rows = &g.rows[rows.start * dim..rows.end * dim];
+            scores.resize(rows.len() * cols.len(), S::default());
+            fill_scores(
+                gallery,
+                q_rows,
+                &g.sq_norms[rows.clone()],
+                cols.clone(),
+                scores,
+            );
+            let tile = Tile {
+                queries: rows.clone(),
+                gallery: cols.clone(),
+                scores,
+                gallery_sq_norms: &g.sq_norms[cols],
+                query_sq_norms: &g.sq_norms[rows],
+                mirrored: i != j,
+            };
+            visitor.visit(acc, &tile);
+        };
+        return fold_items(&pairs, visitor, &mut scores, run);
+    }
+
+    let blocks: Vec<usize> = (0..query_rows.len().div_ceil(QUERY_BLOCK)).collect();
+    let mut scores = Vec::new();
+    let run = |acc: &mut V::Acc, scores: &mut Vec<S>, &block: &usize| {
         let queries = block * QUERY_BLOCK..((block + 1) * QUERY_BLOCK).min(query_rows.len());
         let prepared = gallery.transform(emb, &query_rows[queries.clone()]);
-        let mut state = visitor.start(queries.clone());
-        let mut scores = vec![S::default(); queries.len() * GALLERY_BLOCK.min(gallery.len())];
         for g_start in (0..gallery.len()).step_by(GALLERY_BLOCK) {
-            let g_range = g_start..(g_start + GALLERY_BLOCK).min(gallery.len());
-            let tile_scores = &mut scores[..queries.len() * g_range.len()];
-            fill_scores(gallery, &prepared, g_range.clone(), tile_scores);
-            let g_range_norms = g_range.clone();
+            let cols = g_start..(g_start + GALLERY_BLOCK).min(gallery.len());
+            scores.resize(queries.len() * cols.len(), S::default());
+            fill_scores(
+                gallery,
+                &prepared.rows,
+                &prepared.sq_norms,
+                cols.clone(),
+                scores,
+            );
             let tile = Tile {
                 queries: queries.clone(),
-                gallery: g_range,
-                scores: tile_scores,
+                gallery: cols.clone(),
+                scores,
+                gallery_sq_norms: &gallery.gallery.sq_norms[cols],
                 query_sq_norms: &prepared.sq_norms,
-                gallery_sq_norms: &gallery.gallery.sq_norms[g_range_norms],
+                mirrored: false,
             };
-            visitor.visit(acc, &mut state, &tile);
+            visitor.visit(acc, &tile);
         }
-        visitor.finish(acc, state);
     };
+    fold_items(&blocks, visitor, &mut scores, run)
+}
 
+/// Runs `run` on every item, in parallel with the `parallel` feature (one accumulator and one
+/// score buffer per worker), and merges the accumulators.
+fn fold_items<S, V, T, F>(items: &[T], visitor: &V, scores: &mut Vec<S>, run: F) -> V::Acc
+where
+    S: GemmScalar,
+    V: TileVisitor<S>,
+    T: Sync,
+    F: Fn(&mut V::Acc, &mut Vec<S>, &T) + Sync,
+{
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        (0..n_blocks)
-            .into_par_iter()
-            .fold(
-                || visitor.empty(),
-                |mut acc, block| {
-                    run_block(&mut acc, block);
-                    acc
-                },
-            )
+        let _ = scores;
+        // One contiguous run of items per thread, one accumulator each (they can be large:
+        // more runs measured slower, the merges cost more than stealing saves).
+        let per_worker = items.len().div_ceil(rayon::current_num_threads()).max(1);
+        items
+            .par_chunks(per_worker)
+            .map(|chunk| {
+                let (mut acc, mut buf) = (visitor.empty(), Vec::new());
+                for item in chunk {
+                    run(&mut acc, &mut buf, item);
+                }
+                acc
+            })
             .reduce(|| visitor.empty(), |a, b| visitor.merge(a, b))
     }
     #[cfg(not(feature = "parallel"))]
     {
         let mut acc = visitor.empty();
-        for block in 0..n_blocks {
-            run_block(&mut acc, block);
+        for item in items {
+            run(&mut acc, scores, item);
         }
         acc
     }
 }
 
-/// One GEMM, then the score formula, in place.
+/// One GEMM, then the score formula, in place: `out[m, n]` for the prepared query rows
+/// `[m, dim]` against gallery columns `cols`.
 fn fill_scores<S: GemmScalar>(
     gallery: &PreparedGallery<S>,
-    queries: &Prepared<S>,
-    g_range: Range<usize>,
+    query_rows: &[S],
+    query_sq_norms: &[S],
+    cols: Range<usize>,
     out: &mut [S],
 ) {
     let dim = gallery.dim;
-    let (m, n) = (queries.sq_norms.len(), g_range.len());
-    let g_rows = &gallery.gallery.rows[g_range.start * dim..g_range.end * dim];
-    S::matmul_transposed(&queries.rows, g_rows, out, m, n, dim);
-    let g_norms = &gallery.gallery.sq_norms[g_range];
-    for (row, &q_norm) in out.chunks_exact_mut(n).zip(&queries.sq_norms) {
+    let (m, n) = (query_sq_norms.len(), cols.len());
+    let g_rows = &gallery.gallery.rows[cols.start * dim..cols.end * dim];
+    S::matmul_transposed(query_rows, g_rows, out, m, n, dim);
+    let g_norms = &gallery.gallery.sq_norms[cols];
+    for (row, &q_norm) in out.chunks_exact_mut(n).zip(query_sq_norms) {
         match gallery.distance {
             Distance::Euclidean => {
                 for (v, &g_norm) in row.iter_mut().zip(g_norms) {

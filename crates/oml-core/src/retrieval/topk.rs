@@ -2,14 +2,15 @@
 //! candidates are re-ranked by the f64-accumulated distance and sorted by
 //! (distance, gallery index).
 
-use std::ops::Range;
-
 use super::distance::Distance;
 use super::embeddings::Embeddings;
 use super::error::RetrievalError;
 use super::query_gallery::{QueryGallery, row_id};
 use super::results::{RetrievalResults, RetrievalResultsBuilder};
 use super::tiles::{PreparedGallery, Tile, TileVisitor, sweep};
+
+/// Scores tested at once before looking at each.
+const CHUNK: usize = 16;
 
 /// Unit roundoff of f32.
 const F32_UNIT_ROUNDOFF: f64 = f32::EPSILON as f64 / 2.0;
@@ -40,24 +41,48 @@ pub fn retrieve(
         });
     }
     let gallery = PreparedGallery::<f32>::new(emb, qg.gallery_rows(), distance);
+    let tolerances = gallery
+        .sq_norms_of(emb, qg.query_rows())
+        .into_iter()
+        .map(|q_sq| tolerance(distance, emb.dim(), q_sq, gallery.max_sq_norm()))
+        .collect();
     let visitor = TopKVisitor {
         emb,
         qg,
         k: top_k,
         distance,
-        max_gallery_sq_norm: gallery.max_sq_norm(),
-        dim: emb.dim(),
+        tolerances,
     };
-    let mut blocks = sweep(emb, qg.query_rows(), &gallery, &visitor);
-    blocks.sort_unstable_by_key(|(start, _)| *start);
+    let candidates = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &visitor);
+
+    #[cfg(feature = "parallel")]
+    let hits: Vec<Hits> = {
+        use rayon::prelude::*;
+        candidates.into_par_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let hits: Vec<Hits> = candidates.into_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect();
 
     let by_label = qg.gallery_by_label();
     let mut builder = RetrievalResultsBuilder::new(qg.gallery_rows().len());
-    let hits = blocks.into_iter().flat_map(|(_, hits)| hits);
-    for (query, (ids, dists)) in hits.enumerate() {
+    for (query, (ids, dists)) in hits.into_iter().enumerate() {
         builder.push(&ids, &dists, &qg.gallery_positives(query, &by_label))?;
     }
     Ok(builder.build())
+}
+
+/// Twice a bound on the f32 tile score error: any item of the exact top k has an approximate
+/// score within this of the k-th smallest approximate score. (Dot product of `dim` terms:
+/// `dim·u·‖q‖‖g‖`; rounding of the prepared rows, norms and the final sum add a few
+/// `u·(‖q‖² + ‖g‖²)`.)
+fn tolerance(distance: Distance, dim: usize, query_sq_norm: f64, max_gallery_sq_norm: f64) -> f32 {
+    let scale = match distance {
+        Distance::Euclidean => query_sq_norm + max_gallery_sq_norm,
+        Distance::Cosine => 2.0,
+    };
+    #[allow(clippy::cast_possible_truncation)]
+    let tol = (2.0 * (dim as f64 + 8.0) * F32_UNIT_ROUNDOFF * scale) as f32;
+    tol.max(f32::MIN_POSITIVE)
 }
 
 struct TopKVisitor<'a> {
@@ -65,27 +90,14 @@ struct TopKVisitor<'a> {
     qg: &'a QueryGallery,
     k: usize,
     distance: Distance,
-    max_gallery_sq_norm: f64,
-    dim: usize,
+    /// Per query, see [`tolerance`].
+    tolerances: Vec<f32>,
 }
 
 type Hits = (Vec<u32>, Vec<f32>);
 
 impl TopKVisitor<'_> {
-    /// Twice a bound on the f32 tile score error for a query: any item of the exact top k
-    /// has an approximate score within this of the k-th smallest approximate score.
-    /// (Dot product of `dim` terms: `dim·u·‖q‖‖g‖`; rounding of the prepared rows, norms and
-    /// the final sum add a few `u·(‖q‖² + ‖g‖²)`.)
-    fn tolerance(&self, query_sq_norm: f32) -> f32 {
-        let scale = match self.distance {
-            Distance::Euclidean => f64::from(query_sq_norm) + self.max_gallery_sq_norm,
-            Distance::Cosine => 2.0,
-        };
-        #[allow(clippy::cast_possible_truncation)]
-        let tol = (2.0 * (self.dim as f64 + 8.0) * F32_UNIT_ROUNDOFF * scale) as f32;
-        tol.max(f32::MIN_POSITIVE)
-    }
-
+    /// Exact distances for the final candidates, sorted by (distance, gallery index), top k.
     fn rerank(&self, query: usize, candidates: Candidates) -> Hits {
         let q_row = self.qg.query_rows()[query] as usize;
         let q = self.emb.row(q_row);
@@ -104,53 +116,72 @@ impl TopKVisitor<'_> {
 }
 
 impl TileVisitor<f32> for TopKVisitor<'_> {
-    type Block = (usize, Vec<Candidates>);
-    type Acc = Vec<(usize, Vec<Hits>)>;
+    /// Candidates of every query, indexed like the query list.
+    type Acc = Vec<Candidates>;
 
-    fn start(&self, queries: Range<usize>) -> Self::Block {
-        (
-            queries.start,
-            (0..queries.len())
-                .map(|_| Candidates::new(self.k))
-                .collect(),
-        )
+    fn empty(&self) -> Self::Acc {
+        self.tolerances
+            .iter()
+            .map(|&tol| Candidates::new(self.k, tol))
+            .collect()
     }
 
-    fn visit(&self, _acc: &mut Self::Acc, block: &mut Self::Block, tile: &Tile<'_, f32>) {
-        let gallery_rows = &self.qg.gallery_rows()[tile.gallery.clone()];
-        for (i, candidates) in block.1.iter_mut().enumerate() {
-            let query = tile.queries.start + i;
-            let q_row = self.qg.query_rows()[query];
-            let tol = self.tolerance(tile.query_sq_norms[i]);
-            for ((&score, &g_row), g) in tile
-                .row(i)
-                .iter()
-                .zip(gallery_rows)
-                .zip(tile.gallery.clone())
-            {
-                if score <= candidates.bound && !self.qg.is_hidden(q_row, g_row) {
-                    candidates.push(score, row_id(g), tol);
+    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, f32>) {
+        let (query_rows, gallery_rows) = (self.qg.query_rows(), self.qg.gallery_rows());
+        let cols = &gallery_rows[tile.gallery.clone()];
+        // Bounds of the column queries of a mirrored tile, kept in step with their candidates.
+        let mut col_bounds: Vec<f32> = if tile.mirrored {
+            tile.gallery.clone().map(|q| acc[q].bound).collect()
+        } else {
+            Vec::new()
+        };
+        for (i, query) in tile.queries.clone().enumerate() {
+            let q_row = query_rows[query];
+            let row = tile.row(i);
+            let mut bound = acc[query].bound;
+            // Most scores are far above the bound: test a chunk at a time (vectorised), then
+            // look closer only at chunks with a hit.
+            for (c, chunk) in row.chunks(CHUNK).enumerate() {
+                if !chunk.iter().fold(false, |hit, &s| hit | (s <= bound)) {
+                    continue;
+                }
+                for (jj, &score) in chunk.iter().enumerate() {
+                    let j = c * CHUNK + jj;
+                    if score <= bound && !self.qg.is_hidden(q_row, cols[j]) {
+                        acc[query].push(score, row_id(tile.gallery.start + j));
+                        bound = acc[query].bound;
+                    }
+                }
+            }
+            if tile.mirrored {
+                // Element (i, j) is also gallery item `query` for query `tile.gallery.start + j`.
+                for (c, (chunk, bounds)) in row
+                    .chunks(CHUNK)
+                    .zip(col_bounds.chunks_mut(CHUNK))
+                    .enumerate()
+                {
+                    if !chunk
+                        .iter()
+                        .zip(bounds.iter())
+                        .fold(false, |hit, (&s, &b)| hit | (s <= b))
+                    {
+                        continue;
+                    }
+                    for (jj, (&score, b)) in chunk.iter().zip(bounds.iter_mut()).enumerate() {
+                        let j = c * CHUNK + jj;
+                        if score <= *b && !self.qg.is_hidden(cols[j], q_row) {
+                            let other = tile.gallery.start + j;
+                            acc[other].push(score, row_id(query));
+                            *b = acc[other].bound;
+                        }
+                    }
                 }
             }
         }
     }
 
-    fn empty(&self) -> Self::Acc {
-        Vec::new()
-    }
-
-    fn finish(&self, acc: &mut Self::Acc, (start, block): Self::Block) {
-        let hits = block
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| self.rerank(start + i, c))
-            .collect();
-        acc.push((start, hits));
-    }
-
-    fn merge(&self, mut a: Self::Acc, b: Self::Acc) -> Self::Acc {
-        a.extend(b);
-        a
+    fn merge(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc {
+        a.into_iter().zip(b).map(|(a, b)| a.absorb(b)).collect()
     }
 }
 
@@ -167,19 +198,17 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn new(k: usize) -> Self {
-        let prune_at = (2 * k).max(64);
+    fn new(k: usize, tol: f32) -> Self {
         Self {
             k,
             items: Vec::new(),
             bound: f32::INFINITY,
-            tol: 0.0,
-            prune_at,
+            tol,
+            prune_at: (2 * k).max(64),
         }
     }
 
-    fn push(&mut self, score: f32, gallery: u32, tol: f32) {
-        self.tol = tol;
+    fn push(&mut self, score: f32, gallery: u32) {
         self.items.push((score, gallery));
         if self.items.len() >= self.prune_at {
             self.prune();
@@ -192,11 +221,25 @@ impl Candidates {
                 .items
                 .select_nth_unstable_by(self.k - 1, |a, b| a.0.total_cmp(&b.0));
             // Round the bound up so the margin survives f32 rounding of the sum.
-            self.bound = (kth.0 + self.tol).next_up();
+            self.bound = self.bound.min((kth.0 + self.tol).next_up());
             let bound = self.bound;
             self.items.retain(|&(s, _)| s <= bound);
         }
         self.prune_at = (2 * self.items.len()).max(2 * self.k).max(64);
+    }
+
+    /// Both sets of candidates of the same query (from two workers).
+    fn absorb(mut self, other: Self) -> Self {
+        if self.items.is_empty() {
+            return Self {
+                bound: self.bound.min(other.bound),
+                ..other
+            };
+        }
+        self.bound = self.bound.min(other.bound);
+        self.items.extend(other.items);
+        self.prune();
+        self
     }
 
     /// The final candidate set.
