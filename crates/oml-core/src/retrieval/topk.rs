@@ -58,10 +58,18 @@ pub fn retrieve(
     #[cfg(feature = "parallel")]
     let hits: Vec<Hits> = {
         use rayon::prelude::*;
-        candidates.into_par_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect()
+        candidates
+            .into_par_iter()
+            .enumerate()
+            .map(|(q, c)| visitor.rerank(q, c))
+            .collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let hits: Vec<Hits> = candidates.into_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect();
+    let hits: Vec<Hits> = candidates
+        .into_iter()
+        .enumerate()
+        .map(|(q, c)| visitor.rerank(q, c))
+        .collect();
 
     let by_label = qg.gallery_by_label();
     let mut builder = RetrievalResultsBuilder::new(qg.gallery_rows().len());
