@@ -10,8 +10,10 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]} (Debian packages)"
     if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
-    "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null \
-        || echo "setup: could not install ${need_apt[*]}; continuing (mold only speeds up linking)"
+    if ! { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null; }; then
+        echo "setup: could not install ${need_apt[*]} with apt-get; .cargo/config.toml links with mold" >&2
+        exit 1
+    fi
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
