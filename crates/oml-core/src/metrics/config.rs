@@ -1,3 +1,4 @@
+use super::report::RetrievalMetric;
 use crate::retrieval::Distance;
 
 /// Which metrics to compute (OML's `EmbeddingMetrics` arguments, plus nDCG and the distance).
@@ -47,7 +48,9 @@ impl MetricsConfig {
     pub fn validate(&self) -> Result<(), MetricsConfigError> {
         for (metric, ks) in self.top_k_lists() {
             if ks.contains(&0) {
-                return Err(MetricsConfigError::ZeroK { metric });
+                return Err(MetricsConfigError::ZeroK {
+                    metric: metric.name(),
+                });
             }
         }
         for (what, values) in [
@@ -71,12 +74,13 @@ impl MetricsConfig {
             .max(1)
     }
 
-    pub(crate) fn top_k_lists(&self) -> [(&'static str, &[usize]); 4] {
+    /// Each ranked-list metric with its k values.
+    pub(crate) fn top_k_lists(&self) -> [(RetrievalMetric, &[usize]); 4] {
         [
-            ("cmc", &self.cmc_top_k),
-            ("precision", &self.precision_top_k),
-            ("map", &self.map_top_k),
-            ("ndcg", &self.ndcg_top_k),
+            (RetrievalMetric::Cmc, &self.cmc_top_k),
+            (RetrievalMetric::Precision, &self.precision_top_k),
+            (RetrievalMetric::Map, &self.map_top_k),
+            (RetrievalMetric::Ndcg, &self.ndcg_top_k),
         ]
     }
 }

@@ -63,11 +63,7 @@ pub fn evaluate(
         .iter()
         .map(|q| (q.is_correct(), q.gt.len()))
         .collect();
-    for (name, ks) in config.top_k_lists() {
-        let metric = RetrievalMetric::ALL
-            .into_iter()
-            .find(|m| m.name() == name)
-            .unwrap_or(RetrievalMetric::Cmc);
+    for (metric, ks) in config.top_k_lists() {
         for &k in ks {
             let values = relevance
                 .iter()
