@@ -8,5 +8,4 @@ scripts/setup.sh
 cargo run --locked --quiet -p oml-native --bin oml -- metrics \
     --embeddings data/example/embeddings.npy \
     --dataset data/example/dataset.csv \
-    --fmr 0.001,0.01,0.1 \
     "$@"

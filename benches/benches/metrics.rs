@@ -18,10 +18,7 @@ fn bench_at(c: &mut Criterion, n: usize) {
     group.bench_function("cmc_precision_map_ndcg_pcf", |b| {
         b.iter(|| evaluate(&emb, &qg, &plain).expect("metrics"))
     });
-    let with_fnmr = MetricsConfig {
-        fmr_vals: vec![0.001, 0.01, 0.1],
-        ..MetricsConfig::default()
-    };
+    let with_fnmr = MetricsConfig { fmr_vals: vec![0.001, 0.01, 0.1], ..MetricsConfig::default() };
     group.bench_function("with_fnmr", |b| {
         b.iter(|| evaluate(&emb, &qg, &with_fnmr).expect("metrics"))
     });

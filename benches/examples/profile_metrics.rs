@@ -24,10 +24,7 @@ fn main() -> anyhow::Result<()> {
         let pcf_time = t.elapsed();
         let t = Instant::now();
         fnmr_at_fmr_streaming(&emb, &qg, Distance::Euclidean, &[0.001, 0.01, 0.1]);
-        println!(
-            "top-10 {top_k:.2?}  pcf {pcf_time:.2?}  fnmr@fmr {:.2?}",
-            t.elapsed()
-        );
+        println!("top-10 {top_k:.2?}  pcf {pcf_time:.2?}  fnmr@fmr {:.2?}", t.elapsed());
     }
     Ok(())
 }

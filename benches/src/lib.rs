@@ -49,12 +49,7 @@ impl Synthetic {
         let n_labels = (n as u64 / 10).max(2);
         #[allow(clippy::cast_possible_truncation)]
         let labels = (0..n).map(|_| rng.below(n_labels) as u32).collect();
-        Self {
-            embeddings,
-            labels,
-            n,
-            dim,
-        }
+        Self { embeddings, labels, n, dim }
     }
 }
 

@@ -12,10 +12,7 @@ fn repo() -> PathBuf {
 }
 
 fn oml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oml"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -25,11 +22,8 @@ fn text(bytes: &[u8]) -> String {
 /// Writes a float32 .npy (format 1.0) of the given shape.
 fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
     let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
-    let shape = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
+    let shape =
+        if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
     header.push_str(&" ".repeat(64 - (10 + header.len() + 1) % 64));
     header.push('\n');
@@ -79,70 +73,43 @@ fn example_reproduces_oml() {
     )
     .unwrap();
     // make_example.py names OML's categories 0, 1, 2 as shoes, bags, hats.
-    for (oml_group, our_group) in [
-        ("OVERALL", "OVERALL"),
-        ("0", "shoes"),
-        ("1", "bags"),
-        ("2", "hats"),
-    ] {
+    for (oml_group, our_group) in
+        [("OVERALL", "OVERALL"), ("0", "shoes"), ("1", "bags"), ("2", "hats")]
+    {
         let want = &fixture["metrics"][oml_group];
         for (metric, values) in want.as_object().unwrap() {
             for (key, v) in values.as_object().unwrap() {
                 let got = ours[our_group][metric][key].as_f64().unwrap();
                 let v = v.as_f64().unwrap();
-                assert!(
-                    (got - v).abs() < 1e-5,
-                    "{our_group}/{metric}/{key}: {got} vs OML {v}"
-                );
+                assert!((got - v).abs() < 1e-5, "{our_group}/{metric}/{key}: {got} vs OML {v}");
             }
         }
-        assert!(
-            ours[our_group]["ndcg"]["5"].is_f64(),
-            "ndcg is reported too"
-        );
+        assert!(ours[our_group]["ndcg"]["5"].is_f64(), "ndcg is reported too");
     }
-    assert!(
-        ours["shoes"].get("fnmr@fmr").is_none(),
-        "fnmr@fmr is OVERALL only, as in OML"
-    );
+    assert!(ours["shoes"].get("fnmr@fmr").is_none(), "fnmr@fmr is OVERALL only, as in OML");
 }
 
 #[test]
 fn prints_a_table() {
     let (emb, csv) = example();
-    let output = oml(&[
-        "metrics",
-        "--embeddings",
-        &emb,
-        "--dataset",
-        &csv,
-        "--k",
-        "1,3",
-    ]);
+    let output = oml(&["metrics", "--embeddings", &emb, "--dataset", &csv, "--k", "1,3"]);
     assert!(output.status.success());
     let stdout = text(&output.stdout);
-    assert!(
-        stdout.contains("203 queries x 223 gallery items"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("203 queries x 223 gallery items"), "{stdout}");
     assert!(
         stdout.contains("OVERALL (203 queries)") && stdout.contains("hats (76 queries)"),
         "{stdout}"
     );
     assert!(stdout.contains("      3 "), "a row per k: {stdout}");
+    assert!(stdout.contains("fnmr@fmr  0.001: "), "fnmr@fmr is on by default: {stdout}");
+    let quiet = oml(&["metrics", "--embeddings", &emb, "--dataset", &csv, "--no-fmr"]);
+    assert!(quiet.status.success() && !text(&quiet.stdout).contains("fnmr@fmr"));
 }
 
 #[test]
 fn safetensors_input_equals_npy_input() {
     let (emb, csv) = example();
-    let npy = run_json(&[
-        "--embeddings",
-        &emb,
-        "--dataset",
-        &csv,
-        "--distance",
-        "cosine",
-    ]);
+    let npy = run_json(&["--embeddings", &emb, "--dataset", &csv, "--distance", "cosine"]);
     let bytes = std::fs::read(&emb).unwrap();
     let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
     let data = &bytes[10 + header_len..];
@@ -179,13 +146,7 @@ fn row_count_mismatch_is_rejected() {
     let e = dir.path().join("e.npy");
     write_npy(&e, &[299, 16], &vec![0.5; 299 * 16]);
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            e.to_str().unwrap(),
-            "--dataset",
-            &csv,
-        ],
+        &["metrics", "--embeddings", e.to_str().unwrap(), "--dataset", &csv],
         &["299 rows", "300 data rows"],
     );
 }
@@ -197,13 +158,7 @@ fn wrong_shape_is_rejected() {
     let e = dir.path().join("e.npy");
     write_npy(&e, &[300], &[0.5; 300]);
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            e.to_str().unwrap(),
-            "--dataset",
-            &csv,
-        ],
+        &["metrics", "--embeddings", e.to_str().unwrap(), "--dataset", &csv],
         &["e.npy", "2-D"],
     );
 }
@@ -220,28 +175,13 @@ fn non_finite_embeddings_are_rejected_with_their_line() {
     let e = dir.path().join("e.npy");
     // A NaN in the train row is ignored (only validation rows are used) ...
     write_npy(&e, &[4, 2], &[f32::NAN, 0.0, 1.0, 0.0, 0.0, 1.0, 5.0, 5.0]);
-    let output = oml(&[
-        "metrics",
-        "--embeddings",
-        e.to_str().unwrap(),
-        "--dataset",
-        csv.to_str().unwrap(),
-    ]);
+    let output =
+        oml(&["metrics", "--embeddings", e.to_str().unwrap(), "--dataset", csv.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     // ... one in a validation row is not.
-    write_npy(
-        &e,
-        &[4, 2],
-        &[0.0, 0.0, 1.0, 0.0, 0.0, f32::INFINITY, 5.0, 5.0],
-    );
+    write_npy(&e, &[4, 2], &[0.0, 0.0, 1.0, 0.0, 0.0, f32::INFINITY, 5.0, 5.0]);
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            e.to_str().unwrap(),
-            "--dataset",
-            csv.to_str().unwrap(),
-        ],
+        &["metrics", "--embeddings", e.to_str().unwrap(), "--dataset", csv.to_str().unwrap()],
         &["row 2 (CSV line 4), column 1 is inf"],
     );
 }
@@ -254,13 +194,7 @@ fn bad_csv_is_rejected_with_its_line_and_column() {
     let e = dir.path().join("e.npy");
     write_npy(&e, &[2, 2], &[0.0; 4]);
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            e.to_str().unwrap(),
-            "--dataset",
-            csv.to_str().unwrap(),
-        ],
+        &["metrics", "--embeddings", e.to_str().unwrap(), "--dataset", csv.to_str().unwrap()],
         &["d.csv:3: column `label`: expected an integer, found \"zero\""],
     );
 }
@@ -269,39 +203,15 @@ fn bad_csv_is_rejected_with_its_line_and_column() {
 fn bad_options_are_rejected() {
     let (emb, csv) = example();
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            &emb,
-            "--dataset",
-            &csv,
-            "--fmr",
-            "1.5",
-        ],
+        &["metrics", "--embeddings", &emb, "--dataset", &csv, "--fmr", "1.5"],
         &["fmr", "[0, 1]"],
     );
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            &emb,
-            "--dataset",
-            &csv,
-            "--k",
-            "0",
-        ],
+        &["metrics", "--embeddings", &emb, "--dataset", &csv, "--k", "0"],
         &["k must be at least 1"],
     );
     expect_bad_input(
-        &[
-            "metrics",
-            "--embeddings",
-            &emb,
-            "--dataset",
-            &csv,
-            "--distance",
-            "manhattan",
-        ],
+        &["metrics", "--embeddings", &emb, "--dataset", &csv, "--distance", "manhattan"],
         &["manhattan"],
     );
     expect_bad_input(

@@ -46,19 +46,11 @@ fn as_key(v: &Value) -> Option<String> {
 }
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| usize::try_from(x.as_u64().unwrap()).unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| usize::try_from(x.as_u64().unwrap()).unwrap()).collect()
 }
 
 struct Case {
@@ -77,10 +69,8 @@ fn load(name: &'static str) -> Case {
     let emb_rows = inputs["embeddings"].as_array().unwrap();
     let (rows, dim) = (emb_rows.len(), emb_rows[0].as_array().unwrap().len());
     #[allow(clippy::cast_possible_truncation)]
-    let data: Vec<f32> = emb_rows
-        .iter()
-        .flat_map(|r| f64s(r).into_iter().map(|v| v as f32))
-        .collect();
+    let data: Vec<f32> =
+        emb_rows.iter().flat_map(|r| f64s(r).into_iter().map(|v| v as f32)).collect();
     let labels: Vec<u32> = inputs["labels"]
         .as_array()
         .unwrap()
@@ -88,12 +78,7 @@ fn load(name: &'static str) -> Case {
         .map(|l| u32::try_from(l.as_i64().unwrap()).unwrap())
         .collect();
     let flags = |key: &str| -> Vec<bool> {
-        inputs[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_bool().unwrap())
-            .collect()
+        inputs[key].as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect()
     };
     let mut qg = QueryGallery::new(labels, &flags("is_query"), &flags("is_gallery")).unwrap();
     if let Some(seq) = inputs.get("sequence") {
@@ -114,15 +99,7 @@ fn load(name: &'static str) -> Case {
         pcf_variance: f64s(&params["pcf_variance"]),
         distance: Distance::Euclidean,
     };
-    Case {
-        name,
-        json,
-        data,
-        rows,
-        dim,
-        qg,
-        config,
-    }
+    Case { name, json, data, rows, dim, qg, config }
 }
 
 fn close(got: f64, want: f64) -> bool {
@@ -136,11 +113,7 @@ fn expected_per_query(case: &Case, metric: &str, k: usize) -> (Vec<f64>, Vec<boo
     let mut values = f64s(&pq[metric][k.to_string()]);
     let mut changed = vec![false; values.len()];
     let ties = &case.json["tie_analysis"];
-    if let Some(tied) = ties
-        .get("queries")
-        .and_then(Value::as_array)
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(tied) = ties.get("queries").and_then(Value::as_array).filter(|t| !t.is_empty()) {
         let tie_values = f64s(&ties["per_query_tiebreak_index"][metric][k.to_string()]);
         for (slot, q) in tied.iter().enumerate() {
             let q = usize::try_from(q.as_u64().unwrap()).unwrap();
@@ -155,16 +128,8 @@ fn expected_per_query(case: &Case, metric: &str, k: usize) -> (Vec<f64>, Vec<boo
     let n_gt = usizes(&pq["n_gt"]);
     for (q, v) in values.iter_mut().enumerate() {
         if v.is_nan() {
-            assert_eq!(
-                metric, "precision",
-                "{}: only precision may be NaN in OML",
-                case.name
-            );
-            assert_eq!(
-                n_gt[q], 0,
-                "{}: OML's NaN precision comes from n_gt == 0",
-                case.name
-            );
+            assert_eq!(metric, "precision", "{}: only precision may be NaN in OML", case.name);
+            assert_eq!(n_gt[q], 0, "{}: OML's NaN precision comes from n_gt == 0", case.name);
             *v = 0.0;
             changed[q] = true;
         }
@@ -179,10 +144,8 @@ fn every_reference_case_matches_oml() {
         let emb = Embeddings::new(&case.data, case.rows, case.dim).unwrap();
         let eval = evaluate(&emb, &case.qg, &case.config).unwrap();
         let pq = &case.json["per_query"];
-        let tied: Vec<usize> = case.json["tie_analysis"]
-            .get("queries")
-            .map(usizes)
-            .unwrap_or_default();
+        let tied: Vec<usize> =
+            case.json["tie_analysis"].get("queries").map(usizes).unwrap_or_default();
 
         // Retrieval: ground truth, ids (tie-broken by index where OML's order is arbitrary), distances.
         let n_gt = usizes(&pq["n_gt"]);
@@ -202,19 +165,12 @@ fn every_reference_case_matches_oml() {
                 None => usizes(&pq["retrieved_ids"][q]),
             };
             let n = ours.retrieved.len();
-            assert_eq!(
-                n,
-                want_ids.len().min(case.config.max_k()),
-                "{name} q{q} count"
-            );
+            assert_eq!(n, want_ids.len().min(case.config.max_k()), "{name} q{q} count");
             let ids: Vec<usize> = ours.retrieved.iter().map(|&g| g as usize).collect();
             assert_eq!(ids, want_ids[..n], "{name} q{q} ids");
             for (i, &d) in ours.distances.iter().enumerate() {
                 let want = pq["distances"][q][i].as_f64().unwrap();
-                assert!(
-                    close(f64::from(d), want),
-                    "{name} q{q} distance {i}: {d} vs {want}"
-                );
+                assert!(close(f64::from(d), want), "{name} q{q} distance {i}: {d} vs {want}");
             }
         }
 
@@ -229,10 +185,7 @@ fn every_reference_case_matches_oml() {
         if let Some(cats) = case.json["inputs"].get("category") {
             let query_ids = usizes(&pq["query_ids"]);
             for (q, &row) in query_ids.iter().enumerate() {
-                groups
-                    .entry(as_key(&cats[row]).unwrap())
-                    .or_default()
-                    .push(q);
+                groups.entry(as_key(&cats[row]).unwrap()).or_default().push(q);
             }
         }
         for (metric_name, metric) in metrics {
@@ -248,10 +201,7 @@ fn every_reference_case_matches_oml() {
                     );
                 }
                 for (group, queries) in &groups {
-                    let ours = eval
-                        .report
-                        .get(&format!("{group}/{metric_name}/{k}"))
-                        .unwrap();
+                    let ours = eval.report.get(&format!("{group}/{metric_name}/{k}")).unwrap();
                     let oml = case.json["metrics"][group][metric_name][k.to_string()]
                         .as_f64()
                         .unwrap_or(f64::NAN);
@@ -279,15 +229,9 @@ fn every_reference_case_matches_oml() {
                 );
             }
         }
-        for (key, want) in case.json["metrics"]["OVERALL"]["fnmr@fmr"]
-            .as_object()
-            .unwrap()
-        {
+        for (key, want) in case.json["metrics"]["OVERALL"]["fnmr@fmr"].as_object().unwrap() {
             let ours = eval.report.get(&format!("OVERALL/fnmr@fmr/{key}")).unwrap();
-            assert!(
-                close(ours, want.as_f64().unwrap()),
-                "{name} fnmr@fmr/{key}: {ours} vs {want}"
-            );
+            assert!(close(ours, want.as_f64().unwrap()), "{name} fnmr@fmr/{key}: {ours} vs {want}");
         }
     }
 }
@@ -316,11 +260,7 @@ fn ties_are_broken_by_gallery_index_between_oml_extremes() {
     let q0 = eval.results.query(0);
     for w in q0.distances.windows(2).zip(q0.retrieved.windows(2)) {
         if w.0[0] == w.0[1] {
-            assert!(
-                w.1[0] < w.1[1],
-                "tied items out of index order: {:?}",
-                q0.retrieved
-            );
+            assert!(w.1[0] < w.1[1], "tied items out of index order: {:?}", q0.retrieved);
         }
     }
 }

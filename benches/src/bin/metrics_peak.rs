@@ -38,24 +38,14 @@ fn main() -> Result<()> {
             let file = std::fs::File::open(d).with_context(|| d.display().to_string())?;
             let ds = read_dataset(std::io::BufReader::new(file), &d.display().to_string())?;
             let map = ds.label_map();
-            let labels = ds
-                .records()
-                .iter()
-                .map(|r| map.dense(r.label).unwrap_or(0))
-                .collect();
+            let labels = ds.records().iter().map(|r| map.dense(r.label).unwrap_or(0)).collect();
             let q = ds.records().iter().map(|r| r.is_query).collect();
             let g = ds.records().iter().map(|r| r.is_gallery).collect();
             (matrix.data, labels, q, g, matrix.dim)
         }
         _ => {
             let s = Synthetic::new(args.n, args.dim, 0);
-            (
-                s.embeddings,
-                s.labels,
-                vec![true; args.n],
-                vec![true; args.n],
-                args.dim,
-            )
+            (s.embeddings, s.labels, vec![true; args.n], vec![true; args.n], args.dim)
         }
     };
     let rows = labels.len();

@@ -63,10 +63,7 @@ fn a_good_file_reads_with_all_optional_columns() {
     assert_eq!(ds.validation_rows(), vec![2, 3, 4]);
     assert!(ds.warnings().is_empty());
     let labels = ds.label_map();
-    assert_eq!(
-        (labels.dense(7), labels.dense(3), labels.n_train_labels()),
-        (Some(0), Some(1), 1)
-    );
+    assert_eq!((labels.dense(7), labels.dense(3), labels.n_train_labels()), (Some(0), Some(1), 1));
     assert_eq!(labels.original(1), Some(3));
 }
 
@@ -83,30 +80,22 @@ fn missing_column() {
 
 #[test]
 fn incomplete_bbox_columns() {
-    let msg = expect_error(
-        &format!("{HEADER},x_1,y_1\n1,a.png,train,,,0,0"),
-        Some(1),
-        None,
-        |k| matches!(k, DatasetErrorKind::IncompleteBBoxColumns { .. }),
-    );
+    let msg = expect_error(&format!("{HEADER},x_1,y_1\n1,a.png,train,,,0,0"), Some(1), None, |k| {
+        matches!(k, DatasetErrorKind::IncompleteBBoxColumns { .. })
+    });
     assert!(msg.contains("x_2, y_2"), "{msg}");
 }
 
 #[test]
 fn no_rows() {
-    expect_error(HEADER, None, None, |k| {
-        matches!(k, DatasetErrorKind::NoRows)
-    });
+    expect_error(HEADER, None, None, |k| matches!(k, DatasetErrorKind::NoRows));
 }
 
 #[test]
 fn ragged_csv() {
-    expect_error(
-        &csv(&["1,a.png,train,,", "1,b.png,train"]),
-        Some(3),
-        None,
-        |k| matches!(k, DatasetErrorKind::Csv(_)),
-    );
+    expect_error(&csv(&["1,a.png,train,,", "1,b.png,train"]), Some(3), None, |k| {
+        matches!(k, DatasetErrorKind::Csv(_))
+    });
 }
 
 #[test]
@@ -124,21 +113,17 @@ fn non_integer_label() {
 
 #[test]
 fn unknown_split() {
-    let msg = expect_error(
-        &csv(&["1,a.png,test,True,True"]),
-        Some(2),
-        Some("split"),
-        |k| matches!(k, DatasetErrorKind::UnknownSplit { .. }),
-    );
+    let msg = expect_error(&csv(&["1,a.png,test,True,True"]), Some(2), Some("split"), |k| {
+        matches!(k, DatasetErrorKind::UnknownSplit { .. })
+    });
     assert!(msg.contains("\"test\""), "{msg}");
 }
 
 #[test]
 fn train_row_with_role() {
-    for (row, column) in [
-        ("1,a.png,train,True,", "is_query"),
-        ("1,a.png,train,,False", "is_gallery"),
-    ] {
+    for (row, column) in
+        [("1,a.png,train,True,", "is_query"), ("1,a.png,train,,False", "is_gallery")]
+    {
         expect_error(&csv(&[row]), Some(2), Some(column), |k| {
             matches!(k, DatasetErrorKind::RoleOnTrainRow { .. })
         });
@@ -147,10 +132,9 @@ fn train_row_with_role() {
 
 #[test]
 fn validation_row_without_boolean_role() {
-    for (row, column) in [
-        ("1,a.png,validation,,True", "is_query"),
-        ("1,a.png,validation,True,maybe", "is_gallery"),
-    ] {
+    for (row, column) in
+        [("1,a.png,validation,,True", "is_query"), ("1,a.png,validation,True,maybe", "is_gallery")]
+    {
         expect_error(&csv(&[row]), Some(2), Some(column), |k| {
             matches!(k, DatasetErrorKind::NotABool { .. })
         });
@@ -199,29 +183,13 @@ fn inverted_bbox() {
         &format!("{HEADER},x_1,y_1,x_2,y_2\n1,a.png,train,,,0,0,10,10\n1,b.png,train,,,5,0,5,10"),
         Some(3),
         Some("x_1"),
-        |k| {
-            matches!(
-                k,
-                DatasetErrorKind::InvertedBBox {
-                    low_name: "x_1",
-                    ..
-                }
-            )
-        },
+        |k| matches!(k, DatasetErrorKind::InvertedBBox { low_name: "x_1", .. }),
     );
     expect_error(
         &format!("{HEADER},x_1,y_1,x_2,y_2\n1,a.png,train,,,0,9,10,3"),
         Some(2),
         Some("y_1"),
-        |k| {
-            matches!(
-                k,
-                DatasetErrorKind::InvertedBBox {
-                    low_name: "y_1",
-                    ..
-                }
-            )
-        },
+        |k| matches!(k, DatasetErrorKind::InvertedBBox { low_name: "y_1", .. }),
     );
 }
 
@@ -255,19 +223,13 @@ fn quoted_multiline_cells_keep_line_numbers_right() {
 
 #[test]
 fn missing_image() {
-    let ds = read_dataset(
-        csv(&["1,here.png,train,,", "1,gone.png,train,,"]).as_bytes(),
-        "df.csv",
-    )
-    .unwrap();
+    let ds = read_dataset(csv(&["1,here.png,train,,", "1,gone.png,train,,"]).as_bytes(), "df.csv")
+        .unwrap();
     let err = check_paths_exist(&ds, Path::new("/data"), |p| p.ends_with("here.png")).unwrap_err();
     assert_eq!((err.line, err.column.as_deref()), (Some(3), Some("path")));
     assert!(matches!(err.kind, DatasetErrorKind::PathNotFound { .. }));
     let msg = err.to_string();
-    assert!(
-        msg.starts_with("df.csv:3: column `path`") && msg.contains("/data/gone.png"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("df.csv:3: column `path`") && msg.contains("/data/gone.png"), "{msg}");
     // Absolute paths ignore the root.
     let ds = read_dataset(csv(&["1,/abs/x.png,train,,"]).as_bytes(), "df.csv").unwrap();
     check_paths_exist(&ds, Path::new("/data"), |p| p == Path::new("/abs/x.png")).unwrap();

@@ -1,11 +1,7 @@
 //! Blocked retrieval against brute force: the same items, the same order, the same distances,
 //! across tile boundaries, with sequences, self-exclusion, duplicates and a large common offset
 //! (the worst case for the matrix-product distance formula the tiles use).
-#![allow(
-    clippy::unwrap_used,
-    clippy::cast_possible_truncation,
-    clippy::cast_precision_loss
-)]
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 
 use oml_core::metrics::{
     MetricsAccumulator, MetricsConfig, evaluate, fnmr_at_fmr, fnmr_at_fmr_streaming,
@@ -45,9 +41,8 @@ struct Data {
 fn data(n: usize, dim: usize, offset: f32, seed: u64) -> Data {
     let mut rng = Rng(seed);
     let n_labels = (n / 4).max(2) as u64;
-    let centres: Vec<Vec<f32>> = (0..n_labels)
-        .map(|_| (0..dim).map(|_| rng.unit() * 4.0).collect())
-        .collect();
+    let centres: Vec<Vec<f32>> =
+        (0..n_labels).map(|_| (0..dim).map(|_| rng.unit() * 4.0).collect()).collect();
     let mut emb = Vec::with_capacity(n * dim);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {
@@ -61,9 +56,7 @@ fn data(n: usize, dim: usize, offset: f32, seed: u64) -> Data {
         }
         labels.push(label);
         emb.extend(
-            centres[label as usize]
-                .iter()
-                .map(|c| offset + c + (rng.unit() * 8.0).round() / 8.0),
+            centres[label as usize].iter().map(|c| offset + c + (rng.unit() * 8.0).round() / 8.0),
         );
     }
     let mut is_query = Vec::with_capacity(n);
@@ -81,14 +74,7 @@ fn data(n: usize, dim: usize, offset: f32, seed: u64) -> Data {
             s => Some(format!("seq{}", s + rng.below(n as u64 / 3 + 1) * 8)),
         })
         .collect();
-    Data {
-        emb,
-        dim,
-        labels,
-        is_query,
-        is_gallery,
-        sequences,
-    }
+    Data { emb, dim, labels, is_query, is_gallery, sequences }
 }
 
 fn brute_force(
@@ -106,10 +92,7 @@ fn brute_force(
                 .enumerate()
                 .filter(|&(_, &g)| !qg.is_hidden(q, g))
                 .map(|(j, &g)| {
-                    (
-                        j as u32,
-                        distance.between(emb.row(q as usize), emb.row(g as usize)),
-                    )
+                    (j as u32, distance.between(emb.row(q as usize), emb.row(g as usize)))
                 })
                 .collect();
             all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
@@ -131,16 +114,9 @@ fn check_against_brute_force(d: &Data, with_sequences: bool, k: usize, distance:
     assert_eq!(results.n_queries(), want.len());
     for (q, want) in want.iter().enumerate() {
         let got = results.query(q);
-        let got: Vec<(u32, f32)> = got
-            .retrieved
-            .iter()
-            .copied()
-            .zip(got.distances.iter().copied())
-            .collect();
-        assert_eq!(
-            &got, want,
-            "query {q} ({distance}, sequences {with_sequences})"
-        );
+        let got: Vec<(u32, f32)> =
+            got.retrieved.iter().copied().zip(got.distances.iter().copied()).collect();
+        assert_eq!(&got, want, "query {q} ({distance}, sequences {with_sequences})");
     }
 }
 
@@ -190,12 +166,9 @@ fn k_larger_than_gallery_returns_everything_retrievable() {
 #[test]
 fn streaming_fnmr_matches_in_memory_quantiles() {
     let fmr = [0.0, 0.001, 0.01, 0.1, 0.37, 0.5, 0.9, 1.0];
-    for (n, seed, with_sequences, symmetric) in [
-        (60, 1, false, false),
-        (300, 2, true, false),
-        (700, 9, true, false),
-        (1100, 4, true, true),
-    ] {
+    for (n, seed, with_sequences, symmetric) in
+        [(60, 1, false, false), (300, 2, true, false), (700, 9, true, false), (1100, 4, true, true)]
+    {
         let mut d = data(n, 6, 0.0, seed);
         if symmetric {
             d.is_query = vec![true; n];
@@ -214,11 +187,7 @@ fn streaming_fnmr_matches_in_memory_quantiles() {
                         continue;
                     }
                     let dist = distance.between(emb.row(q as usize), emb.row(g as usize));
-                    if qg.label(q) == qg.label(g) {
-                        pos.push(dist)
-                    } else {
-                        neg.push(dist)
-                    }
+                    if qg.label(q) == qg.label(g) { pos.push(dist) } else { neg.push(dist) }
                 }
             }
             let want = fnmr_at_fmr(&pos, &neg, &fmr);
@@ -237,18 +206,9 @@ fn fnmr_follows_numpy_linear_quantile() {
     //   pos = np.array([.5, 1.4, 3, 4.7], dtype=np.float32); (pos[None] >= q[:, None]).mean(1)
     let neg = [5.0, 1.0, 3.0, 2.0, 4.0];
     let pos = [0.5, 1.4, 3.0, 4.7];
-    assert_eq!(
-        fnmr_at_fmr(&pos, &neg, &[0.1, 0.5, 0.9]),
-        vec![0.5, 0.5, 0.25]
-    );
-    assert!(
-        fnmr_at_fmr(&pos, &[], &[0.1])[0].is_nan(),
-        "no negatives: NaN, not a crash"
-    );
-    assert!(
-        fnmr_at_fmr(&[], &neg, &[0.1])[0].is_nan(),
-        "no positives: NaN"
-    );
+    assert_eq!(fnmr_at_fmr(&pos, &neg, &[0.1, 0.5, 0.9]), vec![0.5, 0.5, 0.25]);
+    assert!(fnmr_at_fmr(&pos, &[], &[0.1])[0].is_nan(), "no negatives: NaN, not a crash");
+    assert!(fnmr_at_fmr(&[], &neg, &[0.1])[0].is_nan(), "no positives: NaN");
 }
 
 #[test]
@@ -256,10 +216,7 @@ fn accumulator_equals_one_shot_evaluation() {
     let d = data(120, 5, 0.0, 11);
     let n = d.labels.len();
     let qg = QueryGallery::new(d.labels.clone(), &d.is_query, &d.is_gallery).unwrap();
-    let config = MetricsConfig {
-        fmr_vals: vec![0.1],
-        ..MetricsConfig::default()
-    };
+    let config = MetricsConfig { fmr_vals: vec![0.1], ..MetricsConfig::default() };
     let emb = Embeddings::new(&d.emb, n, d.dim).unwrap();
     let once = evaluate(&emb, &qg, &config).unwrap();
 
@@ -267,19 +224,11 @@ fn accumulator_equals_one_shot_evaluation() {
     // Batches out of order, as a shuffled loader would give them.
     let order: Vec<usize> = (0..n).rev().collect();
     for batch in order.chunks(17) {
-        assert!(
-            acc.compute(&config).is_err(),
-            "incomplete accumulator must refuse"
-        );
-        let rows: Vec<f32> = batch
-            .iter()
-            .flat_map(|&r| d.emb[r * d.dim..(r + 1) * d.dim].to_vec())
-            .collect();
+        assert!(acc.compute(&config).is_err(), "incomplete accumulator must refuse");
+        let rows: Vec<f32> =
+            batch.iter().flat_map(|&r| d.emb[r * d.dim..(r + 1) * d.dim].to_vec()).collect();
         acc.update(batch, &rows).unwrap();
     }
-    assert!(
-        acc.update(&[0], &d.emb[..d.dim]).is_err(),
-        "duplicate row must be refused"
-    );
+    assert!(acc.update(&[0], &d.emb[..d.dim]).is_err(), "duplicate row must be refused");
     assert_eq!(acc.compute(&config).unwrap(), once);
 }

@@ -27,23 +27,16 @@ pub struct MetricsArgs {
     #[arg(long, value_name = "CSV")]
     dataset: PathBuf,
     /// k values for cmc@k, precision@k, map@k and ndcg@k.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,5,10",
-        value_name = "K,..."
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10", value_name = "K,...")]
     k: Vec<usize>,
-    /// False-match rates for fnmr@fmr (needs two extra passes over all pairs; off by default).
-    #[arg(long, value_delimiter = ',', value_name = "FMR,...")]
+    /// False-match rates for fnmr@fmr (two extra passes over all pairs).
+    #[arg(long, value_delimiter = ',', default_value = "0.001,0.01,0.1", value_name = "FMR,...")]
     fmr: Vec<f64>,
+    /// Skip fnmr@fmr (the slowest metric on large galleries).
+    #[arg(long, conflicts_with = "fmr")]
+    no_fmr: bool,
     /// Explained-variance fractions for pcf.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.5",
-        value_name = "R,..."
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "0.5", value_name = "R,...")]
     pcf: Vec<f64>,
     /// Distance between embeddings.
     #[arg(long, default_value = "euclidean", value_parser = parse_distance)]
@@ -54,8 +47,7 @@ pub struct MetricsArgs {
 }
 
 fn parse_distance(s: &str) -> Result<Distance, String> {
-    s.parse()
-        .map_err(|e: oml_core::retrieval::UnknownDistance| e.to_string())
+    s.parse().map_err(|e: oml_core::retrieval::UnknownDistance| e.to_string())
 }
 
 pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
@@ -64,7 +56,7 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
         precision_top_k: args.k.clone(),
         map_top_k: args.k.clone(),
         ndcg_top_k: args.k.clone(),
-        fmr_vals: args.fmr.clone(),
+        fmr_vals: if args.no_fmr { Vec::new() } else { args.fmr.clone() },
         pcf_variance: args.pcf.clone(),
         distance: args.distance,
     };
@@ -141,10 +133,8 @@ fn load_dataset(path: &PathBuf) -> Result<Dataset, Failure> {
 fn query_gallery(dataset: &Dataset, rows: &[usize]) -> Result<QueryGallery, RetrievalError> {
     let labels = dataset.label_map();
     let records: Vec<_> = rows.iter().map(|&r| &dataset.records()[r]).collect();
-    let dense: Vec<u32> = records
-        .iter()
-        .map(|r| labels.dense(r.label).unwrap_or(u32::MAX))
-        .collect();
+    let dense: Vec<u32> =
+        records.iter().map(|r| labels.dense(r.label).unwrap_or(u32::MAX)).collect();
     let is_query: Vec<bool> = records.iter().map(|r| r.is_query).collect();
     let is_gallery: Vec<bool> = records.iter().map(|r| r.is_gallery).collect();
     let mut qg = QueryGallery::new(dense, &is_query, &is_gallery)?;

@@ -24,11 +24,8 @@ fn cell(value: Option<f64>) -> String {
 
 fn render_group(out: &mut String, name: &str, group: &GroupMetrics) {
     let _ = writeln!(out, "\n{name} ({} queries)", group.n_queries);
-    let ks: BTreeSet<usize> = group
-        .retrieval
-        .iter()
-        .flat_map(|(_, v)| v.iter().map(|(k, _)| *k))
-        .collect();
+    let ks: BTreeSet<usize> =
+        group.retrieval.iter().flat_map(|(_, v)| v.iter().map(|(k, _)| *k)).collect();
     let _ = write!(out, "  {:>5}", "k");
     for (metric, _) in &group.retrieval {
         let _ = write!(out, " {:>10}", metric.name());
@@ -43,10 +40,8 @@ fn render_group(out: &mut String, name: &str, group: &GroupMetrics) {
     }
     for (label, pairs) in [("pcf", &group.pcf), ("fnmr@fmr", &group.fnmr_at_fmr)] {
         if !pairs.is_empty() {
-            let parts: Vec<String> = pairs
-                .iter()
-                .map(|(x, v)| format!("{x}: {}", cell(Some(*v))))
-                .collect();
+            let parts: Vec<String> =
+                pairs.iter().map(|(x, v)| format!("{x}: {}", cell(Some(*v)))).collect();
             let _ = writeln!(out, "  {label:<9} {}", parts.join("  "));
         }
     }

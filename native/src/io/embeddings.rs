@@ -12,26 +12,15 @@ pub struct EmbeddingMatrix {
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddingFileError {
     #[error("{path}: cannot read: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid {format} file: {reason}")]
-    Format {
-        path: PathBuf,
-        format: &'static str,
-        reason: String,
-    },
+    Format { path: PathBuf, format: &'static str, reason: String },
     #[error("{path}: expected a 2-D [rows, dim] matrix, found shape {shape:?}")]
     Shape { path: PathBuf, shape: Vec<u64> },
     #[error("{path}: expected float32 (or float64) values, found {dtype}")]
     DType { path: PathBuf, dtype: String },
     #[error("{path}: a .safetensors file must hold exactly one tensor, found {count} ({names})")]
-    TensorCount {
-        path: PathBuf,
-        count: usize,
-        names: String,
-    },
+    TensorCount { path: PathBuf, count: usize, names: String },
     #[error("{path}: unknown extension; use .npy or .safetensors")]
     Extension { path: PathBuf },
 }
@@ -39,29 +28,17 @@ pub enum EmbeddingFileError {
 /// Reads `.npy` (numpy `save` of a float32 or float64 `[N, D]` array, C or Fortran order) or
 /// `.safetensors` (exactly one F32 or F64 `[N, D]` tensor). float64 is rounded to float32.
 pub fn read_embeddings(path: &Path) -> Result<EmbeddingMatrix, EmbeddingFileError> {
-    let bytes = std::fs::read(path).map_err(|source| EmbeddingFileError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    let bytes = std::fs::read(path)
+        .map_err(|source| EmbeddingFileError::Io { path: path.to_owned(), source })?;
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("npy") => read_npy(path, &bytes),
         Some("safetensors") => read_safetensors(path, &bytes),
-        _ => Err(EmbeddingFileError::Extension {
-            path: path.to_owned(),
-        }),
+        _ => Err(EmbeddingFileError::Extension { path: path.to_owned() }),
     }
 }
 
 fn matrix_shape(path: &Path, shape: &[u64]) -> Result<(usize, usize), EmbeddingFileError> {
-    let bad = || EmbeddingFileError::Shape {
-        path: path.to_owned(),
-        shape: shape.to_vec(),
-    };
+    let bad = || EmbeddingFileError::Shape { path: path.to_owned(), shape: shape.to_vec() };
     match shape {
         &[rows, dim] => Ok((
             usize::try_from(rows).map_err(|_| bad())?,
@@ -97,10 +74,7 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileE
             v
         }
         _ => {
-            return Err(EmbeddingFileError::DType {
-                path: path.to_owned(),
-                dtype,
-            });
+            return Err(EmbeddingFileError::DType { path: path.to_owned(), dtype });
         }
     };
     if values.len() != rows * dim {
@@ -150,10 +124,9 @@ fn read_safetensors(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, Embedd
     let raw = tensor.data();
     #[allow(clippy::cast_possible_truncation)]
     let data: Vec<f32> = match tensor.dtype() {
-        safetensors::Dtype::F32 => raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
+        safetensors::Dtype::F32 => {
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        }
         safetensors::Dtype::F64 => raw
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)

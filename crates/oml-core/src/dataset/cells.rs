@@ -6,10 +6,7 @@ use super::error::DatasetErrorKind;
 /// An integer cell. Like pandas, `7`, `+7`, `-7` are integers; `7.0`, `7.5`, `abc` and empty are
 /// not (pandas would read them into a float or object column, which OML rejects).
 pub(crate) fn parse_label(cell: &str) -> Result<i64, DatasetErrorKind> {
-    cell.parse::<i64>()
-        .map_err(|_| DatasetErrorKind::NotAnInteger {
-            value: cell.to_owned(),
-        })
+    cell.parse::<i64>().map_err(|_| DatasetErrorKind::NotAnInteger { value: cell.to_owned() })
 }
 
 /// A boolean cell as pandas reads it: `True/False` in any letter case, and `1/0` or `1.0/0.0`
@@ -21,9 +18,7 @@ pub(crate) fn parse_optional_bool(cell: &str) -> Result<Option<bool>, DatasetErr
     match cell.to_ascii_lowercase().as_str() {
         "true" | "1" | "1.0" => Ok(Some(true)),
         "false" | "0" | "0.0" => Ok(Some(false)),
-        _ => Err(DatasetErrorKind::NotABool {
-            value: cell.to_owned(),
-        }),
+        _ => Err(DatasetErrorKind::NotABool { value: cell.to_owned() }),
     }
 }
 
@@ -33,9 +28,7 @@ pub(crate) fn parse_coordinate(cell: &str) -> Result<Option<u32>, DatasetErrorKi
     if cell.is_empty() {
         return Ok(None);
     }
-    let bad = || DatasetErrorKind::BadCoordinate {
-        value: cell.to_owned(),
-    };
+    let bad = || DatasetErrorKind::BadCoordinate { value: cell.to_owned() };
     if let Ok(v) = cell.parse::<u32>() {
         return Ok(Some(v));
     }

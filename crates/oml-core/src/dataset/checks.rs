@@ -12,19 +12,9 @@ use super::record::Record;
 pub(crate) fn check_query_labels_in_gallery(
     records: &[Record],
 ) -> Result<(), (u64, DatasetErrorKind)> {
-    let gallery: HashSet<i64> = records
-        .iter()
-        .filter(|r| r.is_gallery)
-        .map(|r| r.label)
-        .collect();
-    match records
-        .iter()
-        .find(|r| r.is_query && !gallery.contains(&r.label))
-    {
-        Some(r) => Err((
-            r.line,
-            DatasetErrorKind::QueryLabelNotInGallery { label: r.label },
-        )),
+    let gallery: HashSet<i64> = records.iter().filter(|r| r.is_gallery).map(|r| r.label).collect();
+    match records.iter().find(|r| r.is_query && !gallery.contains(&r.label)) {
+        Some(r) => Err((r.line, DatasetErrorKind::QueryLabelNotInGallery { label: r.label })),
         None => Ok(()),
     }
 }
@@ -39,13 +29,11 @@ pub(crate) fn label_category_warnings(records: &[Record]) -> Vec<DatasetWarning>
     let mut warnings: Vec<DatasetWarning> = seen
         .into_iter()
         .filter(|(_, (_, cats))| cats.len() > 1)
-        .map(
-            |(label, (first_line, cats))| DatasetWarning::LabelInSeveralCategories {
-                label,
-                categories: cats.into_iter().map(str::to_owned).collect(),
-                first_line,
-            },
-        )
+        .map(|(label, (first_line, cats))| DatasetWarning::LabelInSeveralCategories {
+            label,
+            categories: cats.into_iter().map(str::to_owned).collect(),
+            first_line,
+        })
         .collect();
     warnings.sort_by_key(|w| match w {
         DatasetWarning::LabelInSeveralCategories { first_line, .. } => *first_line,
@@ -70,9 +58,7 @@ pub fn check_paths_exist(
                 source_name: dataset.source_name().to_owned(),
                 line: Some(record.line),
                 column: Some("path".to_owned()),
-                kind: DatasetErrorKind::PathNotFound {
-                    path: path.display().to_string(),
-                },
+                kind: DatasetErrorKind::PathNotFound { path: path.display().to_string() },
             });
         }
     }

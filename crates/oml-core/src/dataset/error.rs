@@ -77,12 +77,7 @@ pub enum DatasetErrorKind {
     #[error(
         "bounding box is empty or inverted: {low_name} = {low} must be less than {high_name} = {high}"
     )]
-    InvertedBBox {
-        low_name: &'static str,
-        low: u32,
-        high_name: &'static str,
-        high: u32,
-    },
+    InvertedBBox { low_name: &'static str, low: u32, high_name: &'static str, high: u32 },
     /// An empty `path` cell.
     #[error("path is empty")]
     EmptyPath,
@@ -96,21 +91,13 @@ pub enum DatasetErrorKind {
 pub enum DatasetWarning {
     /// One label appears with several categories (OML: "mapping between categories and labels
     /// is not bijection").
-    LabelInSeveralCategories {
-        label: i64,
-        categories: Vec<String>,
-        first_line: u64,
-    },
+    LabelInSeveralCategories { label: i64, categories: Vec<String>, first_line: u64 },
 }
 
 impl fmt::Display for DatasetWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::LabelInSeveralCategories {
-                label,
-                categories,
-                first_line,
-            } => write!(
+            Self::LabelInSeveralCategories { label, categories, first_line } => write!(
                 f,
                 "label {label} (first at line {first_line}) has several categories: {}",
                 categories.join(", ")

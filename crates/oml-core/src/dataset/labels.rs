@@ -22,11 +22,7 @@ pub struct LabelMap {
 impl LabelMap {
     /// Builds the map: train labels first, then labels only seen in validation.
     pub fn from_records(records: &[Record]) -> Self {
-        let mut map = Self {
-            originals: Vec::new(),
-            dense_of: HashMap::new(),
-            n_train_labels: 0,
-        };
+        let mut map = Self { originals: Vec::new(), dense_of: HashMap::new(), n_train_labels: 0 };
         for split in [Split::Train, Split::Validation] {
             for r in records.iter().filter(|r| r.split == split) {
                 map.insert(r.label);

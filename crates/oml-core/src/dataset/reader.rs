@@ -86,12 +86,7 @@ impl Dataset {
     }
 
     fn rows_of(&self, split: Split) -> Vec<usize> {
-        self.records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.split == split)
-            .map(|(i, _)| i)
-            .collect()
+        self.records.iter().enumerate().filter(|(_, r)| r.split == split).map(|(i, _)| i).collect()
     }
 }
 
@@ -117,33 +112,19 @@ pub fn read_dataset<R: Read>(input: R, source_name: &str) -> Result<Dataset, Dat
         error(line, None, DatasetErrorKind::Csv(e.to_string()))
     };
 
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
     let headers = reader.headers().map_err(csv_error)?.clone();
     let has = |name: &str| headers.iter().any(|h| h == name);
     for column in REQUIRED_COLUMNS {
         if !has(column) {
             let found = headers.iter().collect::<Vec<_>>().join(", ");
-            return Err(error(
-                Some(1),
-                Some(column),
-                DatasetErrorKind::MissingColumn { found },
-            ));
+            return Err(error(Some(1), Some(column), DatasetErrorKind::MissingColumn { found }));
         }
     }
     let bbox_present: Vec<&str> = BBOX_COLUMNS.into_iter().filter(|c| has(c)).collect();
     if !bbox_present.is_empty() && bbox_present.len() != BBOX_COLUMNS.len() {
-        let missing = BBOX_COLUMNS
-            .into_iter()
-            .filter(|c| !has(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(error(
-            Some(1),
-            None,
-            DatasetErrorKind::IncompleteBBoxColumns { missing },
-        ));
+        let missing = BBOX_COLUMNS.into_iter().filter(|c| !has(c)).collect::<Vec<_>>().join(", ");
+        return Err(error(Some(1), None, DatasetErrorKind::IncompleteBBoxColumns { missing }));
     }
     let has_bbox = !bbox_present.is_empty();
 
@@ -160,11 +141,7 @@ pub fn read_dataset<R: Read>(input: R, source_name: &str) -> Result<Dataset, Dat
     }
     check_query_labels_in_gallery(&records)
         .map_err(|(line, kind)| error(Some(line), Some("label"), kind))?;
-    let warnings = if has("category") {
-        label_category_warnings(&records)
-    } else {
-        Vec::new()
-    };
+    let warnings = if has("category") { label_category_warnings(&records) } else { Vec::new() };
     Ok(Dataset {
         source_name: source_name.to_owned(),
         records,
@@ -211,9 +188,8 @@ fn parse_row(raw: RawRow, has_bbox: bool, row: &RowContext<'_>) -> Result<Record
         }
     };
     let mut roles = [false; 2];
-    for (role, (column, cell)) in roles
-        .iter_mut()
-        .zip([("is_query", &raw.is_query), ("is_gallery", &raw.is_gallery)])
+    for (role, (column, cell)) in
+        roles.iter_mut().zip([("is_query", &raw.is_query), ("is_gallery", &raw.is_gallery)])
     {
         let value = text(cell);
         *role = match (split, parse_optional_bool(&value)) {
@@ -233,12 +209,7 @@ fn parse_row(raw: RawRow, has_bbox: bool, row: &RowContext<'_>) -> Result<Record
     }
     let bbox = if has_bbox {
         parse_bbox(
-            [
-                ("x_1", &raw.x_1),
-                ("y_1", &raw.y_1),
-                ("x_2", &raw.x_2),
-                ("y_2", &raw.y_2),
-            ],
+            [("x_1", &raw.x_1), ("y_1", &raw.y_1), ("x_2", &raw.x_2), ("y_2", &raw.y_2)],
             row,
         )?
     } else {
@@ -271,12 +242,7 @@ fn parse_bbox(
             for (low_name, low, high_name, high) in [("x_1", x1, "x_2", x2), ("y_1", y1, "y_2", y2)]
             {
                 if low >= high {
-                    let kind = DatasetErrorKind::InvertedBBox {
-                        low_name,
-                        low,
-                        high_name,
-                        high,
-                    };
+                    let kind = DatasetErrorKind::InvertedBBox { low_name, low, high_name, high };
                     return Err(row.at(low_name)(kind));
                 }
             }
@@ -289,9 +255,7 @@ fn parse_bbox(
                 .filter(|(_, c)| c.is_none())
                 .map(|((n, _), _)| *n)
                 .collect();
-            let kind = DatasetErrorKind::IncompleteBBox {
-                missing: empty.join(", "),
-            };
+            let kind = DatasetErrorKind::IncompleteBBox { missing: empty.join(", ") };
             Err(row.at(empty[0])(kind))
         }
     }

@@ -32,13 +32,7 @@ impl MetricsAccumulator {
     /// Room for one `dim`-wide embedding per row of `qg`.
     pub fn new(qg: QueryGallery, dim: usize) -> Self {
         let n = qg.n_rows();
-        Self {
-            qg,
-            dim,
-            data: vec![0.0; n * dim],
-            filled: vec![false; n],
-            n_filled: 0,
-        }
+        Self { qg, dim, data: vec![0.0; n * dim], filled: vec![false; n], n_filled: 0 }
     }
 
     /// Stores a batch: `embeddings` is `[rows.len(), dim]` row-major, `rows` the dataset rows.
@@ -52,10 +46,8 @@ impl MetricsAccumulator {
         }
         let n_rows = self.filled.len();
         for (&row, values) in rows.iter().zip(embeddings.chunks_exact(self.dim)) {
-            let slot = self
-                .filled
-                .get_mut(row)
-                .ok_or(AccumulatorError::RowOutOfRange { row, n_rows })?;
+            let slot =
+                self.filled.get_mut(row).ok_or(AccumulatorError::RowOutOfRange { row, n_rows })?;
             if std::mem::replace(slot, true) {
                 return Err(AccumulatorError::Duplicate { row });
             }

@@ -48,15 +48,10 @@ impl MetricsConfig {
     pub fn validate(&self) -> Result<(), MetricsConfigError> {
         for (metric, ks) in self.top_k_lists() {
             if ks.contains(&0) {
-                return Err(MetricsConfigError::ZeroK {
-                    metric: metric.name(),
-                });
+                return Err(MetricsConfigError::ZeroK { metric: metric.name() });
             }
         }
-        for (what, values) in [
-            ("fmr", &self.fmr_vals),
-            ("pcf variance", &self.pcf_variance),
-        ] {
+        for (what, values) in [("fmr", &self.fmr_vals), ("pcf variance", &self.pcf_variance)] {
             if let Some(&value) = values.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(MetricsConfigError::OutOfRange { what, value });
             }
@@ -66,12 +61,7 @@ impl MetricsConfig {
 
     /// How many items each query must retrieve: the largest k of any metric (at least 1).
     pub fn max_k(&self) -> usize {
-        self.top_k_lists()
-            .iter()
-            .flat_map(|(_, ks)| ks.iter().copied())
-            .max()
-            .unwrap_or(1)
-            .max(1)
+        self.top_k_lists().iter().flat_map(|(_, ks)| ks.iter().copied()).max().unwrap_or(1).max(1)
     }
 
     /// Each ranked-list metric with its k values.

@@ -23,10 +23,7 @@ pub struct PerQueryMetrics {
 impl PerQueryMetrics {
     /// The per-query values of `metric` at `k`, if computed.
     pub fn get(&self, metric: RetrievalMetric, k: usize) -> Option<&[f64]> {
-        self.values
-            .iter()
-            .find(|(m, kk, _)| *m == metric && *kk == k)
-            .map(|(_, _, v)| v.as_slice())
+        self.values.iter().find(|(m, kk, _)| *m == metric && *kk == k).map(|(_, _, v)| v.as_slice())
     }
 }
 
@@ -59,16 +56,11 @@ pub fn evaluate(
     let results = retrieve(emb, qg, config.max_k(), config.distance)?;
 
     let mut per_query = PerQueryMetrics::default();
-    let relevance: Vec<(Vec<bool>, usize)> = results
-        .iter()
-        .map(|q| (q.is_correct(), q.gt.len()))
-        .collect();
+    let relevance: Vec<(Vec<bool>, usize)> =
+        results.iter().map(|q| (q.is_correct(), q.gt.len())).collect();
     for (metric, ks) in config.top_k_lists() {
         for &k in ks {
-            let values = relevance
-                .iter()
-                .map(|(c, n_gt)| metric.of_query(c, *n_gt, k))
-                .collect();
+            let values = relevance.iter().map(|(c, n_gt)| metric.of_query(c, *n_gt, k)).collect();
             per_query.values.push((metric, k, values));
         }
     }
@@ -91,35 +83,18 @@ pub fn evaluate(
             if queries.is_empty() {
                 continue; // OML reports only categories that have queries.
             }
-            let rows: Vec<u32> = all_rows
-                .iter()
-                .copied()
-                .filter(|&r| qg.category_of_row(r) == c)
-                .collect();
-            categories.push((
-                name.clone(),
-                group_metrics(emb, &per_query, &queries, &rows, config),
-            ));
+            let rows: Vec<u32> =
+                all_rows.iter().copied().filter(|&r| qg.category_of_row(r) == c).collect();
+            categories
+                .push((name.clone(), group_metrics(emb, &per_query, &queries, &rows, config)));
         }
     }
-    Ok(Evaluation {
-        results,
-        per_query,
-        report: MetricsReport {
-            overall,
-            categories,
-        },
-    })
+    Ok(Evaluation { results, per_query, report: MetricsReport { overall, categories } })
 }
 
 /// Rows that are a query, a gallery item, or both, ascending.
 fn union_rows(qg: &QueryGallery) -> Vec<u32> {
-    let mut rows: Vec<u32> = qg
-        .query_rows()
-        .iter()
-        .chain(qg.gallery_rows())
-        .copied()
-        .collect();
+    let mut rows: Vec<u32> = qg.query_rows().iter().chain(qg.gallery_rows()).copied().collect();
     rows.sort_unstable();
     rows.dedup();
     rows
@@ -148,12 +123,7 @@ fn group_metrics(
     GroupMetrics {
         n_queries: queries.len(),
         retrieval,
-        pcf: config
-            .pcf_variance
-            .iter()
-            .copied()
-            .zip(pcf_values)
-            .collect(),
+        pcf: config.pcf_variance.iter().copied().zip(pcf_values).collect(),
         fnmr_at_fmr: Vec::new(),
     }
 }

@@ -36,11 +36,7 @@ fn quantile_position(q: f64, n: u64) -> (u64, u64, f64) {
 /// numpy's `_lerp`: `a + (b − a)·t`, computed from the upper end when `t ≥ 0.5`.
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
-    if t >= 0.5 {
-        b - diff * (1.0 - t)
-    } else {
-        a + diff * t
-    }
+    if t >= 0.5 { b - diff * (1.0 - t) } else { a + diff * t }
 }
 
 fn fnmr_from_thresholds(positives: &[f32], thresholds: &[f64]) -> Vec<f64> {
@@ -72,11 +68,7 @@ pub fn fnmr_at_fmr(positives: &[f32], negatives: &[f32], fmr_vals: &[f64]) -> Ve
             }
             let (lo, hi, t) = quantile_position(q, n);
             #[allow(clippy::cast_possible_truncation)]
-            lerp(
-                f64::from(sorted[lo as usize]),
-                f64::from(sorted[hi as usize]),
-                t,
-            )
+            lerp(f64::from(sorted[lo as usize]), f64::from(sorted[hi as usize]), t)
         })
         .collect();
     fnmr_from_thresholds(positives, &thresholds)
@@ -90,12 +82,7 @@ pub fn fnmr_at_fmr_streaming(
     fmr_vals: &[f64],
 ) -> Vec<f64> {
     let gallery = PreparedGallery::<f64>::new(emb, qg.gallery_rows(), distance);
-    let pass = PairPass {
-        emb,
-        qg,
-        distance,
-        bin_slots: None,
-    };
+    let pass = PairPass { emb, qg, distance, bin_slots: None };
     let first = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &pass);
     let n = first.n_negatives;
     if n == 0 {
@@ -126,12 +113,7 @@ pub fn fnmr_at_fmr_streaming(
         *index = slot;
         bin_slots[bin] = u32::try_from(slot).unwrap_or(NOT_WANTED);
     }
-    let pass = PairPass {
-        emb,
-        qg,
-        distance,
-        bin_slots: Some(bin_slots),
-    };
+    let pass = PairPass { emb, qg, distance, bin_slots: Some(bin_slots) };
     let second = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &pass);
 
     let value_at = |rank: u64| -> f64 {
@@ -147,10 +129,8 @@ pub fn fnmr_at_fmr_streaming(
         }
         f64::NAN // unreachable when both passes see the same distances
     };
-    let thresholds: Vec<f64> = positions
-        .iter()
-        .map(|&(lo, hi, t)| lerp(value_at(lo), value_at(hi), t))
-        .collect();
+    let thresholds: Vec<f64> =
+        positions.iter().map(|&(lo, hi, t)| lerp(value_at(lo), value_at(hi), t)).collect();
     fnmr_from_thresholds(&first.positives, &thresholds)
 }
 
@@ -177,10 +157,7 @@ impl PairPass<'_> {
     /// cancels badly (near-duplicates) the direct formula is used instead.
     fn pair_distance(&self, score: f64, query_row: u32, gallery_row: u32, scale: f64) -> f32 {
         if score < 1e-6 * scale {
-            let (q, g) = (
-                self.emb.row(query_row as usize),
-                self.emb.row(gallery_row as usize),
-            );
+            let (q, g) = (self.emb.row(query_row as usize), self.emb.row(gallery_row as usize));
             return self.distance.between(q, g);
         }
         #[allow(clippy::cast_possible_truncation)]
@@ -196,9 +173,7 @@ impl PairPass<'_> {
         let is_positive = self.qg.label(g_row) == self.qg.label(q_row);
         let bits = d.to_bits();
         match (&self.bin_slots, is_positive) {
-            (None, true) => acc
-                .positives
-                .extend(std::iter::repeat_n(d, weight as usize)),
+            (None, true) => acc.positives.extend(std::iter::repeat_n(d, weight as usize)),
             (None, false) => {
                 acc.high[(bits >> 16) as usize] += weight;
                 acc.n_negatives += weight;
@@ -218,16 +193,10 @@ impl TileVisitor<f64> for PairPass<'_> {
     type Acc = PairCounts;
 
     fn empty(&self) -> Self::Acc {
-        let n_slots = self
-            .bin_slots
-            .as_ref()
-            .map_or(0, |s| s.iter().filter(|&&x| x != NOT_WANTED).count());
+        let n_slots =
+            self.bin_slots.as_ref().map_or(0, |s| s.iter().filter(|&&x| x != NOT_WANTED).count());
         PairCounts {
-            high: if self.bin_slots.is_none() {
-                vec![0; BINS]
-            } else {
-                Vec::new()
-            },
+            high: if self.bin_slots.is_none() { vec![0; BINS] } else { Vec::new() },
             low: vec![vec![0; BINS]; n_slots],
             positives: Vec::new(),
             n_negatives: 0,
@@ -241,11 +210,8 @@ impl TileVisitor<f64> for PairPass<'_> {
         for (i, query) in tile.queries.clone().enumerate() {
             let q_row = self.qg.query_rows()[query];
             let q_sq = tile.query_sq_norms[i];
-            for ((&score, &g_row), &g_sq) in tile
-                .row(i)
-                .iter()
-                .zip(gallery_rows)
-                .zip(tile.gallery_sq_norms)
+            for ((&score, &g_row), &g_sq) in
+                tile.row(i).iter().zip(gallery_rows).zip(tile.gallery_sq_norms)
             {
                 if self.qg.is_hidden(q_row, g_row) {
                     continue;

@@ -60,15 +60,10 @@ pub fn pcf(emb: &Embeddings<'_>, rows: &[u32], variance_fractions: &[f64]) -> Ve
     #[cfg(feature = "parallel")]
     let cov = {
         use rayon::prelude::*;
-        rows.par_chunks(CHUNK_ROWS)
-            .map(chunk_covariance)
-            .reduce(|| vec![0.0; d * d], add)
+        rows.par_chunks(CHUNK_ROWS).map(chunk_covariance).reduce(|| vec![0.0; d * d], add)
     };
     #[cfg(not(feature = "parallel"))]
-    let cov = rows
-        .chunks(CHUNK_ROWS)
-        .map(chunk_covariance)
-        .fold(vec![0.0; d * d], add);
+    let cov = rows.chunks(CHUNK_ROWS).map(chunk_covariance).fold(vec![0.0; d * d], add);
     let mut eigenvalues: Vec<f64> = DMatrix::from_row_slice(d, d, &cov)
         .symmetric_eigenvalues()
         .iter()

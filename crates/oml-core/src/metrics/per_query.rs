@@ -78,13 +78,8 @@ pub fn ndcg_at_k(is_correct: &[bool], n_gt: usize, k: usize) -> f64 {
         return 0.0;
     }
     let discount = |i: usize| 1.0 / ((i + 2) as f64).log2();
-    let dcg: f64 = is_correct
-        .iter()
-        .take(k)
-        .enumerate()
-        .filter(|&(_, &c)| c)
-        .map(|(i, _)| discount(i))
-        .sum();
+    let dcg: f64 =
+        is_correct.iter().take(k).enumerate().filter(|&(_, &c)| c).map(|(i, _)| discount(i)).sum();
     let idcg: f64 = (0..k.min(n_gt)).map(discount).sum();
     dcg / idcg
 }
@@ -136,16 +131,8 @@ mod tests {
     fn shared_edge_cases() {
         for f in [cmc_at_k, precision_at_k, map_at_k, ndcg_at_k] {
             assert_eq!(f(&[], 0, 5), 1.0, "nothing retrievable scores 1");
-            assert_eq!(
-                f(&[], 3, 5),
-                0.0,
-                "positives but nothing retrieved scores 0"
-            );
-            assert_eq!(
-                f(&[F, F], 0, 5),
-                0.0,
-                "no positive, something retrieved scores 0"
-            );
+            assert_eq!(f(&[], 3, 5), 0.0, "positives but nothing retrieved scores 0");
+            assert_eq!(f(&[F, F], 0, 5), 0.0, "no positive, something retrieved scores 0");
         }
     }
 }

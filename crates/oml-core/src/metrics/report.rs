@@ -91,9 +91,7 @@ impl MetricsReport {
             "pcf" => find_f(&g.pcf),
             "fnmr@fmr" => find_f(&g.fnmr_at_fmr),
             _ => {
-                let m = RetrievalMetric::ALL
-                    .into_iter()
-                    .find(|m| m.name() == metric)?;
+                let m = RetrievalMetric::ALL.into_iter().find(|m| m.name() == metric)?;
                 g.retrieval_value(m, key.parse().ok()?)
             }
         }

@@ -18,11 +18,7 @@ impl<'a> Embeddings<'a> {
             return Err(RetrievalError::ZeroDim);
         }
         if rows.checked_mul(dim) != Some(data.len()) {
-            return Err(RetrievalError::BadShape {
-                len: data.len(),
-                rows,
-                dim,
-            });
+            return Err(RetrievalError::BadShape { len: data.len(), rows, dim });
         }
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(RetrievalError::NotFinite {

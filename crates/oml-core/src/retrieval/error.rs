@@ -6,17 +6,9 @@ pub enum RetrievalError {
     #[error("embeddings have dimension 0")]
     ZeroDim,
     #[error("embedding row {row}, column {column} is {value} (embeddings must be finite)")]
-    NotFinite {
-        row: usize,
-        column: usize,
-        value: f32,
-    },
+    NotFinite { row: usize, column: usize, value: f32 },
     #[error("{what} has {got} entries but there are {expected} embedding rows")]
-    LengthMismatch {
-        what: &'static str,
-        got: usize,
-        expected: usize,
-    },
+    LengthMismatch { what: &'static str, got: usize, expected: usize },
     #[error("there are no queries (no row has is_query set)")]
     NoQueries,
     #[error("the gallery is empty (no row has is_gallery set)")]

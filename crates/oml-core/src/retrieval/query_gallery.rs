@@ -37,12 +37,7 @@ impl QueryGallery {
         check_len("is_query", is_query.len(), n)?;
         check_len("is_gallery", is_gallery.len(), n)?;
         let rows_where = |flags: &[bool]| -> Vec<u32> {
-            flags
-                .iter()
-                .enumerate()
-                .filter(|&(_, &f)| f)
-                .map(|(i, _)| row_id(i))
-                .collect()
+            flags.iter().enumerate().filter(|&(_, &f)| f).map(|(i, _)| row_id(i)).collect()
         };
         let query_rows = rows_where(is_query);
         let gallery_rows = rows_where(is_gallery);
@@ -52,13 +47,7 @@ impl QueryGallery {
         if gallery_rows.is_empty() {
             return Err(RetrievalError::NoGallery);
         }
-        Ok(Self {
-            labels,
-            query_rows,
-            gallery_rows,
-            sequences: None,
-            categories: None,
-        })
+        Ok(Self { labels, query_rows, gallery_rows, sequences: None, categories: None })
     }
 
     /// Adds sequence ids, one per row (`None` = missing; see the type's rules).
@@ -89,21 +78,12 @@ impl QueryGallery {
         categories: &[Option<S>],
     ) -> Result<Self, RetrievalError> {
         check_len("category", categories.len(), self.labels.len())?;
-        let sorted: BTreeMap<&str, ()> = categories
-            .iter()
-            .flatten()
-            .map(|c| (c.as_ref(), ()))
-            .collect();
+        let sorted: BTreeMap<&str, ()> =
+            categories.iter().flatten().map(|c| (c.as_ref(), ())).collect();
         let names: Vec<String> = sorted.keys().map(|s| (*s).to_owned()).collect();
-        let index: HashMap<&str, u32> = names
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.as_str(), row_id(i)))
-            .collect();
-        let of_row = categories
-            .iter()
-            .map(|c| c.as_ref().map(|c| index[c.as_ref()]))
-            .collect();
+        let index: HashMap<&str, u32> =
+            names.iter().enumerate().map(|(i, s)| (s.as_str(), row_id(i))).collect();
+        let of_row = categories.iter().map(|c| c.as_ref().map(|c| index[c.as_ref()])).collect();
         self.categories = Some(Categories { names, of_row });
         Ok(self)
     }
@@ -156,10 +136,7 @@ impl QueryGallery {
         match &self.sequences {
             Some(seq) => {
                 let own = seq[row as usize];
-                self.gallery_rows
-                    .iter()
-                    .filter(|&&g| seq[g as usize] != own)
-                    .count()
+                self.gallery_rows.iter().filter(|&&g| seq[g as usize] != own).count()
             }
             None => {
                 self.gallery_rows.len() - usize::from(self.gallery_rows.binary_search(&row).is_ok())
@@ -174,9 +151,7 @@ impl QueryGallery {
 
     /// Category index (into [`Self::category_names`]) of an embedding row.
     pub fn category_of_row(&self, row: u32) -> Option<u32> {
-        self.categories
-            .as_ref()
-            .and_then(|c| c.of_row[row as usize])
+        self.categories.as_ref().and_then(|c| c.of_row[row as usize])
     }
 
     /// Index of the gallery by label, for [`Self::gallery_positives`].
@@ -203,11 +178,7 @@ fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), Retr
     if got == expected {
         Ok(())
     } else {
-        Err(RetrievalError::LengthMismatch {
-            what,
-            got,
-            expected,
-        })
+        Err(RetrievalError::LengthMismatch { what, got, expected })
     }
 }
 

@@ -30,10 +30,7 @@ pub struct QueryResult<'a> {
 impl QueryResult<'_> {
     /// Whether each retrieved item is a positive (`is_correct` in OML).
     pub fn is_correct(&self) -> Vec<bool> {
-        self.retrieved
-            .iter()
-            .map(|id| self.gt.binary_search(id).is_ok())
-            .collect()
+        self.retrieved.iter().map(|id| self.gt.binary_search(id).is_ok()).collect()
     }
 }
 
@@ -67,20 +64,13 @@ impl RetrievalResultsBuilder {
         let query = self.inner.retrieved_offsets.len() - 1;
         let bad = |what: String| RetrievalError::InconsistentResults { query, what };
         if retrieved.len() != distances.len() {
-            return Err(bad(format!(
-                "{} ids but {} distances",
-                retrieved.len(),
-                distances.len()
-            )));
+            return Err(bad(format!("{} ids but {} distances", retrieved.len(), distances.len())));
         }
         if let Some(d) = distances.iter().find(|d| !d.is_finite()) {
             return Err(bad(format!("distance {d} is not finite")));
         }
         if let Some(w) = distances.windows(2).position(|w| w[1] < w[0]) {
-            return Err(bad(format!(
-                "distances are not sorted at position {}",
-                w + 1
-            )));
+            return Err(bad(format!("distances are not sorted at position {}", w + 1)));
         }
         let n = self.inner.n_gallery;
         if let Some(id) = retrieved.iter().chain(gt).find(|&&id| id as usize >= n) {
@@ -161,9 +151,7 @@ mod tests {
             (&[0], &[0.1], &[2, 1], "ascending"),
         ];
         for (ids, dists, gt, msg) in cases {
-            let err = RetrievalResultsBuilder::new(4)
-                .push(ids, dists, gt)
-                .unwrap_err();
+            let err = RetrievalResultsBuilder::new(4).push(ids, dists, gt).unwrap_err();
             assert!(err.to_string().contains(msg), "{err} lacks {msg:?}");
         }
     }

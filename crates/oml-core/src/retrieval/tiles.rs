@@ -58,19 +58,12 @@ impl<S: GemmScalar> PreparedGallery<S> {
             distance,
             dim,
             shift,
-            gallery: Prepared {
-                rows: Vec::new(),
-                sq_norms: Vec::new(),
-            },
+            gallery: Prepared { rows: Vec::new(), sq_norms: Vec::new() },
             max_sq_norm: 0.0,
         };
         prepared.gallery = prepared.transform(emb, gallery_rows);
-        prepared.max_sq_norm = prepared
-            .gallery
-            .sq_norms
-            .iter()
-            .map(|s| s.to_f64())
-            .fold(0.0, f64::max);
+        prepared.max_sq_norm =
+            prepared.gallery.sq_norms.iter().map(|s| s.to_f64()).fold(0.0, f64::max);
         prepared
     }
 
@@ -93,10 +86,7 @@ impl<S: GemmScalar> PreparedGallery<S> {
             let sq: f64 = out[start..].iter().map(|v| v.to_f64() * v.to_f64()).sum();
             sq_norms.push(S::from_f64(sq));
         }
-        Prepared {
-            rows: out,
-            sq_norms,
-        }
+        Prepared { rows: out, sq_norms }
     }
 
     /// Squared norms the transform gives these rows (without storing the rows).
@@ -180,9 +170,8 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
 ) -> V::Acc {
     if query_rows == gallery_rows {
         let n_blocks = gallery.len().div_ceil(SYMMETRIC_BLOCK);
-        let pairs: Vec<(usize, usize)> = (0..n_blocks)
-            .flat_map(|i| (i..n_blocks).map(move |j| (i, j)))
-            .collect();
+        let pairs: Vec<(usize, usize)> =
+            (0..n_blocks).flat_map(|i| (i..n_blocks).map(move |j| (i, j))).collect();
         let block = |i: usize| i * SYMMETRIC_BLOCK..((i + 1) * SYMMETRIC_BLOCK).min(gallery.len());
         let mut scores = Vec::new();
         let run = |acc: &mut V::Acc, scores: &mut Vec<S>, &(i, j): &(usize, usize)| {
@@ -191,13 +180,7 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
             let g = &gallery.gallery;
             let q_rows = &g.rows[rows.start * dim..rows.end * dim];
             scores.resize(rows.len() * cols.len(), S::default());
-            fill_scores(
-                gallery,
-                q_rows,
-                &g.sq_norms[rows.clone()],
-                cols.clone(),
-                scores,
-            );
+            fill_scores(gallery, q_rows, &g.sq_norms[rows.clone()], cols.clone(), scores);
             let tile = Tile {
                 queries: rows.clone(),
                 gallery: cols.clone(),
@@ -219,13 +202,7 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
         for g_start in (0..gallery.len()).step_by(GALLERY_BLOCK) {
             let cols = g_start..(g_start + GALLERY_BLOCK).min(gallery.len());
             scores.resize(queries.len() * cols.len(), S::default());
-            fill_scores(
-                gallery,
-                &prepared.rows,
-                &prepared.sq_norms,
-                cols.clone(),
-                scores,
-            );
+            fill_scores(gallery, &prepared.rows, &prepared.sq_norms, cols.clone(), scores);
             let tile = Tile {
                 queries: queries.clone(),
                 gallery: cols.clone(),

@@ -46,30 +46,17 @@ pub fn retrieve(
         .into_iter()
         .map(|q_sq| tolerance(distance, emb.dim(), q_sq, gallery.max_sq_norm()))
         .collect();
-    let visitor = TopKVisitor {
-        emb,
-        qg,
-        k: top_k,
-        distance,
-        tolerances,
-    };
+    let visitor = TopKVisitor { emb, qg, k: top_k, distance, tolerances };
     let candidates = sweep(emb, qg.query_rows(), qg.gallery_rows(), &gallery, &visitor);
 
     #[cfg(feature = "parallel")]
     let hits: Vec<Hits> = {
         use rayon::prelude::*;
-        candidates
-            .into_par_iter()
-            .enumerate()
-            .map(|(q, c)| visitor.rerank(q, c))
-            .collect()
+        candidates.into_par_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let hits: Vec<Hits> = candidates
-        .into_iter()
-        .enumerate()
-        .map(|(q, c)| visitor.rerank(q, c))
-        .collect();
+    let hits: Vec<Hits> =
+        candidates.into_iter().enumerate().map(|(q, c)| visitor.rerank(q, c)).collect();
 
     let by_label = qg.gallery_by_label();
     let mut builder = RetrievalResultsBuilder::new(qg.gallery_rows().len());
@@ -128,10 +115,7 @@ impl TileVisitor<f32> for TopKVisitor<'_> {
     type Acc = Vec<Candidates>;
 
     fn empty(&self) -> Self::Acc {
-        self.tolerances
-            .iter()
-            .map(|&tol| Candidates::new(self.k, tol))
-            .collect()
+        self.tolerances.iter().map(|&tol| Candidates::new(self.k, tol)).collect()
     }
 
     fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, f32>) {
@@ -163,15 +147,10 @@ impl TileVisitor<f32> for TopKVisitor<'_> {
             }
             if tile.mirrored {
                 // Element (i, j) is also gallery item `query` for query `tile.gallery.start + j`.
-                for (c, (chunk, bounds)) in row
-                    .chunks(CHUNK)
-                    .zip(col_bounds.chunks_mut(CHUNK))
-                    .enumerate()
+                for (c, (chunk, bounds)) in
+                    row.chunks(CHUNK).zip(col_bounds.chunks_mut(CHUNK)).enumerate()
                 {
-                    if !chunk
-                        .iter()
-                        .zip(bounds.iter())
-                        .fold(false, |hit, (&s, &b)| hit | (s <= b))
+                    if !chunk.iter().zip(bounds.iter()).fold(false, |hit, (&s, &b)| hit | (s <= b))
                     {
                         continue;
                     }
@@ -207,13 +186,7 @@ struct Candidates {
 
 impl Candidates {
     fn new(k: usize, tol: f32) -> Self {
-        Self {
-            k,
-            items: Vec::new(),
-            bound: f32::INFINITY,
-            tol,
-            prune_at: (2 * k).max(64),
-        }
+        Self { k, items: Vec::new(), bound: f32::INFINITY, tol, prune_at: (2 * k).max(64) }
     }
 
     fn push(&mut self, score: f32, gallery: u32) {
@@ -225,9 +198,8 @@ impl Candidates {
 
     fn prune(&mut self) {
         if self.items.len() > self.k {
-            let (_, kth, _) = self
-                .items
-                .select_nth_unstable_by(self.k - 1, |a, b| a.0.total_cmp(&b.0));
+            let (_, kth, _) =
+                self.items.select_nth_unstable_by(self.k - 1, |a, b| a.0.total_cmp(&b.0));
             // Round the bound up so the margin survives f32 rounding of the sum.
             self.bound = self.bound.min((kth.0 + self.tol).next_up());
             let bound = self.bound;
@@ -239,10 +211,7 @@ impl Candidates {
     /// Both sets of candidates of the same query (from two workers).
     fn absorb(mut self, other: Self) -> Self {
         if self.items.is_empty() {
-            return Self {
-                bound: self.bound.min(other.bound),
-                ..other
-            };
+            return Self { bound: self.bound.min(other.bound), ..other };
         }
         self.bound = self.bound.min(other.bound);
         self.items.extend(other.items);
