@@ -10,5 +10,8 @@
 //! says so.
 
 pub mod dataset;
+pub mod loss;
 pub mod metrics;
+pub mod miner;
 pub mod retrieval;
+pub mod sampler;

@@ -1,0 +1,197 @@
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use super::LossError;
+use super::reduction::Reduction;
+
+/// Configuration of [`ArcFaceLoss`] (OML `ArcFaceLoss`, `losses/arcface.py:12`).
+#[derive(Config, Debug, PartialEq)]
+pub struct ArcFaceLossConfig {
+    /// Size of the embeddings.
+    pub in_features: usize,
+    /// Number of training classes; labels must be in `0..num_classes`.
+    pub num_classes: usize,
+    /// Additive angular margin. Default 0.5.
+    #[config(default = 0.5)]
+    pub m: f64,
+    /// Logit scale. Default 64.
+    #[config(default = 64.0)]
+    pub s: f64,
+    /// Label smoothing strength in `[0, 1)`. Default 0 (none).
+    #[config(default = 0.0)]
+    pub smoothing_epsilon: f64,
+    /// Category of each class (`label2category`): smoothing then spreads epsilon over the
+    /// classes of the sample's own category only. Default none.
+    #[config(default = "None")]
+    pub label2category: Option<Vec<u32>>,
+    /// Reduction over the batch. Default mean.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+/// ArcFace (Deng et al. 2019, arXiv:1801.07698) with OML's details:
+/// `cos = normalize(x) · normalize(W)ᵀ`; for the target class the logit is `cos(θ + m)` =
+/// `cos·cos m − sin·sin m` when `cos > −cos m`, else `cos − m·sin m`; every logit is scaled
+/// by `s`; the loss is cross-entropy against one-hot or smoothed targets
+/// (`(1−ε)·onehot + ε/C`, or `ε/|category|` on the classes of the sample's category).
+///
+/// Differs from OML only where OML yields NaN: `sin = sqrt(max(1 − cos², 0))` instead of the
+/// square root of a value that rounding can make negative.
+#[derive(Module, Debug)]
+pub struct ArcFaceLoss {
+    /// `[num_classes, in_features]`, Xavier-uniform initialised (as OML).
+    pub weight: Param<Tensor<2>>,
+    m: f64,
+    s: f64,
+    smoothing_epsilon: f64,
+    label2category: Option<Vec<u32>>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+/// The loss and the share of samples whose nearest class centre (before the margin) is their
+/// label (OML logs it as `accuracy`).
+#[derive(Debug, Clone)]
+pub struct ArcFaceOutput {
+    pub loss: Tensor<1>,
+    pub accuracy: f64,
+}
+
+impl ArcFaceLossConfig {
+    fn check(&self) -> Result<(), LossError> {
+        if !(0.0..1.0).contains(&self.smoothing_epsilon) {
+            return Err(LossError::BadSmoothing(self.smoothing_epsilon));
+        }
+        if self.s.is_nan() || self.s <= 0.0 {
+            return Err(LossError::NotPositive { name: "s", value: self.s });
+        }
+        if let Some(c) = &self.label2category
+            && c.len() != self.num_classes
+        {
+            return Err(LossError::CategoryCount { got: c.len(), num_classes: self.num_classes });
+        }
+        Ok(())
+    }
+
+    /// A loss with a freshly initialised weight.
+    pub fn init(&self, device: &Device) -> Result<ArcFaceLoss, LossError> {
+        let weight = Initializer::XavierUniform { gain: 1.0 }.init_with(
+            [self.num_classes, self.in_features],
+            Some(self.in_features),
+            Some(self.num_classes),
+            device,
+        );
+        self.with_weight(weight)
+    }
+
+    /// A loss around a given weight (e.g. loaded from a checkpoint).
+    pub fn with_weight(&self, weight: Param<Tensor<2>>) -> Result<ArcFaceLoss, LossError> {
+        self.check()?;
+        let dims = weight.dims();
+        if dims != [self.num_classes, self.in_features] {
+            return Err(LossError::Shape {
+                what: "ArcFace weight",
+                expected: format!("[{}, {}]", self.num_classes, self.in_features),
+                got: format!("{dims:?}"),
+            });
+        }
+        Ok(ArcFaceLoss {
+            weight,
+            m: self.m,
+            s: self.s,
+            smoothing_epsilon: self.smoothing_epsilon,
+            label2category: self.label2category.clone(),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Rows scaled to unit length (`F.normalize`, eps 1e-12).
+fn normalize_rows(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+impl ArcFaceLoss {
+    fn num_classes(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// Target distributions `[B, C]`: one-hot, or smoothed.
+    fn targets(&self, labels: &[u32]) -> Vec<f32> {
+        let c = self.num_classes();
+        let eps = self.smoothing_epsilon;
+        let mut t = vec![0.0f32; labels.len() * c];
+        for (row, &y) in t.chunks_exact_mut(c).zip(labels) {
+            #[allow(clippy::cast_possible_truncation)]
+            match (&self.label2category, eps > 0.0) {
+                (_, false) => row[y as usize] = 1.0,
+                (None, true) => {
+                    row.iter_mut().for_each(|v| *v = (eps / c as f64) as f32);
+                    row[y as usize] += (1.0 - eps) as f32;
+                }
+                (Some(cat), true) => {
+                    let own = cat[y as usize];
+                    let size = cat.iter().filter(|&&k| k == own).count() as f64;
+                    for (v, &k) in row.iter_mut().zip(cat) {
+                        if k == own {
+                            *v = (eps / size) as f32;
+                        }
+                    }
+                    row[y as usize] += (1.0 - eps) as f32;
+                }
+            }
+        }
+        t
+    }
+
+    /// # Shapes
+    /// `x`: `[B, in_features]`, `labels`: `[B]` in `0..num_classes` → loss `[1]` (or `[B]`).
+    pub fn forward(&self, x: Tensor<2>, labels: &[u32]) -> Result<ArcFaceOutput, LossError> {
+        let c = self.num_classes();
+        let [b, d] = x.dims();
+        if labels.len() != b || d != self.weight.dims()[1] {
+            return Err(LossError::Shape {
+                what: "ArcFace input",
+                expected: format!(
+                    "[{}, {}] with {} labels",
+                    labels.len(),
+                    self.weight.dims()[1],
+                    labels.len()
+                ),
+                got: format!("[{b}, {d}] with {} labels", labels.len()),
+            });
+        }
+        if let Some(&label) = labels.iter().find(|&&l| l as usize >= c) {
+            return Err(LossError::LabelOutOfRange { label, num_classes: c });
+        }
+        let device = x.device();
+        let cos = normalize_rows(x).matmul(normalize_rows(self.weight.val()).transpose()); // [B, C]
+        let accuracy = accuracy(&cos, labels);
+
+        let (cos_m, sin_m) = (self.m.cos(), self.m.sin());
+        let sin = cos.clone().square().neg().add_scalar(1.0).clamp_min(0.0).sqrt();
+        let with_margin = cos.clone().mul_scalar(cos_m) - sin.mul_scalar(sin_m);
+        let beyond = cos.clone().lower_equal_elem(-cos_m); // the "easy margin off" fallback
+        let with_margin = with_margin.mask_where(beyond, cos.clone().sub_scalar(sin_m * self.m));
+        let mut onehot = vec![false; b * c];
+        for (i, &y) in labels.iter().enumerate() {
+            onehot[i * c + y as usize] = true;
+        }
+        let onehot = Tensor::<2, Bool>::from_data(TensorData::new(onehot, [b, c]), &device);
+        let logits = cos.mask_where(onehot, with_margin).mul_scalar(self.s);
+
+        let targets =
+            Tensor::<2>::from_data(TensorData::new(self.targets(labels), [b, c]), &device);
+        let per_sample = (log_softmax(logits, 1) * targets).sum_dim(1).neg().squeeze_dim::<1>(1);
+        Ok(ArcFaceOutput { loss: self.reduction.apply(per_sample), accuracy })
+    }
+}
+
+fn accuracy(cos: &Tensor<2>, labels: &[u32]) -> f64 {
+    let predicted = cos.clone().detach().argmax(1).try_into_vec_as::<i64>().unwrap_or_default();
+    let hits = predicted.iter().zip(labels).filter(|&(&p, &y)| p == i64::from(y)).count();
+    hits as f64 / labels.len().max(1) as f64
+}

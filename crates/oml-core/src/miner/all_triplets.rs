@@ -1,0 +1,73 @@
+use std::sync::Mutex;
+
+use burn::tensor::Tensor;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::base::{MinerError, TripletMiner, Triplets, check_labels};
+
+/// Every valid triplet of the batch (OML `AllTripletsMiner`, `miners/inbatch_all_tri.py`):
+/// all ordered `(a, p, n)` with `label[a] == label[p]`, `a ≠ p`, `label[n] ≠ label[a]`. A P x K
+/// batch has `P·K·(K−1)·(P−1)·K` of them. With `max_output_triplets`, a random subset of that
+/// size. Features are not looked at.
+///
+/// OML always returns the triplets in a random order; here they are in (a, p, n) order unless
+/// a subset is drawn, which only matters with `Reduction::None`.
+#[derive(Debug)]
+pub struct AllTripletsMiner {
+    /// Keep at most this many triplets (OML `max_output_triplets`, default unlimited).
+    pub max_output_triplets: Option<usize>,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+impl AllTripletsMiner {
+    pub fn new(max_output_triplets: Option<usize>, seed: u64) -> Self {
+        Self { max_output_triplets, rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)) }
+    }
+
+    /// All valid triplets of `labels`, in (anchor, positive, negative) order.
+    pub fn all(labels: &[u32]) -> Triplets {
+        let mut t = Triplets::default();
+        for (a, &la) in labels.iter().enumerate() {
+            for (p, &lp) in labels.iter().enumerate() {
+                if p == a || lp != la {
+                    continue;
+                }
+                for (n, &ln) in labels.iter().enumerate() {
+                    if ln != la {
+                        t.anchor.push(a);
+                        t.positive.push(p);
+                        t.negative.push(n);
+                    }
+                }
+            }
+        }
+        t
+    }
+}
+
+impl Default for AllTripletsMiner {
+    fn default() -> Self {
+        Self::new(None, 0)
+    }
+}
+
+impl TripletMiner for AllTripletsMiner {
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        check_labels(features.dims()[0], labels)?;
+        let all = Self::all(labels);
+        match self.max_output_triplets {
+            Some(max) if max < all.len() => {
+                let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let keep = rand::seq::index::sample(&mut *rng, all.len(), max);
+                let pick = |v: &[usize]| keep.iter().map(|i| v[i]).collect();
+                Ok(Triplets {
+                    anchor: pick(&all.anchor),
+                    positive: pick(&all.positive),
+                    negative: pick(&all.negative),
+                })
+            }
+            _ => Ok(all),
+        }
+    }
+}

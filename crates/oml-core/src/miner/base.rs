@@ -1,0 +1,67 @@
+use std::collections::BTreeMap;
+
+use burn::tensor::Tensor;
+
+/// Mined triplets as batch row indices; entry `t` of each list forms triplet `t`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Triplets {
+    pub anchor: Vec<usize>,
+    pub positive: Vec<usize>,
+    pub negative: Vec<usize>,
+}
+
+impl Triplets {
+    pub fn len(&self) -> usize {
+        self.anchor.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.anchor.is_empty()
+    }
+}
+
+/// A batch a miner cannot mine (OML asserts these in `_check_input_labels`,
+/// `interfaces/miners.py:59`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MinerError {
+    #[error("the batch has {0} distinct label(s); mining needs at least 2")]
+    TooFewLabels(usize),
+    #[error("label {label} occurs once in the batch; every label needs at least 2 samples")]
+    SingletonLabel { label: u32 },
+    #[error("{features} feature rows but {labels} labels")]
+    LengthMismatch { features: usize, labels: usize },
+    #[error("cannot read the features back from the device: {0}")]
+    Readback(String),
+}
+
+/// Picks triplets from a batch (OML's `ITripletsMinerInBatch`).
+pub trait TripletMiner {
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`.
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError>;
+}
+
+/// ≥ 2 distinct labels and every label at least twice; also `features` rows == labels.
+pub fn check_labels(n_features: usize, labels: &[u32]) -> Result<(), MinerError> {
+    if n_features != labels.len() {
+        return Err(MinerError::LengthMismatch { features: n_features, labels: labels.len() });
+    }
+    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+    for &l in labels {
+        *counts.entry(l).or_default() += 1;
+    }
+    if counts.len() < 2 {
+        return Err(MinerError::TooFewLabels(counts.len()));
+    }
+    match counts.into_iter().find(|&(_, c)| c < 2) {
+        Some((label, _)) => Err(MinerError::SingletonLabel { label }),
+        None => Ok(()),
+    }
+}
+
+/// Pairwise distances of a batch, detached and read back, row-major `[B * B]`.
+pub(crate) fn distance_matrix(features: &Tensor<2>) -> Result<Vec<f32>, MinerError> {
+    crate::loss::pairwise_euclidean_self(features.clone().detach())
+        .try_into_vec_as::<f32>()
+        .map_err(|e| MinerError::Readback(format!("{e:?}")))
+}

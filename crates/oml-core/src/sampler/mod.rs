@@ -1,0 +1,13 @@
+//! Batch samplers: which dataset rows form each batch of an epoch. Indices only, no tensors.
+
+mod balance;
+mod base;
+mod category_balance;
+mod distinct_category_balance;
+
+pub use balance::{BalanceSampler, BalanceSamplerConfig};
+pub use base::{BatchSampler, SamplerError};
+pub use category_balance::{CategoryBalanceSampler, CategoryBalanceSamplerConfig};
+pub use distinct_category_balance::{
+    DistinctCategoryBalanceSampler, DistinctCategoryBalanceSamplerConfig,
+};
