@@ -9,7 +9,10 @@ use oml_core::loss::{
     ArcFaceLossConfig, Reduction, SurrogatePrecisionConfig, TripletLossConfig, TripletLossPlain,
     TripletLossWithMiner,
 };
-use oml_core::miner::{AllTripletsMiner, HardTripletsMiner, TripletMiner};
+use oml_core::miner::{
+    AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, NHardTripletsMiner,
+    TripletMiner,
+};
 use serde_json::Value;
 
 fn fixture() -> Value {
@@ -222,4 +225,63 @@ fn surrogate_precision_matches_oml() {
         let loss = config.init().unwrap().forward(x.clone(), &y).unwrap();
         check(c, &loss, &x);
     }
+}
+
+fn hardest_range(v: &Value) -> HardestRange {
+    match v {
+        Value::Array(pair) => HardestRange::Between {
+            from: usize::try_from(pair[0].as_u64().unwrap()).unwrap(),
+            to: usize::try_from(pair[1].as_u64().unwrap()).unwrap(),
+        },
+        n => HardestRange::First(usize::try_from(n.as_u64().unwrap()).unwrap()),
+    }
+}
+
+#[test]
+fn n_hard_miner_matches_oml() {
+    let f = fixture();
+    let (emb, shape) = matrix(&f["embeddings"]);
+    let y = labels(&f["labels"]);
+    for c in f["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().starts_with("triplet_nhard"))
+    {
+        let miner = NHardTripletsMiner::new(
+            hardest_range(&c["n_positive"]),
+            hardest_range(&c["n_negative"]),
+        )
+        .unwrap();
+        let t = miner.sample(&leaf(&emb, shape), &y).unwrap();
+        let ids = |k: &str| -> Vec<usize> {
+            labels(&c["triplets"][k]).into_iter().map(|i| i as usize).collect()
+        };
+        assert_eq!(
+            (t.anchor.clone(), t.positive.clone(), t.negative.clone()),
+            (ids("anchor"), ids("positive"), ids("negative")),
+            "{}",
+            c["name"]
+        );
+        let loss = TripletLossWithMiner::new(
+            TripletLossConfig::new().with_margin(Some(0.2)).init().unwrap(),
+            miner,
+        );
+        let x = leaf(&emb, shape);
+        let out = loss.forward(x.clone(), &y).unwrap();
+        check(c, &out.loss, &x);
+    }
+}
+
+#[test]
+fn hard_cluster_miner_matches_oml() {
+    let f = fixture();
+    let (emb, shape) = matrix(&f["embeddings"]);
+    let loss = TripletLossWithMiner::new(
+        TripletLossConfig::new().with_margin(Some(0.2)).init().unwrap(),
+        HardClusterMiner,
+    );
+    let x = leaf(&emb, shape);
+    let out = loss.forward(x.clone(), &labels(&f["labels"])).unwrap();
+    check(case(&f, "triplet_hard_cluster_margin0.2"), &out.loss, &x);
 }

@@ -1,10 +1,11 @@
 use burn::config::Config;
+use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::{Int, Tensor, TensorData};
 
 use super::LossError;
 use super::distance::elementwise_euclidean;
 use super::reduction::Reduction;
+use crate::miner::gather_rows;
 
 /// Configuration of [`TripletLoss`] (OML `TripletLoss`, `losses/triplet.py:17`).
 #[derive(Config, Debug, PartialEq)]
@@ -109,15 +110,11 @@ impl TripletLoss {
         positive: &[usize],
         negative: &[usize],
     ) -> TripletOutput {
-        let device = features.device();
-        let rows = |ids: &[usize]| {
-            let ids: Vec<i64> = ids.iter().map(|&i| i64::try_from(i).unwrap_or(i64::MAX)).collect();
-            let n = ids.len();
-            features
-                .clone()
-                .select(0, Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &device))
-        };
-        self.forward(rows(anchor), rows(positive), rows(negative))
+        self.forward(
+            gather_rows(&features, anchor),
+            gather_rows(&features, positive),
+            gather_rows(&features, negative),
+        )
     }
 }
 

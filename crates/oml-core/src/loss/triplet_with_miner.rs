@@ -2,7 +2,7 @@ use burn::tensor::Tensor;
 
 use super::LossError;
 use super::triplet::{TripletLoss, TripletOutput};
-use crate::miner::TripletMiner;
+use crate::miner::TripletSource;
 
 /// A triplet loss that mines its own triplets (OML `TripletLossWithMiner`,
 /// `losses/triplet.py:172`): the miner picks (anchor, positive, negative) rows of the batch,
@@ -14,7 +14,7 @@ pub struct TripletLossWithMiner<M> {
     pub miner: M,
 }
 
-impl<M: TripletMiner> TripletLossWithMiner<M> {
+impl<M: TripletSource> TripletLossWithMiner<M> {
     pub fn new(loss: TripletLoss, miner: M) -> Self {
         Self { loss, miner }
     }
@@ -22,7 +22,7 @@ impl<M: TripletMiner> TripletLossWithMiner<M> {
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]` → loss `[1]` (or `[T]` with `Reduction::None`).
     pub fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<TripletOutput, LossError> {
-        let t = self.miner.sample(&features, labels)?;
-        Ok(self.loss.forward_indices(features, &t.anchor, &t.positive, &t.negative))
+        let t = self.miner.mine(features, labels)?;
+        Ok(self.loss.forward(t.anchor, t.positive, t.negative))
     }
 }

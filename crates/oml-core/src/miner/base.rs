@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor, TensorData};
 
 /// Mined triplets as batch row indices; entry `t` of each list forms triplet `t`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +32,10 @@ pub enum MinerError {
     LengthMismatch { features: usize, labels: usize },
     #[error("cannot read the features back from the device: {0}")]
     Readback(String),
+    #[error("invalid hardest-range {0}: counts start at 1 and `to` must not be below `from`")]
+    BadRange(String),
+    #[error("label {label} has {count} samples but the batch needs {expected} for every label")]
+    Unbalanced { label: u32, count: usize, expected: usize },
 }
 
 /// Picks triplets from a batch (OML's `ITripletsMinerInBatch`).
@@ -39,6 +43,45 @@ pub trait TripletMiner {
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]`.
     fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError>;
+}
+
+/// Mined triplets as feature rows, `[T, D]` each: what a triplet loss consumes.
+#[derive(Debug, Clone)]
+pub struct MinedTriplets {
+    pub anchor: Tensor<2>,
+    pub positive: Tensor<2>,
+    pub negative: Tensor<2>,
+}
+
+/// Anything that turns a batch into triplet features: every [`TripletMiner`] (by gathering
+/// its rows, so gradients flow to all three), and miners whose triplets are not batch rows
+/// (e.g. [`super::HardClusterMiner`]'s label means).
+pub trait TripletSource {
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]` → three `[T, D]`.
+    fn mine(&self, features: Tensor<2>, labels: &[u32]) -> Result<MinedTriplets, MinerError>;
+}
+
+impl<M: TripletMiner> TripletSource for M {
+    fn mine(&self, features: Tensor<2>, labels: &[u32]) -> Result<MinedTriplets, MinerError> {
+        let t = self.sample(&features, labels)?;
+        Ok(MinedTriplets {
+            anchor: gather_rows(&features, &t.anchor),
+            positive: gather_rows(&features, &t.positive),
+            negative: gather_rows(&features, &t.negative),
+        })
+    }
+}
+
+/// Rows `ids` of `features`.
+///
+/// # Shapes
+/// `features`: `[B, D]`, `ids`: `[T]` → `[T, D]`.
+pub fn gather_rows(features: &Tensor<2>, ids: &[usize]) -> Tensor<2> {
+    let device = features.device();
+    let ids: Vec<i64> = ids.iter().map(|&i| i64::try_from(i).unwrap_or(i64::MAX)).collect();
+    let len = ids.len();
+    features.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(ids, [len]), &device))
 }
 
 /// ≥ 2 distinct labels and every label at least twice; also `features` rows == labels.

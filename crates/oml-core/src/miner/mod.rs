@@ -2,8 +2,14 @@
 
 mod all_triplets;
 mod base;
+mod hard_cluster;
 mod hard_triplets;
+mod n_hard_triplets;
 
 pub use all_triplets::AllTripletsMiner;
-pub use base::{MinerError, TripletMiner, Triplets, check_labels};
+pub use base::{
+    MinedTriplets, MinerError, TripletMiner, TripletSource, Triplets, check_labels, gather_rows,
+};
+pub use hard_cluster::HardClusterMiner;
 pub use hard_triplets::HardTripletsMiner;
+pub use n_hard_triplets::{HardestRange, NHardTripletsMiner};

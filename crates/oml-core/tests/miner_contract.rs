@@ -1,0 +1,133 @@
+//! Every index miner through the same checks on random P x K batches: triplets are valid
+//! (anchor and positive share a label, the negative does not), the anchor is not its own
+//! positive where OML guarantees it, and the counts are OML's.
+#![allow(clippy::unwrap_used)]
+
+use burn::tensor::{Device, Distribution, Tensor};
+use oml_core::miner::{
+    AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, MinerError,
+    NHardTripletsMiner, TripletMiner, TripletSource,
+};
+
+/// A P x K batch with labels shuffled by a seeded Fisher-Yates.
+fn batch(p: usize, k: usize, seed: u64) -> (Tensor<2>, Vec<u32>) {
+    let device = Device::flex();
+    let mut labels: Vec<u32> = (0..p * k).map(|i| u32::try_from(i / k).unwrap()).collect();
+    let mut state = seed;
+    for i in (1..labels.len()).rev() {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        labels.swap(i, usize::try_from((state >> 33) % (i as u64 + 1)).unwrap());
+    }
+    (Tensor::<2>::random([p * k, 6], Distribution::Normal(0.0, 1.0), &device), labels)
+}
+
+/// (miner, anchor may be its own positive, expected count for P x K).
+type Case = (Box<dyn TripletMiner>, bool, fn(usize, usize) -> usize);
+
+fn miners() -> Vec<(&'static str, Case)> {
+    vec![
+        (
+            "all",
+            (Box::new(AllTripletsMiner::default()), false, |p, k| p * k * (k - 1) * (p - 1) * k),
+        ),
+        ("hard", (Box::new(HardTripletsMiner), true, |p, k| p * k)),
+        (
+            "nhard 1/1",
+            (
+                Box::new(
+                    NHardTripletsMiner::new(HardestRange::First(1), HardestRange::First(1))
+                        .unwrap(),
+                ),
+                false,
+                |p, k| p * k,
+            ),
+        ),
+        (
+            "nhard 2/3",
+            (
+                Box::new(
+                    NHardTripletsMiner::new(HardestRange::First(2), HardestRange::First(3))
+                        .unwrap(),
+                ),
+                false,
+                |p, k| p * k * 2.min(k - 1) * 3.min((p - 1) * k),
+            ),
+        ),
+        (
+            "nhard 2..3 / 1..100",
+            (
+                Box::new(
+                    NHardTripletsMiner::new(
+                        HardestRange::Between { from: 2, to: 3 },
+                        HardestRange::Between { from: 1, to: 100 },
+                    )
+                    .unwrap(),
+                ),
+                false,
+                |p, k| p * k * (k - 1).min(3).saturating_sub(1) * (p - 1) * k,
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn every_miner_returns_valid_triplets_in_oml_counts() {
+    for (name, (miner, self_positive_allowed, count)) in miners() {
+        for (p, k, seed) in [(2, 2, 1), (3, 3, 2), (4, 5, 3), (8, 4, 4)] {
+            let (features, labels) = batch(p, k, seed);
+            let t = miner.sample(&features, &labels).unwrap();
+            assert_eq!(t.len(), count(p, k), "{name} on {p} x {k}");
+            assert_eq!((t.positive.len(), t.negative.len()), (t.len(), t.len()));
+            for i in 0..t.len() {
+                let (a, pos, neg) = (t.anchor[i], t.positive[i], t.negative[i]);
+                assert_eq!(labels[a], labels[pos], "{name}: positive has another label");
+                assert_ne!(labels[a], labels[neg], "{name}: negative has the anchor's label");
+                assert!(self_positive_allowed || a != pos, "{name}: anchor is its own positive");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_miner_rejects_unminable_batches() {
+    let device = Device::flex();
+    let features = Tensor::<2>::zeros([4, 3], &device);
+    let mut all: Vec<(&str, Box<dyn TripletSource>)> = miners()
+        .into_iter()
+        .map(|(n, (m, _, _))| (n, Box::new(BoxedMiner(m)) as Box<dyn TripletSource>))
+        .collect();
+    all.push(("hard cluster", Box::new(HardClusterMiner)));
+    for (name, miner) in all {
+        let err = |labels: &[u32]| miner.mine(features.clone(), labels).err();
+        assert_eq!(err(&[0, 0, 0, 0]), Some(MinerError::TooFewLabels(1)), "{name}");
+        assert_eq!(err(&[0, 0, 1, 2]), Some(MinerError::SingletonLabel { label: 1 }), "{name}");
+        assert_eq!(
+            err(&[0, 0, 1]),
+            Some(MinerError::LengthMismatch { features: 4, labels: 3 }),
+            "{name}"
+        );
+    }
+    let features = Tensor::<2>::zeros([5, 3], &device);
+    assert_eq!(
+        HardClusterMiner.mine(features, &[0, 0, 1, 1, 1]).err(),
+        Some(MinerError::Unbalanced { label: 1, count: 3, expected: 2 })
+    );
+    assert!(NHardTripletsMiner::new(HardestRange::First(0), HardestRange::First(1)).is_err());
+    assert!(
+        NHardTripletsMiner::new(HardestRange::First(1), HardestRange::Between { from: 3, to: 2 })
+            .is_err()
+    );
+}
+
+struct BoxedMiner(Box<dyn TripletMiner>);
+
+impl TripletMiner for BoxedMiner {
+    fn sample(
+        &self,
+        features: &Tensor<2>,
+        labels: &[u32],
+    ) -> Result<oml_core::miner::Triplets, MinerError> {
+        self.0.sample(features, labels)
+    }
+}
