@@ -1,7 +1,7 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::LossError;
 use super::reduction::Reduction;
@@ -119,32 +119,35 @@ impl ArcFaceLoss {
         self.weight.dims()[0]
     }
 
-    /// Target distributions `[B, C]`: one-hot, or smoothed.
-    fn targets(&self, labels: &[u32]) -> Vec<f32> {
-        let c = self.num_classes();
+    /// `Σ_c t_c · log p_c` for the non-label part of the smoothed targets, per sample `[B]`:
+    /// `ε/C · Σ_c log p_c`, or `ε/|cat| · Σ_{c ∈ cat(y)} log p_c` with categories.
+    fn smoothing_term(&self, log_p: Tensor<2>, labels: &[u32]) -> Tensor<1> {
         let eps = self.smoothing_epsilon;
-        let mut t = vec![0.0f32; labels.len() * c];
-        for (row, &y) in t.chunks_exact_mut(c).zip(labels) {
-            #[allow(clippy::cast_possible_truncation)]
-            match (&self.label2category, eps > 0.0) {
-                (_, false) => row[y as usize] = 1.0,
-                (None, true) => {
-                    row.iter_mut().for_each(|v| *v = (eps / c as f64) as f32);
-                    row[y as usize] += (1.0 - eps) as f32;
+        let [b, c] = log_p.dims();
+        match &self.label2category {
+            None => log_p.mean_dim(1).squeeze_dim::<1>(1).mul_scalar(eps),
+            Some(cat) => {
+                let n_cat = cat.iter().max().map_or(0, |&m| m as usize + 1);
+                let mut member = vec![0.0f32; c * n_cat];
+                let mut size = vec![0usize; n_cat];
+                for (class, &k) in cat.iter().enumerate() {
+                    member[class * n_cat + k as usize] = 1.0;
+                    size[k as usize] += 1;
                 }
-                (Some(cat), true) => {
-                    let own = cat[y as usize];
-                    let size = cat.iter().filter(|&&k| k == own).count() as f64;
-                    for (v, &k) in row.iter_mut().zip(cat) {
-                        if k == own {
-                            *v = (eps / size) as f32;
-                        }
-                    }
-                    row[y as usize] += (1.0 - eps) as f32;
-                }
+                let device = log_p.device();
+                let member = Tensor::<2>::from_data(TensorData::new(member, [c, n_cat]), &device);
+                let own: Vec<i64> = labels.iter().map(|&y| i64::from(cat[y as usize])).collect();
+                #[allow(clippy::cast_possible_truncation)]
+                let weight: Vec<f32> = labels
+                    .iter()
+                    .map(|&y| (eps / size[cat[y as usize] as usize] as f64) as f32)
+                    .collect();
+                let per_category = log_p.matmul(member); // [B, K]
+                let own = Tensor::<2, Int>::from_data(TensorData::new(own, [b, 1]), &device);
+                let weight = Tensor::<1>::from_data(TensorData::new(weight, [b]), &device);
+                per_category.gather(1, own).squeeze_dim::<1>(1) * weight
             }
         }
-        t
     }
 
     /// # Shapes
@@ -168,24 +171,39 @@ impl ArcFaceLoss {
             return Err(LossError::LabelOutOfRange { label, num_classes: c });
         }
         let device = x.device();
-        let cos = normalize_rows(x).matmul(normalize_rows(self.weight.val()).transpose()); // [B, C]
+        // x̂ · ŵ_cᵀ = (x̂ · w_cᵀ) / ‖w_c‖: divide the [B, C] product by the class norms instead of
+        // normalising the (usually larger) [C, D] weight.
+        let weight = self.weight.val();
+        let class_norms = weight.clone().square().sum_dim(1).sqrt().clamp_min(1e-12).transpose(); // [1, C]
+        let cos = normalize_rows(x).matmul(weight.transpose()) / class_norms; // [B, C]
         let accuracy = accuracy(&cos, labels);
 
+        // Only the label column gets the margin: work on it alone, then add it back in.
+        let label_ids: Vec<i64> = labels.iter().map(|&y| i64::from(y)).collect();
+        let label_ids = Tensor::<2, Int>::from_data(TensorData::new(label_ids, [b, 1]), &device);
+        let cos_y = cos.clone().gather(1, label_ids.clone()); // [B, 1]
         let (cos_m, sin_m) = (self.m.cos(), self.m.sin());
-        let sin = cos.clone().square().neg().add_scalar(1.0).clamp_min(0.0).sqrt();
-        let with_margin = cos.clone().mul_scalar(cos_m) - sin.mul_scalar(sin_m);
-        let beyond = cos.clone().lower_equal_elem(-cos_m); // the "easy margin off" fallback
-        let with_margin = with_margin.mask_where(beyond, cos.clone().sub_scalar(sin_m * self.m));
-        let mut onehot = vec![false; b * c];
-        for (i, &y) in labels.iter().enumerate() {
-            onehot[i * c + y as usize] = true;
-        }
-        let onehot = Tensor::<2, Bool>::from_data(TensorData::new(onehot, [b, c]), &device);
-        let logits = cos.mask_where(onehot, with_margin).mul_scalar(self.s);
+        let sin_y = cos_y.clone().square().neg().add_scalar(1.0).clamp_min(0.0).sqrt();
+        let with_margin = cos_y.clone().mul_scalar(cos_m) - sin_y.mul_scalar(sin_m);
+        let beyond = cos_y.clone().lower_equal_elem(-cos_m); // the "easy margin off" fallback
+        let with_margin = with_margin.mask_where(beyond, cos_y.clone().sub_scalar(sin_m * self.m));
+        let logits = cos
+            .scatter(1, label_ids.clone(), with_margin - cos_y, IndexingUpdateOp::Add)
+            .mul_scalar(self.s);
 
-        let targets =
-            Tensor::<2>::from_data(TensorData::new(self.targets(labels), [b, c]), &device);
-        let per_sample = (log_softmax(logits, 1) * targets).sum_dim(1).neg().squeeze_dim::<1>(1);
+        // Cross-entropy against (1 − ε)·onehot + smoothing, without building the targets.
+        let log_p = log_softmax(logits, 1);
+        let at_label = log_p
+            .clone()
+            .gather(1, label_ids)
+            .squeeze_dim::<1>(1)
+            .mul_scalar(1.0 - self.smoothing_epsilon);
+        let log_likelihood = if self.smoothing_epsilon > 0.0 {
+            at_label + self.smoothing_term(log_p, labels)
+        } else {
+            at_label
+        };
+        let per_sample = log_likelihood.neg();
         Ok(ArcFaceOutput { loss: self.reduction.apply(per_sample), accuracy })
     }
 }
