@@ -6,8 +6,8 @@
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::loss::{
-    ArcFaceLossConfig, Reduction, SurrogatePrecisionConfig, TripletLossConfig, TripletLossPlain,
-    TripletLossWithMiner,
+    ArcFaceLossConfig, ArcFaceLossWithMlpConfig, Reduction, SurrogatePrecisionConfig,
+    TripletLossConfig, TripletLossPlain, TripletLossWithMiner,
 };
 use oml_core::miner::{
     AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, NHardTripletsMiner,
@@ -284,4 +284,31 @@ fn hard_cluster_miner_matches_oml() {
     let x = leaf(&emb, shape);
     let out = loss.forward(x.clone(), &labels(&f["labels"])).unwrap();
     check(case(&f, "triplet_hard_cluster_margin0.2"), &out.loss, &x);
+}
+
+#[test]
+fn arcface_with_mlp_matches_oml() {
+    let f = fixture();
+    let (emb, shape) = matrix(&f["embeddings"]);
+    let c = case(&f, "arcface_with_mlp");
+    let arcface = ArcFaceLossConfig::new(4, 6);
+    let config = ArcFaceLossWithMlpConfig::new(shape[1], vec![16, 4], arcface.clone());
+    let mut loss = config.init(&device()).unwrap();
+    // torch stores Linear weights as [out, in], burn as [in, out].
+    for (layer, saved) in loss.mlp.iter_mut().zip(c["mlp"].as_array().unwrap()) {
+        let (w, [out_dim, in_dim]) = matrix(&saved["weight"]);
+        let w =
+            Tensor::<2>::from_data(TensorData::new(w, [out_dim, in_dim]), &device()).transpose();
+        layer.weight = Param::from_tensor(w.require_grad());
+        let b: Vec<f32> =
+            saved["bias"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        layer.bias = Some(Param::from_tensor(
+            Tensor::<1>::from_data(TensorData::new(b, [out_dim]), &device()).require_grad(),
+        ));
+    }
+    let (w, w_shape) = matrix(&c["weight"]);
+    loss.arcface = arcface.with_weight(Param::from_tensor(leaf(&w, w_shape))).unwrap();
+    let x = leaf(&emb, shape);
+    let out = loss.forward(x.clone(), &labels(&c["labels"])).unwrap();
+    check(c, &out.loss, &x);
 }

@@ -2,6 +2,7 @@
 //! autodiff when the device is an autodiff device).
 
 mod arcface;
+mod arcface_with_mlp;
 mod distance;
 mod reduction;
 mod surrogate_precision;
@@ -9,6 +10,7 @@ mod triplet;
 mod triplet_with_miner;
 
 pub use arcface::{ArcFaceLoss, ArcFaceLossConfig, ArcFaceOutput};
+pub use arcface_with_mlp::{ArcFaceLossWithMlp, ArcFaceLossWithMlpConfig};
 pub use distance::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean_self};
 pub use reduction::Reduction;
 pub use surrogate_precision::{SurrogatePrecision, SurrogatePrecisionConfig};
