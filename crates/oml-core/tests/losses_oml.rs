@@ -10,8 +10,8 @@ use oml_core::loss::{
     TripletLossConfig, TripletLossPlain, TripletLossWithMiner,
 };
 use oml_core::miner::{
-    AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, NHardTripletsMiner,
-    TripletMiner,
+    AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, MinerWithBank,
+    NHardTripletsMiner, TripletMiner,
 };
 use serde_json::Value;
 
@@ -311,4 +311,23 @@ fn arcface_with_mlp_matches_oml() {
     let x = leaf(&emb, shape);
     let out = loss.forward(x.clone(), &labels(&c["labels"])).unwrap();
     check(c, &out.loss, &x);
+}
+
+#[test]
+fn miner_with_bank_matches_oml_over_batches() {
+    let f = fixture();
+    let c = case(&f, "miner_with_bank_2_nhard_2_2");
+    let miner = NHardTripletsMiner::new(HardestRange::First(2), HardestRange::First(2)).unwrap();
+    let loss = TripletLossWithMiner::new(
+        TripletLossConfig::new().with_margin(Some(0.2)).init().unwrap(),
+        MinerWithBank::new(2, miner).unwrap(),
+    );
+    for (i, step) in c["steps"].as_array().unwrap().iter().enumerate() {
+        let (emb, shape) = matrix(&step["embeddings"]);
+        let x = leaf(&emb, shape);
+        let out = loss.forward(x.clone(), &labels(&step["labels"])).unwrap();
+        let mut named = step.clone();
+        named["name"] = Value::from(format!("bank step {i}"));
+        check(&named, &out.loss, &x);
+    }
 }

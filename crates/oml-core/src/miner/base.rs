@@ -34,6 +34,8 @@ pub enum MinerError {
     Readback(String),
     #[error("invalid hardest-range {0}: counts start at 1 and `to` must not be below `from`")]
     BadRange(String),
+    #[error("the memory bank was sized for batches of {expected} rows, got {got}")]
+    BatchSizeChanged { expected: usize, got: usize },
     #[error("label {label} has {count} samples but the batch needs {expected} for every label")]
     Unbalanced { label: u32, count: usize, expected: usize },
 }

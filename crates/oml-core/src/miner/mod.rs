@@ -5,6 +5,7 @@ mod base;
 mod hard_cluster;
 mod hard_triplets;
 mod n_hard_triplets;
+mod with_bank;
 
 pub use all_triplets::AllTripletsMiner;
 pub use base::{
@@ -13,3 +14,4 @@ pub use base::{
 pub use hard_cluster::HardClusterMiner;
 pub use hard_triplets::HardTripletsMiner;
 pub use n_hard_triplets::{HardestRange, NHardTripletsMiner};
+pub use with_bank::MinerWithBank;

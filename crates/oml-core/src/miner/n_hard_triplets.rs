@@ -55,13 +55,19 @@ fn take(ranked: &[usize], range: &Range<usize>) -> Vec<usize> {
         .to_vec()
 }
 
-impl TripletMiner for NHardTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+impl NHardTripletsMiner {
+    /// Mines with only rows `0..n_anchors` as anchors (the rest, e.g. a memory bank, serve as
+    /// positives and negatives only: OML's `ignore_anchor_mask`). No label checks.
+    pub(crate) fn sample_with_anchors(
+        &self,
+        features: &Tensor<2>,
+        labels: &[u32],
+        n_anchors: usize,
+    ) -> Result<Triplets, MinerError> {
         let n = features.dims()[0];
-        check_labels(n, labels)?;
         let dist = distance_matrix(features)?;
         let mut t = Triplets::default();
-        for (a, row) in dist.chunks_exact(n).enumerate() {
+        for (a, row) in dist.chunks_exact(n).enumerate().take(n_anchors) {
             let mut positives: Vec<usize> =
                 (0..n).filter(|&j| j != a && labels[j] == labels[a]).collect();
             positives.sort_by(|&x, &y| row[y].total_cmp(&row[x]).then(x.cmp(&y)));
@@ -77,5 +83,13 @@ impl TripletMiner for NHardTripletsMiner {
             }
         }
         Ok(t)
+    }
+}
+
+impl TripletMiner for NHardTripletsMiner {
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        let n = features.dims()[0];
+        check_labels(n, labels)?;
+        self.sample_with_anchors(features, labels, n)
     }
 }
