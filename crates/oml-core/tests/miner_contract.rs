@@ -6,7 +6,7 @@
 use burn::tensor::{Device, Distribution, Tensor};
 use oml_core::miner::{
     AllTripletsMiner, HardClusterMiner, HardTripletsMiner, HardestRange, MinerError,
-    NHardTripletsMiner, TripletMiner, TripletSource,
+    NHardTripletsMiner, TripletMiner, TripletMinerWithMemory, TripletSource,
 };
 
 /// A P x K batch with labels shuffled by a seeded Fisher-Yates.
@@ -130,4 +130,50 @@ impl TripletMiner for BoxedMiner {
     ) -> Result<oml_core::miner::Triplets, MinerError> {
         self.0.sample(features, labels)
     }
+}
+
+/// Features whose first column is the label, so that triplets can be checked from features.
+fn labelled_features(labels: &[u32], salt: f32) -> Tensor<2> {
+    let data: Vec<f32> =
+        labels.iter().enumerate().flat_map(|(i, &l)| [l as f32, salt + i as f32, 1.0]).collect();
+    Tensor::<2>::from_data(burn::tensor::TensorData::new(data, [labels.len(), 3]), &Device::flex())
+}
+
+#[test]
+fn memory_miner_mixes_batch_and_bank_triplets() {
+    let miner = TripletMinerWithMemory::new(2, 3, 7).unwrap();
+    let (p, k) = (3, 2);
+    let all = p * k * (k - 1) * (p - 1) * k;
+    for call in 0..4u32 {
+        // Labels 10.. differ between calls, so bank rows are recognisable.
+        let labels: Vec<u32> =
+            (0..p * k).map(|i| 10 * (call + 1) + u32::try_from(i / k).unwrap()).collect();
+        let t = miner.mine(labelled_features(&labels, 100.0 * call as f32), &labels).unwrap();
+        let column = |m: &Tensor<2>| -> Vec<f32> {
+            m.clone().slice([0..m.dims()[0], 0..1]).try_into_vec_as::<f32>().unwrap()
+        };
+        let (a, pos, neg) = (column(&t.anchor), column(&t.positive), column(&t.negative));
+        let n = a.len();
+        assert!(
+            n >= all && n <= all * 3,
+            "call {call}: {n} triplets for {all} batch triplets, expand 3"
+        );
+        // The last `all` triplets are the batch's own.
+        for i in n - all..n {
+            assert!(labels.contains(&(a[i] as u32)) && labels.contains(&(neg[i] as u32)));
+        }
+        if call >= 2 {
+            // The bank holds two real batches now: its triplets are valid too.
+            for i in 0..n {
+                assert_eq!(a[i], pos[i], "call {call} triplet {i}: positive has another label");
+                assert_ne!(
+                    a[i], neg[i],
+                    "call {call} triplet {i}: negative has the anchor's label"
+                );
+            }
+            assert!(n > all, "bank triplets are added");
+        }
+    }
+    let err = miner.mine(labelled_features(&[1, 1, 2, 2], 0.0), &[1, 1, 2, 2]).unwrap_err();
+    assert_eq!(err, MinerError::BatchSizeChanged { expected: 6, got: 4 });
 }

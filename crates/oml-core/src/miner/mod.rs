@@ -6,6 +6,7 @@ mod hard_cluster;
 mod hard_triplets;
 mod n_hard_triplets;
 mod with_bank;
+mod with_memory;
 
 pub use all_triplets::AllTripletsMiner;
 pub use base::{
@@ -15,3 +16,4 @@ pub use hard_cluster::HardClusterMiner;
 pub use hard_triplets::HardTripletsMiner;
 pub use n_hard_triplets::{HardestRange, NHardTripletsMiner};
 pub use with_bank::MinerWithBank;
+pub use with_memory::TripletMinerWithMemory;
