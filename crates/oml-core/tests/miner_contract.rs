@@ -177,3 +177,43 @@ fn memory_miner_mixes_batch_and_bank_triplets() {
     let err = miner.mine(labelled_features(&[1, 1, 2, 2], 0.0), &[1, 1, 2, 2]).unwrap_err();
     assert_eq!(err, MinerError::BatchSizeChanged { expected: 6, got: 4 });
 }
+
+#[test]
+fn miners_are_chosen_by_config() {
+    use oml_core::miner::MinerConfig;
+    let parse = |json: &str| serde_json::from_str::<MinerConfig>(json);
+    assert_eq!(
+        parse(r#"{"name": "n_hard_triplets", "n_positive": [2, 5], "n_negative": 3}"#).unwrap(),
+        MinerConfig::NHardTriplets {
+            n_positive: HardestRange::Between { from: 2, to: 5 },
+            n_negative: HardestRange::First(3)
+        }
+    );
+    assert_eq!(
+        parse(r#"{"name": "all_triplets"}"#).unwrap(),
+        MinerConfig::AllTriplets { max_output_triplets: None, seed: 0 }
+    );
+    let err = parse(r#"{"name": "hard_triplets", "margin": 1}"#).unwrap_err().to_string();
+    assert!(err.contains("margin"), "unknown keys are named: {err}");
+    assert!(
+        parse(r#"{"name": "with_memory", "bank_size_in_batches": 2}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("tri_expand_k")
+    );
+    let (features, labels) = batch(3, 3, 9);
+    for json in [
+        r#"{"name": "all_triplets", "max_output_triplets": 10}"#,
+        r#"{"name": "hard_triplets"}"#,
+        r#"{"name": "n_hard_triplets"}"#,
+        r#"{"name": "hard_cluster"}"#,
+        r#"{"name": "with_bank", "bank_size_in_batches": 2}"#,
+        r#"{"name": "with_memory", "bank_size_in_batches": 2, "tri_expand_k": 2}"#,
+    ] {
+        let miner = parse(json).unwrap().init().unwrap();
+        let t = miner.mine(features.clone(), &labels).unwrap();
+        assert!(t.anchor.dims()[0] > 0, "{json}");
+        assert_eq!(t.anchor.dims(), t.negative.dims());
+    }
+    assert!(parse(r#"{"name": "n_hard_triplets", "n_positive": 0}"#).unwrap().init().is_err());
+}

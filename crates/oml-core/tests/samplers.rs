@@ -233,3 +233,23 @@ fn bad_parameters_are_errors_not_panics() {
         SamplerError::ZeroEpochSize
     );
 }
+
+#[test]
+fn sampler_configs_read_from_config_files_with_defaults() {
+    let c: CategoryBalanceSamplerConfig =
+        serde_json::from_str(r#"{"n_categories": 2, "n_labels": 3, "n_instances": 4}"#).unwrap();
+    assert_eq!(
+        c,
+        CategoryBalanceSamplerConfig {
+            n_categories: 2,
+            n_labels: 3,
+            n_instances: 4,
+            resample_labels: false,
+            weight_categories: true,
+            seed: 0
+        }
+    );
+    let err = serde_json::from_str::<BalanceSamplerConfig>(r#"{"n_labels": 3, "n_instance": 4}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("n_instance"), "{err}");
+}

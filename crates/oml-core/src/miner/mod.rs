@@ -2,6 +2,7 @@
 
 mod all_triplets;
 mod base;
+mod config;
 mod hard_cluster;
 mod hard_triplets;
 mod n_hard_triplets;
@@ -12,6 +13,7 @@ pub use all_triplets::AllTripletsMiner;
 pub use base::{
     MinedTriplets, MinerError, TripletMiner, TripletSource, Triplets, check_labels, gather_rows,
 };
+pub use config::{DynMiner, MinerConfig};
 pub use hard_cluster::HardClusterMiner;
 pub use hard_triplets::HardTripletsMiner;
 pub use n_hard_triplets::{HardestRange, NHardTripletsMiner};

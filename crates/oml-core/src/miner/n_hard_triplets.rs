@@ -6,12 +6,40 @@ use super::base::{MinerError, TripletMiner, Triplets, check_labels, distance_mat
 
 /// Which of the ranked candidates to keep: the `n` hardest, or the `from`-th to `to`-th
 /// hardest (1-based, inclusive), as OML's `n_positive` / `n_negative` (an int or a range).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// In config files: `3` or `[2, 5]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "RangeSpec", into = "RangeSpec")]
 pub enum HardestRange {
     /// The `n` hardest (OML: an int).
     First(usize),
     /// The `from`-th to `to`-th hardest, 1-based inclusive (OML: a `(from, to)` pair).
     Between { from: usize, to: usize },
+}
+
+/// How a [`HardestRange`] is written: `n` or `[from, to]`.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum RangeSpec {
+    First(usize),
+    Between([usize; 2]),
+}
+
+impl From<RangeSpec> for HardestRange {
+    fn from(spec: RangeSpec) -> Self {
+        match spec {
+            RangeSpec::First(n) => Self::First(n),
+            RangeSpec::Between([from, to]) => Self::Between { from, to },
+        }
+    }
+}
+
+impl From<HardestRange> for RangeSpec {
+    fn from(range: HardestRange) -> Self {
+        match range {
+            HardestRange::First(n) => Self::First(n),
+            HardestRange::Between { from, to } => Self::Between([from, to]),
+        }
+    }
 }
 
 impl HardestRange {

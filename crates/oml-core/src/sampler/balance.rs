@@ -6,13 +6,15 @@ use super::base::{
 };
 
 /// Configuration of [`BalanceSampler`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BalanceSamplerConfig {
     /// Labels per batch (OML `n_labels`, no default). At least 2.
     pub n_labels: usize,
     /// Samples per label in a batch (OML `n_instances`, no default). At least 2.
     pub n_instances: usize,
-    /// Seed of the sampler's random streams.
+    /// Seed of the sampler's random streams. Default 0.
+    #[serde(default)]
     pub seed: u64,
 }
 

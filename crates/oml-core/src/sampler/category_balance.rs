@@ -5,7 +5,8 @@ use super::base::{
 };
 
 /// Configuration of [`CategoryBalanceSampler`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryBalanceSamplerConfig {
     /// Categories per batch (no default), between 1 and the number of categories.
     pub n_categories: usize,
@@ -15,12 +16,19 @@ pub struct CategoryBalanceSamplerConfig {
     pub n_instances: usize,
     /// Draw a category's labels with repetition when it has fewer than `n_labels` (default
     /// `false`: such a category is an error).
+    #[serde(default)]
     pub resample_labels: bool,
     /// Draw categories with probability proportional to their number of labels (default
     /// `true`), else uniformly.
+    #[serde(default = "yes")]
     pub weight_categories: bool,
-    /// Seed of the sampler's random streams.
+    /// Seed of the sampler's random streams. Default 0.
+    #[serde(default)]
     pub seed: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// OML's `CategoryBalanceSampler` (`samplers/category_balance.py`): each batch takes

@@ -7,7 +7,8 @@ use super::base::{
 use super::category_balance::labels_by_category;
 
 /// Configuration of [`DistinctCategoryBalanceSampler`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DistinctCategoryBalanceSamplerConfig {
     /// Categories per batch (no default), between 1 and the number of categories.
     pub n_categories: usize,
@@ -17,7 +18,8 @@ pub struct DistinctCategoryBalanceSamplerConfig {
     pub n_instances: usize,
     /// Batches per epoch (no default). At least 1.
     pub epoch_size: usize,
-    /// Seed of the sampler's random streams.
+    /// Seed of the sampler's random streams. Default 0.
+    #[serde(default)]
     pub seed: u64,
 }
 

@@ -1,0 +1,91 @@
+use serde::{Deserialize, Serialize};
+
+use super::all_triplets::AllTripletsMiner;
+use super::base::{MinedTriplets, MinerError, TripletSource};
+use super::hard_cluster::HardClusterMiner;
+use super::hard_triplets::HardTripletsMiner;
+use super::n_hard_triplets::{HardestRange, NHardTripletsMiner};
+use super::with_bank::MinerWithBank;
+use super::with_memory::TripletMinerWithMemory;
+
+/// A miner chosen by name, as a config file names it (the trainer's `criterion.miner`), e.g.
+/// `{ name = "n_hard_triplets", n_positive = [2, 5], n_negative = 3 }`. Fields and defaults:
+/// * `all_triplets`: `max_output_triplets` (default unlimited), `seed` (default 0);
+/// * `hard_triplets`, `hard_cluster`: none;
+/// * `n_hard_triplets`: `n_positive`, `n_negative`: an int n (the n hardest) or `[from, to]`
+///   (1-based ranks), default 1 each;
+/// * `with_bank`: `bank_size_in_batches` (required), `n_positive`, `n_negative` of its N-hard
+///   miner (default 1 each);
+/// * `with_memory`: `bank_size_in_batches`, `tri_expand_k` (required), `seed` (default 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MinerConfig {
+    AllTriplets {
+        #[serde(default)]
+        max_output_triplets: Option<usize>,
+        #[serde(default)]
+        seed: u64,
+    },
+    HardTriplets {},
+    NHardTriplets {
+        #[serde(default = "hardest")]
+        n_positive: HardestRange,
+        #[serde(default = "hardest")]
+        n_negative: HardestRange,
+    },
+    HardCluster {},
+    WithBank {
+        bank_size_in_batches: usize,
+        #[serde(default = "hardest")]
+        n_positive: HardestRange,
+        #[serde(default = "hardest")]
+        n_negative: HardestRange,
+    },
+    WithMemory {
+        bank_size_in_batches: usize,
+        tri_expand_k: usize,
+        #[serde(default)]
+        seed: u64,
+    },
+}
+
+fn hardest() -> HardestRange {
+    HardestRange::First(1)
+}
+
+/// A miner behind a trait object, as [`MinerConfig::init`] makes it.
+pub type DynMiner = Box<dyn TripletSource + Send + Sync>;
+
+impl TripletSource for DynMiner {
+    fn mine(
+        &self,
+        features: burn::tensor::Tensor<2>,
+        labels: &[u32],
+    ) -> Result<MinedTriplets, MinerError> {
+        (**self).mine(features, labels)
+    }
+}
+
+impl MinerConfig {
+    pub fn init(&self) -> Result<DynMiner, MinerError> {
+        Ok(match *self {
+            Self::AllTriplets { max_output_triplets, seed } => {
+                Box::new(AllTripletsMiner::new(max_output_triplets, seed))
+            }
+            Self::HardTriplets {} => Box::new(HardTripletsMiner),
+            Self::NHardTriplets { n_positive, n_negative } => {
+                Box::new(NHardTripletsMiner::new(n_positive, n_negative)?)
+            }
+            Self::HardCluster {} => Box::new(HardClusterMiner),
+            Self::WithBank { bank_size_in_batches, n_positive, n_negative } => {
+                Box::new(MinerWithBank::new(
+                    bank_size_in_batches,
+                    NHardTripletsMiner::new(n_positive, n_negative)?,
+                )?)
+            }
+            Self::WithMemory { bank_size_in_batches, tri_expand_k, seed } => {
+                Box::new(TripletMinerWithMemory::new(bank_size_in_batches, tri_expand_k, seed)?)
+            }
+        })
+    }
+}
