@@ -76,3 +76,21 @@ fn a_miner_error_reaches_the_loss_caller() {
     assert_eq!(err, LossError::Miner(MinerError::SingletonLabel { label: 1 }));
     assert!(err.to_string().contains("label 1 occurs once"), "{err}");
 }
+
+#[test]
+fn triplet_loss_with_miner_reads_from_a_config_file() {
+    use oml_core::loss::TripletLossWithMinerConfig;
+    let c: TripletLossWithMinerConfig =
+        serde_json::from_str(r#"{"margin": 0.1, "miner": {"name": "hard_triplets"}}"#).unwrap();
+    let loss = c.init().unwrap();
+    let out = loss.forward(Tensor::<2>::ones([4, 2], &Device::flex()), &[0, 0, 1, 1]).unwrap();
+    assert_eq!(out.loss.dims(), [1]);
+    let default: TripletLossWithMinerConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(
+        default.miner,
+        oml_core::miner::MinerConfig::AllTriplets { max_output_triplets: None, seed: 0 }
+    );
+    assert!(serde_json::from_str::<TripletLossWithMinerConfig>(r#"{"margn": 1}"#).is_err());
+    let bad: TripletLossWithMinerConfig = serde_json::from_str(r#"{"margin": -1}"#).unwrap();
+    assert!(matches!(bad.init(), Err(LossError::BadMargin(_))));
+}

@@ -15,7 +15,7 @@ pub use distance::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean
 pub use reduction::Reduction;
 pub use surrogate_precision::{SurrogatePrecision, SurrogatePrecisionConfig};
 pub use triplet::{TripletLogs, TripletLoss, TripletLossConfig, TripletLossPlain, TripletOutput};
-pub use triplet_with_miner::TripletLossWithMiner;
+pub use triplet_with_miner::{TripletLossWithMiner, TripletLossWithMinerConfig};
 
 /// A loss parameter out of range, or inputs the loss cannot use.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

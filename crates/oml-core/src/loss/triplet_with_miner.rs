@@ -26,3 +26,37 @@ impl<M: TripletSource> TripletLossWithMiner<M> {
         Ok(self.loss.forward(t.anchor, t.positive, t.negative))
     }
 }
+
+/// Configuration of a [`TripletLossWithMiner`] (what a config file's `criterion` names):
+/// the triplet loss's fields and the miner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TripletLossWithMinerConfig {
+    /// See [`super::TripletLossConfig::margin`]; absent = soft margin.
+    #[serde(default)]
+    pub margin: Option<f64>,
+    /// Default mean.
+    #[serde(default)]
+    pub reduction: super::Reduction,
+    /// Default false.
+    #[serde(default)]
+    pub need_logs: bool,
+    /// Default all triplets (OML's default miner).
+    #[serde(default = "all_triplets")]
+    pub miner: crate::miner::MinerConfig,
+}
+
+fn all_triplets() -> crate::miner::MinerConfig {
+    crate::miner::MinerConfig::AllTriplets { max_output_triplets: None, seed: 0 }
+}
+
+impl TripletLossWithMinerConfig {
+    pub fn init(&self) -> Result<TripletLossWithMiner<crate::miner::DynMiner>, LossError> {
+        let loss = super::TripletLossConfig::new()
+            .with_margin(self.margin)
+            .with_reduction(self.reduction)
+            .with_need_logs(self.need_logs)
+            .init()?;
+        Ok(TripletLossWithMiner::new(loss, self.miner.init()?))
+    }
+}
