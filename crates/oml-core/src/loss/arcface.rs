@@ -171,25 +171,32 @@ impl ArcFaceLoss {
             return Err(LossError::LabelOutOfRange { label, num_classes: c });
         }
         let device = x.device();
-        // x̂ · ŵ_cᵀ = (x̂ · w_cᵀ) / ‖w_c‖: divide the [B, C] product by the class norms instead of
-        // normalising the (usually larger) [C, D] weight.
+        // s·(x̂ · ŵ_cᵀ) = (x̂ · w_cᵀ) / (‖w_c‖ / s): one division of the [B, C] product by the
+        // scaled class norms instead of normalising the (usually larger) [C, D] weight and
+        // scaling the logits separately.
         let weight = self.weight.val();
-        let class_norms = weight.clone().square().sum_dim(1).sqrt().clamp_min(1e-12).transpose(); // [1, C]
-        let cos = normalize_rows(x).matmul(weight.transpose()) / class_norms; // [B, C]
-        let accuracy = accuracy(&cos, labels);
+        let scaled_norms = weight
+            .clone()
+            .square()
+            .sum_dim(1)
+            .sqrt()
+            .clamp_min(1e-12)
+            .div_scalar(self.s)
+            .transpose();
+        let scaled_cos = normalize_rows(x).matmul(weight.transpose()) / scaled_norms; // [B, C]
+        let accuracy = accuracy(&scaled_cos, labels);
 
         // Only the label column gets the margin: work on it alone, then add it back in.
         let label_ids: Vec<i64> = labels.iter().map(|&y| i64::from(y)).collect();
         let label_ids = Tensor::<2, Int>::from_data(TensorData::new(label_ids, [b, 1]), &device);
-        let cos_y = cos.clone().gather(1, label_ids.clone()); // [B, 1]
+        let cos_y = scaled_cos.clone().gather(1, label_ids.clone()).div_scalar(self.s); // [B, 1]
         let (cos_m, sin_m) = (self.m.cos(), self.m.sin());
         let sin_y = cos_y.clone().square().neg().add_scalar(1.0).clamp_min(0.0).sqrt();
         let with_margin = cos_y.clone().mul_scalar(cos_m) - sin_y.mul_scalar(sin_m);
         let beyond = cos_y.clone().lower_equal_elem(-cos_m); // the "easy margin off" fallback
         let with_margin = with_margin.mask_where(beyond, cos_y.clone().sub_scalar(sin_m * self.m));
-        let logits = cos
-            .scatter(1, label_ids.clone(), with_margin - cos_y, IndexingUpdateOp::Add)
-            .mul_scalar(self.s);
+        let shift = (with_margin - cos_y).mul_scalar(self.s);
+        let logits = scaled_cos.scatter(1, label_ids.clone(), shift, IndexingUpdateOp::Add);
 
         // Cross-entropy against (1 − ε)·onehot + smoothing, without building the targets.
         let log_p = log_softmax(logits, 1);
