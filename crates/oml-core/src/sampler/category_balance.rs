@@ -46,23 +46,44 @@ pub struct CategoryBalanceSampler {
     labels_of_category: BTreeMap<u32, Vec<u32>>,
 }
 
-/// Labels of each category; a label's category is that of its first row.
-pub(crate) fn labels_by_category(
+/// What both category samplers build and check: rows of each label, and labels of each
+/// category (a label's category is that of its first row).
+pub(crate) struct CategoryIndex {
+    pub(crate) by_label: BTreeMap<u32, Vec<usize>>,
+    pub(crate) labels_of_category: BTreeMap<u32, Vec<u32>>,
+}
+
+/// Checks OML's category-sampler conditions; `small_categories_ok` allows categories with fewer
+/// than `n_labels` labels (CategoryBalanceSampler's `resample_labels`).
+pub(crate) fn category_index(
     labels: &[u32],
     categories: &[u32],
-    by_label: &BTreeMap<u32, Vec<usize>>,
-) -> Result<BTreeMap<u32, Vec<u32>>, SamplerError> {
+    (n_categories, n_labels, n_instances): (usize, usize, usize),
+    small_categories_ok: bool,
+) -> Result<CategoryIndex, SamplerError> {
     if labels.len() != categories.len() {
         return Err(SamplerError::LengthMismatch {
             labels: labels.len(),
             categories: categories.len(),
         });
     }
-    let mut out: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (&label, rows) in by_label {
-        out.entry(categories[rows[0]]).or_default().push(label);
+    let by_label = rows_by_label(labels)?;
+    let mut labels_of_category: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (&label, rows) in &by_label {
+        labels_of_category.entry(categories[rows[0]]).or_default().push(label);
     }
-    Ok(out)
+    check_batch_shape(n_labels, n_instances, by_label.len())?;
+    let available = labels_of_category.len();
+    if n_categories < 1 || n_categories > available {
+        return Err(SamplerError::BadCategoryCount { n_categories, available });
+    }
+    if !small_categories_ok
+        && let Some((&category, labels)) =
+            labels_of_category.iter().find(|(_, l)| l.len() < n_labels)
+    {
+        return Err(SamplerError::SmallCategory { category, available: labels.len(), n_labels });
+    }
+    Ok(CategoryIndex { by_label, labels_of_category })
 }
 
 impl CategoryBalanceSampler {
@@ -72,26 +93,9 @@ impl CategoryBalanceSampler {
         categories: &[u32],
         config: CategoryBalanceSamplerConfig,
     ) -> Result<Self, SamplerError> {
-        let by_label = rows_by_label(labels)?;
-        let labels_of_category = labels_by_category(labels, categories, &by_label)?;
-        check_batch_shape(config.n_labels, config.n_instances, by_label.len())?;
-        let available = labels_of_category.len();
-        if config.n_categories < 1 || config.n_categories > available {
-            return Err(SamplerError::BadCategoryCount {
-                n_categories: config.n_categories,
-                available,
-            });
-        }
-        if !config.resample_labels
-            && let Some((&category, labels)) =
-                labels_of_category.iter().find(|(_, l)| l.len() < config.n_labels)
-        {
-            return Err(SamplerError::SmallCategory {
-                category,
-                available: labels.len(),
-                n_labels: config.n_labels,
-            });
-        }
+        let shape = (config.n_categories, config.n_labels, config.n_instances);
+        let CategoryIndex { by_label, labels_of_category } =
+            category_index(labels, categories, shape, config.resample_labels)?;
         Ok(Self { config, by_label, labels_of_category })
     }
 }

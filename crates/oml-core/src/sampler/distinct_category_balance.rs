@@ -1,10 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::base::{
-    BatchSampler, SamplerError, check_batch_shape, epoch_rng, rows_by_label, sample_distinct,
-    smart_sample,
-};
-use super::category_balance::labels_by_category;
+use super::base::{BatchSampler, SamplerError, epoch_rng, sample_distinct, smart_sample};
+use super::category_balance::{CategoryIndex, category_index};
 
 /// Configuration of [`DistinctCategoryBalanceSampler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -45,25 +42,9 @@ impl DistinctCategoryBalanceSampler {
         categories: &[u32],
         config: DistinctCategoryBalanceSamplerConfig,
     ) -> Result<Self, SamplerError> {
-        let by_label = rows_by_label(labels)?;
-        let labels_of_category = labels_by_category(labels, categories, &by_label)?;
-        check_batch_shape(config.n_labels, config.n_instances, by_label.len())?;
-        let available = labels_of_category.len();
-        if config.n_categories < 1 || config.n_categories > available {
-            return Err(SamplerError::BadCategoryCount {
-                n_categories: config.n_categories,
-                available,
-            });
-        }
-        if let Some((&category, labels)) =
-            labels_of_category.iter().find(|(_, l)| l.len() < config.n_labels)
-        {
-            return Err(SamplerError::SmallCategory {
-                category,
-                available: labels.len(),
-                n_labels: config.n_labels,
-            });
-        }
+        let shape = (config.n_categories, config.n_labels, config.n_instances);
+        let CategoryIndex { by_label, labels_of_category } =
+            category_index(labels, categories, shape, false)?;
         if config.epoch_size == 0 {
             return Err(SamplerError::ZeroEpochSize);
         }
