@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
+scripts/fetch-weights.sh
 
 step() { printf '\n== %s\n' "$*"; }
 started=$SECONDS
@@ -22,6 +23,6 @@ step "retrieval tests without the parallel feature (the wasm code path)"
 cargo test --locked -p oml-core --test retrieval_exact
 
 step "wasm32 check of crates/"
-cargo check --locked --target wasm32-unknown-unknown -p oml-core
+cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models --no-default-features
 
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"

