@@ -55,3 +55,19 @@ fn real_weights_match_torchvision() {
     let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-4, "largest difference {worst}");
 }
+
+#[test]
+fn wrong_or_missing_weight_files_are_named_errors() {
+    let device = Device::flex();
+    let mut model = MobileNetV2Config::new().init(&device);
+    let err = model.load_pytorch(std::path::Path::new("/nonexistent/weights.pt")).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/weights.pt"), "{err}");
+    // EfficientNet-Lite0's checkpoint has none of MobileNetV2's tensors.
+    let other = weights().with_file_name("efficientnet_lite0_imagenet.pth");
+    let err = model.load_pytorch(&other).unwrap_err();
+    assert!(matches!(err, oml_models::extractor::WeightsError::Missing { .. }), "{err}");
+    assert!(
+        err.to_string().contains("stem") && err.to_string().contains("efficientnet_lite0"),
+        "{err}"
+    );
+}

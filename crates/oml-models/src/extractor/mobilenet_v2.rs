@@ -139,10 +139,13 @@ impl MobileNetV2 {
     /// (`features.N.conv.0.weight`, `.conv.1` BN, `.conv.3` …). A classifier, if present, is
     /// ignored. Missing tensors are an error that names them.
     #[cfg(feature = "pytorch")]
-    pub fn load_pytorch(&mut self, path: &std::path::Path) -> Result<(), String> {
+    pub fn load_pytorch(&mut self, path: &std::path::Path) -> Result<(), super::WeightsError> {
+        use super::WeightsError;
         use burn::store::pytorch::PytorchReader;
         use burn::store::{ModuleSnapshot, PytorchStore};
-        let keys = PytorchReader::new(path).map_err(|e| format!("{}: {e}", path.display()))?.keys();
+        let unreadable =
+            |reason: String| WeightsError::Unreadable { path: path.to_owned(), reason };
+        let keys = PytorchReader::new(path).map_err(|e| unreadable(e.to_string()))?.keys();
         let flat = keys.iter().any(|k| k == "features.1.conv.0.weight");
         let last = self.blocks.len() + 1;
         let mut store = PytorchStore::from_file(path)
@@ -193,9 +196,11 @@ impl MobileNetV2 {
         }
         let result = self
             .load_from(&mut store.allow_partial(true))
-            .map_err(|e| format!("{}: {e:?}", path.display()))?;
+            .map_err(|e| unreadable(format!("{e:?}")))?;
         if !result.missing.is_empty() {
-            return Err(format!("{}: missing tensors {:?}", path.display(), result.missing));
+            let tensors =
+                result.missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", ");
+            return Err(WeightsError::Missing { path: path.to_owned(), tensors });
         }
         Ok(())
     }
