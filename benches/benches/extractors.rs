@@ -15,6 +15,10 @@ fn extractors(c: &mut Criterion) {
     group.bench_function("mobilenet_v2_224px_batch16", |b| {
         b.iter(|| model.extract(images.clone()).try_into_vec_as::<f32>().expect("readback"));
     });
+    let folded = model.fold_batch_norms();
+    group.bench_function("mobilenet_v2_bn_folded_224px_batch16", |b| {
+        b.iter(|| folded.extract(images.clone()).try_into_vec_as::<f32>().expect("readback"));
+    });
     group.finish();
 }
 

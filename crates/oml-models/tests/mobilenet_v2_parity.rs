@@ -43,17 +43,20 @@ fn real_weights_match_torchvision() {
         TensorData::new(input, [shape[0], shape[1], shape[2], shape[3]]),
         &device,
     );
-    let got = model.extract(images).try_into_vec_as::<f32>().unwrap();
+    let got = model.extract(images.clone()).try_into_vec_as::<f32>().unwrap();
+    let folded = model.fold_batch_norms().extract(images).try_into_vec_as::<f32>().unwrap();
     let want: Vec<f32> = fixture["features"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
         .collect();
-    assert_eq!(model.feat_dim(), 1280);
+    assert_eq!(want.len(), 2 * 1280);
     assert_eq!(got.len(), want.len());
-    let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
-    assert!(worst < 1e-4, "largest difference {worst}");
+    for (name, got) in [("as loaded", &got), ("batch norms folded", &folded)] {
+        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{name}: largest difference {worst}");
+    }
 }
 
 #[test]

