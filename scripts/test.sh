@@ -23,6 +23,6 @@ step "retrieval tests without the parallel feature (the wasm code path)"
 cargo test --locked -p oml-core --test retrieval_exact
 
 step "wasm32 check of crates/"
-cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models --no-default-features
+cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models -p oml-data --no-default-features
 
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"

@@ -1,0 +1,90 @@
+//! Decoding, crops, resize policies and normalisation on small images made here.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Cursor;
+
+use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
+use oml_data::image::{ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, to_chw};
+
+fn png(image: DynamicImage) -> Vec<u8> {
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}
+
+#[test]
+fn transparent_pixels_become_white_and_grey_becomes_rgb() {
+    let mut rgba = RgbaImage::from_pixel(2, 1, Rgba([200, 0, 0, 255]));
+    rgba.put_pixel(1, 0, Rgba([0, 0, 0, 0])); // fully transparent black
+    let rgb = decode_rgb(&png(DynamicImage::ImageRgba8(rgba.clone()))).unwrap();
+    assert_eq!(rgb.get_pixel(0, 0), &Rgb([200, 0, 0]));
+    assert_eq!(rgb.get_pixel(1, 0), &Rgb([255, 255, 255]));
+    rgba.put_pixel(1, 0, Rgba([0, 0, 0, 128])); // half transparent black: about mid grey
+    let rgb = decode_rgb(&png(DynamicImage::ImageRgba8(rgba))).unwrap();
+    assert_eq!(rgb.get_pixel(1, 0), &Rgb([127, 127, 127]));
+
+    let grey = GrayImage::from_pixel(3, 2, Luma([77]));
+    let rgb = decode_rgb(&png(DynamicImage::ImageLuma8(grey))).unwrap();
+    assert_eq!(rgb.dimensions(), (3, 2));
+    assert!(rgb.pixels().all(|p| p == &Rgb([77, 77, 77])));
+}
+
+#[test]
+fn undecodable_bytes_are_an_error() {
+    assert!(matches!(decode_rgb(b"not an image"), Err(ImageError::Decode(_))));
+    assert!(matches!(decode_rgb(&[]), Err(ImageError::Decode(_))));
+}
+
+#[test]
+fn crops_take_the_box_and_reject_boxes_outside() {
+    let mut image = RgbImage::from_pixel(10, 8, Rgb([0, 0, 0]));
+    image.put_pixel(3, 2, Rgb([9, 9, 9]));
+    let c = crop(&image, 3, 2, 7, 5).unwrap();
+    assert_eq!(c.dimensions(), (4, 3));
+    assert_eq!(c.get_pixel(0, 0), &Rgb([9, 9, 9]));
+    let err = crop(&image, 3, 2, 11, 5).unwrap_err();
+    assert_eq!(err, ImageError::BBoxOutside { x1: 3, y1: 2, x2: 11, y2: 5, width: 10, height: 8 });
+    assert!(err.to_string().contains("10x8"), "{err}");
+    assert!(crop(&image, 5, 2, 5, 4).is_err(), "empty box");
+}
+
+#[test]
+fn resize_policies_give_their_sizes_and_keep_content_placed() {
+    let image = RgbImage::from_pixel(100, 50, Rgb([10, 20, 30]));
+    let stretched = resize(&image, ResizePolicy::Resize { width: 32, height: 16 });
+    assert_eq!(stretched.dimensions(), (32, 16));
+    assert!(stretched.pixels().all(|p| p == &Rgb([10, 20, 30])), "a flat colour stays flat");
+
+    let policy = ResizePolicy::ResizeCenterCrop { resize_to: 40, crop: 32 };
+    let centred = resize(&image, policy);
+    assert_eq!(centred.dimensions(), policy.output_size());
+    assert!(centred.pixels().all(|p| p == &Rgb([10, 20, 30])));
+
+    let padded = resize(&image, ResizePolicy::LongestSidePad { size: 64, fill: [255, 255, 255] });
+    assert_eq!(padded.dimensions(), (64, 64));
+    // 100x50 becomes 64x32, centred: rows 16..48 hold the image, the rest is fill.
+    assert_eq!(padded.get_pixel(10, 5), &Rgb([255, 255, 255]));
+    assert_eq!(padded.get_pixel(10, 30), &Rgb([10, 20, 30]));
+    assert_eq!(padded.get_pixel(10, 60), &Rgb([255, 255, 255]));
+}
+
+#[test]
+fn normalisation_is_channel_first_and_imagenet_by_default() {
+    let mut image = RgbImage::from_pixel(2, 1, Rgb([255, 0, 0]));
+    image.put_pixel(1, 0, Rgb([0, 255, 51]));
+    let x = to_chw(&image, Normalization::default());
+    assert_eq!(x.len(), 6);
+    let n = Normalization::default();
+    let expect = |v: f32, c: usize| (v / 255.0 - n.mean[c]) / n.std[c];
+    assert_eq!(
+        x,
+        vec![
+            expect(255.0, 0),
+            expect(0.0, 0),
+            expect(0.0, 1),
+            expect(255.0, 1),
+            expect(0.0, 2),
+            expect(51.0, 2)
+        ]
+    );
+}
