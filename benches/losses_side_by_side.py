@@ -9,24 +9,12 @@ Prints the median of 20 timed runs (after 3 warm-up runs) of forward + backward,
 gradient back, as the Rust bench does.
 """
 
-import statistics
-import time
-
 import torch
 from oml.losses.arcface import ArcFaceLoss
 from oml.losses.triplet import TripletLossWithMiner
 from oml.miners.inbatch_hard_tri import HardTripletsMiner
 
-
-def timed(fn, runs=20, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench_timing import timed
 
 
 torch.manual_seed(0)
