@@ -44,6 +44,15 @@ fn case<'a>(f: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no case {name}"))
 }
 
+/// The cases whose name starts with `prefix`.
+fn cases_named<'a>(f: &'a Value, prefix: &'a str) -> impl Iterator<Item = &'a Value> {
+    f["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(move |c| c["name"].as_str().unwrap().starts_with(prefix))
+}
+
 fn device() -> Device {
     Device::flex().autodiff()
 }
@@ -211,12 +220,7 @@ fn surrogate_precision_matches_oml() {
     let f = fixture();
     let (emb, shape) = matrix(&f["embeddings"]);
     let y = labels(&f["labels"]);
-    for c in f["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap().starts_with("surrogate"))
-    {
+    for c in cases_named(&f, "surrogate") {
         let config =
             SurrogatePrecisionConfig::new(usize::try_from(c["k"].as_u64().unwrap()).unwrap())
                 .with_temperature1(c["temperature1"].as_f64().unwrap())
@@ -242,12 +246,7 @@ fn n_hard_miner_matches_oml() {
     let f = fixture();
     let (emb, shape) = matrix(&f["embeddings"]);
     let y = labels(&f["labels"]);
-    for c in f["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap().starts_with("triplet_nhard"))
-    {
+    for c in cases_named(&f, "triplet_nhard") {
         let miner = NHardTripletsMiner::new(
             hardest_range(&c["n_positive"]),
             hardest_range(&c["n_negative"]),
