@@ -17,4 +17,6 @@ pub enum WeightsError {
     Unreadable { path: std::path::PathBuf, reason: String },
     #[error("{path}: the checkpoint lacks tensors the model needs: {tensors}")]
     Missing { path: std::path::PathBuf, tensors: String },
+    #[error("{path}: the checkpoint does not fit the model: {reason}")]
+    Mismatch { path: std::path::PathBuf, reason: String },
 }

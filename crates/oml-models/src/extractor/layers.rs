@@ -1,0 +1,146 @@
+//! Building blocks shared by the convolutional extractors.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+/// The activation after a convolution and its BatchNorm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    None,
+    Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+}
+
+impl Activation {
+    pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::None => x,
+            Self::Relu => burn::tensor::activation::relu(x),
+            Self::Relu6 => x.clamp(0.0, 6.0),
+        }
+    }
+}
+
+/// How a [`ConvBn`] pads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// `(kernel − 1) / 2` on every side (PyTorch's usual choice for odd kernels).
+    Symmetric,
+    /// TensorFlow's `SAME`: the output is `ceil(input / stride)` and the extra row or column
+    /// goes to the bottom and right (EfficientNet ports trained in TensorFlow).
+    TfSame,
+}
+
+/// Conv (no bias), BatchNorm, activation: torchvision's `Conv2dNormActivation`.
+/// After [`ConvBn::fold`] the BatchNorm lives in the convolution's weight and bias.
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    pub conv: Conv2d,
+    pub bn: Option<BatchNorm>,
+    #[module(skip)]
+    act: Activation,
+}
+
+/// Shape of one [`ConvBn`].
+#[derive(Clone, Copy, Debug)]
+pub struct ConvBnSpec {
+    pub channels: [usize; 2],
+    pub kernel: usize,
+    pub stride: usize,
+    pub groups: usize,
+    pub padding: Padding,
+    pub act: Activation,
+    pub bn_epsilon: f64,
+}
+
+impl ConvBnSpec {
+    /// A dense `kernel × kernel` convolution, stride 1, symmetric padding, no activation,
+    /// BatchNorm epsilon 1e-5 (PyTorch's default).
+    pub fn new(channels: [usize; 2], kernel: usize) -> Self {
+        Self {
+            channels,
+            kernel,
+            stride: 1,
+            groups: 1,
+            padding: Padding::Symmetric,
+            act: Activation::None,
+            bn_epsilon: 1e-5,
+        }
+    }
+    pub fn stride(self, stride: usize) -> Self {
+        Self { stride, ..self }
+    }
+    /// Depthwise: one group per channel.
+    pub fn depthwise(self) -> Self {
+        Self { groups: self.channels[1], ..self }
+    }
+    pub fn act(self, act: Activation) -> Self {
+        Self { act, ..self }
+    }
+    pub fn padding(self, padding: Padding) -> Self {
+        Self { padding, ..self }
+    }
+    pub fn eps(self, bn_epsilon: f64) -> Self {
+        Self { bn_epsilon, ..self }
+    }
+
+    pub fn init(self, device: &Device) -> ConvBn {
+        let padding = match self.padding {
+            Padding::Symmetric => {
+                let p = (self.kernel - 1) / 2;
+                PaddingConfig2d::Explicit(p, p, p, p)
+            }
+            Padding::TfSame => PaddingConfig2d::Same,
+        };
+        let conv = Conv2dConfig::new(self.channels, [self.kernel, self.kernel])
+            .with_stride([self.stride, self.stride])
+            .with_padding(padding)
+            .with_groups(self.groups)
+            .with_bias(false)
+            .init(device);
+        let bn = BatchNormConfig::new(self.channels[1]).with_epsilon(self.bn_epsilon).init(device);
+        ConvBn { conv, bn: Some(bn), act: self.act }
+    }
+}
+
+impl ConvBn {
+    /// # Shapes
+    /// `[B, C_in, H, W]` → `[B, C_out, H', W']`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.conv.forward(x);
+        let y = match &self.bn {
+            Some(bn) => bn.forward(y),
+            None => y,
+        };
+        self.act.apply(y)
+    }
+
+    /// For inference: `conv(x)·s + (β − μ·s)` with `s = γ / sqrt(σ² + ε)`, the BatchNorm's
+    /// running statistics as the convolution's own scale and bias. Do not train the result.
+    pub fn fold(mut self) -> Self {
+        let Some(bn) = self.bn.take() else { return self };
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt(); // [out]
+        let bias = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let [out] = scale.dims();
+        let weight = self.conv.weight.val() * scale.clone().reshape([out, 1, 1, 1]);
+        let bias = match &self.conv.bias {
+            Some(b) => b.val() * scale + bias,
+            None => bias,
+        };
+        self.conv.weight = Param::from_tensor(weight.detach());
+        self.conv.bias = Some(Param::from_tensor(bias.detach()));
+        self
+    }
+}
+
+/// Global average pooling.
+///
+/// # Shapes
+/// `[B, C, H, W]` → `[B, C]`.
+pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
+    let [b, c, _, _] = x.dims();
+    x.reshape([b as i64, c as i64, -1]).mean_dim(2).reshape([b, c])
+}
