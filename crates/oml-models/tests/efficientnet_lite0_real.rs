@@ -51,7 +51,9 @@ fn real_photos_match_pytorch_and_are_classified_right() {
         }
     }
     // ImageNet classes: 967 espresso; 281..=285 the domestic cats.
-    let top = |name| argmax(&model.logits(photo(name, &device)).unwrap().try_into_vec_as::<f32>().unwrap());
+    let top = |name| {
+        argmax(&model.logits(photo(name, &device)).unwrap().try_into_vec_as::<f32>().unwrap())
+    };
     assert_eq!(top("coffee"), 967);
     assert!((281..=285).contains(&top("chelsea")));
 }

@@ -144,3 +144,19 @@ pub fn global_avg_pool(x: Tensor<4>) -> Tensor<2> {
     let [b, c, _, _] = x.dims();
     x.reshape([b as i64, c as i64, -1]).mean_dim(2).reshape([b, c])
 }
+
+/// Generalised mean pooling (Radenović et al. 2018, arXiv:1711.02512; OML's `GEM`):
+/// `(mean over H·W of max(x, ε)^p)^(1/p)` with `ε = 1e-6`. `p = 1` is average pooling and large
+/// `p` approaches max pooling.
+///
+/// # Shapes
+/// `[B, C, H, W]` → `[B, C]`.
+pub fn gem_pool(x: Tensor<4>, p: f64) -> Tensor<2> {
+    let [b, c, _, _] = x.dims();
+    x.clamp_min(1e-6)
+        .powf_scalar(p)
+        .reshape([b as i64, c as i64, -1])
+        .mean_dim(2)
+        .reshape([b, c])
+        .powf_scalar(1.0 / p)
+}

@@ -4,9 +4,11 @@ mod base;
 mod efficientnet_lite;
 pub mod layers;
 mod mobilenet_v2;
+mod resnet;
 #[cfg(any(feature = "pytorch", feature = "safetensors"))]
 pub mod weights;
 
 pub use base::{Extractor, WeightsError};
 pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
+pub use resnet::{ResBlock, ResNet, ResNetConfig};
