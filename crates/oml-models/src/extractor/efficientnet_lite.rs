@@ -179,7 +179,7 @@ impl EfficientNetLite {
         .into_iter()
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .collect();
-        super::weights::load_checkpoint(self, path, "_conv_stem.weight", &remaps)
+        super::weights::load_checkpoint(self, path, "_conv_stem.weight", &remaps, &[])
     }
 }
 

@@ -181,7 +181,7 @@ impl MobileNetV2 {
                 ));
             }
         }
-        super::weights::load_checkpoint(self, path, "features.0.1.running_var", &remaps)
+        super::weights::load_checkpoint(self, path, "features.0.1.running_var", &remaps, &[])
     }
 }
 

@@ -5,6 +5,7 @@ mod efficientnet_lite;
 pub mod layers;
 mod mobilenet_v2;
 mod resnet;
+mod vit;
 #[cfg(any(feature = "pytorch", feature = "safetensors"))]
 pub mod weights;
 
@@ -12,3 +13,4 @@ pub use base::{Extractor, WeightsError};
 pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
 pub use resnet::{ResBlock, ResNet, ResNetConfig};
+pub use vit::{ViT, ViTConfig};

@@ -201,7 +201,7 @@ impl ResNet {
         .into_iter()
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .collect();
-        super::weights::load_checkpoint(self, path, "layer1.0.conv1.weight", &remaps)
+        super::weights::load_checkpoint(self, path, "layer1.0.conv1.weight", &remaps, &[])
     }
 }
 

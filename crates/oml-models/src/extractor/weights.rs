@@ -20,12 +20,17 @@ pub type Remap = (String, String);
 /// `module.`, OML's `model.model.` …) and is removed from every key first, as OML's
 /// `remove_prefix_from_state_dict` does. Keys that match no tensor of the module (a classifier,
 /// an optimizer state) are ignored; a tensor of the module that the file lacks, or one with a
-/// different shape, is an error naming it.
+/// different shape, is an error naming it. So is a tensor the file has under one of the
+/// module's own top-level names (or one of `structural`) that the module has no place for:
+/// `blocks.11.…` in a 2-block model, `register_tokens` in a model without registers. Such a
+/// file is another variant of the architecture, and loading it partially would be wrong
+/// silently.
 pub fn load_checkpoint<M: Module>(
     module: &mut M,
     path: &Path,
     anchor: &str,
     remaps: &[Remap],
+    structural: &[&str],
 ) -> Result<(), WeightsError> {
     let unreadable = |reason: String| WeightsError::Unreadable { path: path.to_owned(), reason };
     if !path.is_file() {
@@ -37,7 +42,7 @@ pub fn load_checkpoint<M: Module>(
     } else {
         load_pytorch(module, path, anchor, remaps).map_err(unreadable)?
     };
-    check(path, &result)
+    check(path, &result, structural)
 }
 
 /// The tensor names in a checkpoint, as stored (nesting prefix included).
@@ -177,7 +182,11 @@ fn load_safetensors<M: Module>(
     Err("reading safetensors files needs the `safetensors` feature of oml-models".into())
 }
 
-fn check(path: &Path, result: &ApplyResult) -> Result<(), WeightsError> {
+fn top_level(key: &str) -> &str {
+    key.split('.').next().unwrap_or(key)
+}
+
+fn check(path: &Path, result: &ApplyResult, structural: &[&str]) -> Result<(), WeightsError> {
     if !result.errors.is_empty() {
         let reason = result.errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         return Err(WeightsError::Mismatch { path: path.to_owned(), reason });
@@ -185,6 +194,26 @@ fn check(path: &Path, result: &ApplyResult) -> Result<(), WeightsError> {
     if !result.missing.is_empty() {
         let tensors = result.missing.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ");
         return Err(WeightsError::Missing { path: path.to_owned(), tensors });
+    }
+    let ours: std::collections::HashSet<&str> =
+        result.applied.iter().map(|k| top_level(k)).chain(structural.iter().copied()).collect();
+    let mut extra: Vec<&str> = result
+        .unused
+        .iter()
+        .map(String::as_str)
+        .filter(|k| ours.contains(top_level(k)) && !k.ends_with("num_batches_tracked"))
+        .collect();
+    if !extra.is_empty() {
+        extra.sort_unstable();
+        let n = extra.len();
+        extra.truncate(5);
+        let reason = format!(
+            "{n} tensors have no place in this model (another variant: deeper, wider, with \
+             registers?): {}{}",
+            extra.join(", "),
+            if n > 5 { ", …" } else { "" }
+        );
+        return Err(WeightsError::Mismatch { path: path.to_owned(), reason });
     }
     Ok(())
 }
