@@ -4,7 +4,9 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
-use oml_data::image::{ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, to_chw};
+use oml_data::image::{
+    Filter, ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, resize_with, to_chw,
+};
 
 fn png(image: DynamicImage) -> Vec<u8> {
     let mut bytes = Cursor::new(Vec::new());
@@ -87,4 +89,22 @@ fn normalisation_is_channel_first_and_imagenet_by_default() {
             expect(51.0, 2)
         ]
     );
+}
+
+/// PIL's `BILINEAR` and `BICUBIC` (tests/fixtures/images/make_pil_resize.py), shrinking and
+/// enlarging a real photo: every channel value within one grey level.
+#[test]
+fn resizing_is_within_one_level_of_pil() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/images/pil_resize");
+    let read = |name: &str| decode_rgb(&std::fs::read(format!("{dir}/{name}")).unwrap()).unwrap();
+    let source = read("source.png");
+    for (name, filter) in [("bilinear", Filter::Bilinear), ("bicubic", Filter::Bicubic)] {
+        for (w, h) in [(37, 29), (151, 113)] {
+            let want = read(&format!("{name}_{w}x{h}.png"));
+            let got = resize_with(&source, ResizePolicy::Resize { width: w, height: h }, filter);
+            let worst =
+                got.as_raw().iter().zip(want.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            assert!(worst <= 1, "{name} {w}x{h}: off by {worst} levels");
+        }
+    }
 }

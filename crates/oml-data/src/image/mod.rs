@@ -3,9 +3,11 @@
 mod crop;
 mod decode;
 mod normalize;
+mod preprocess;
 mod resize;
 
 pub use crop::crop;
 pub use decode::{ImageError, decode_rgb};
 pub use normalize::{IMAGENET_MEAN, IMAGENET_STD, Normalization, to_chw};
-pub use resize::{ResizePolicy, resize};
+pub use preprocess::Preprocess;
+pub use resize::{Filter, ResizePolicy, resize, resize_with};

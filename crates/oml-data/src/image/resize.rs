@@ -36,16 +36,41 @@ fn scaled(w: u32, h: u32, target: u32, pick_longer: bool) -> (u32, u32) {
     if scale_by_w { (target, scaled_other) } else { (scaled_other, target) }
 }
 
+/// The resampling filter. Both widen their support when shrinking (antialiasing) as PIL
+/// does; outputs are within one grey level of PIL's `BILINEAR` and `BICUBIC`
+/// (tests/fixtures/images/make_pil_resize.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    /// Triangle filter: PIL `BILINEAR`, torchvision's default.
+    #[default]
+    Bilinear,
+    /// Catmull-Rom cubic (a = −0.5): PIL `BICUBIC`, as OML's "hypvit" transforms use.
+    Bicubic,
+}
+
+impl Filter {
+    fn kind(self) -> FilterType {
+        match self {
+            Self::Bilinear => FilterType::Triangle,
+            Self::Bicubic => FilterType::CatmullRom,
+        }
+    }
+}
+
 /// Applies a [`ResizePolicy`] with bilinear filtering.
 pub fn resize(image: &RgbImage, policy: ResizePolicy) -> RgbImage {
+    resize_with(image, policy, Filter::Bilinear)
+}
+
+/// Applies a [`ResizePolicy`] with the given filter.
+pub fn resize_with(image: &RgbImage, policy: ResizePolicy, filter: Filter) -> RgbImage {
     let (w, h) = image.dimensions();
+    let f = filter.kind();
     match policy {
-        ResizePolicy::Resize { width, height } => {
-            imageops::resize(image, width, height, FilterType::Triangle)
-        }
+        ResizePolicy::Resize { width, height } => imageops::resize(image, width, height, f),
         ResizePolicy::ResizeCenterCrop { resize_to, crop } => {
             let (rw, rh) = scaled(w, h, resize_to, false);
-            let resized = imageops::resize(image, rw, rh, FilterType::Triangle);
+            let resized = imageops::resize(image, rw, rh, f);
             let (cw, ch) = (crop.min(rw), crop.min(rh));
             let cropped =
                 imageops::crop_imm(&resized, (rw - cw) / 2, (rh - ch) / 2, cw, ch).to_image();
@@ -53,7 +78,7 @@ pub fn resize(image: &RgbImage, policy: ResizePolicy) -> RgbImage {
         }
         ResizePolicy::LongestSidePad { size, fill } => {
             let (rw, rh) = scaled(w, h, size, true);
-            pad(&imageops::resize(image, rw, rh, FilterType::Triangle), size, fill)
+            pad(&imageops::resize(image, rw, rh, f), size, fill)
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The [`Extractor`] trait and the architectures.
 
+mod any;
 mod base;
 mod efficientnet_lite;
 pub mod layers;
@@ -9,6 +10,7 @@ mod vit;
 #[cfg(any(feature = "pytorch", feature = "safetensors"))]
 pub mod weights;
 
+pub use any::AnyExtractor;
 pub use base::{Extractor, WeightsError};
 pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
