@@ -1,4 +1,7 @@
 //! Extractors: image batches `[B, 3, H, W]` to embeddings `[B, D]`, one file per architecture,
-//! with PyTorch weight import (feature `pytorch`).
+//! with PyTorch weight import (features `pytorch`, `safetensors`), the zoo of named pretrained
+//! models, and the [`embedder::Embedder`] that puts a model and its preprocessing together.
 
+pub mod embedder;
 pub mod extractor;
+pub mod zoo;

@@ -1,5 +1,6 @@
 //! `oml`: the command-line front door. Each subcommand lives in its own module.
 
+mod embed;
 mod failure;
 mod metrics;
 mod table;
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 pub use failure::Failure;
 
-/// Open Metric Learning tools: evaluate retrieval, and (soon) embed, search and visualise.
+/// Open Metric Learning tools: embed images with pretrained models, evaluate retrieval.
 #[derive(Debug, Parser)]
 #[command(name = "oml", version, about, propagate_version = true)]
 pub struct Cli {
@@ -21,6 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Metrics(metrics::MetricsArgs),
+    Embed(embed::EmbedArgs),
 }
 
 /// Parses the process arguments and runs the command. Exit codes: 0 success, 2 bad input
@@ -29,6 +31,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Metrics(args) => metrics::run(&args),
+        Command::Embed(args) => embed::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,51 @@
+//! A model ready to embed images: an extractor, the preprocessing its weights expect, and
+//! whether embeddings are L2-normalised.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use oml_data::image::Preprocess;
+
+use crate::extractor::{AnyExtractor, Extractor};
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Embedder {
+    pub model: AnyExtractor,
+    pub preprocess: Preprocess,
+    /// L2-normalise each embedding (OML's `normalise_features`).
+    pub normalise: bool,
+    pub device: Device,
+}
+
+impl Embedder {
+    pub fn feat_dim(&self) -> usize {
+        self.model.feat_dim()
+    }
+
+    /// Embeds a batch of preprocessed images.
+    ///
+    /// # Shapes
+    /// `pixels`: `n` images `[3, H, W]` back to back, `(W, H)` = `preprocess.output_size()`
+    /// → `n × feat_dim` floats, row-major.
+    pub fn embed(&self, pixels: Vec<f32>, n: usize) -> Vec<f32> {
+        let (w, h) = self.preprocess.output_size();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(pixels, [n, 3, h as usize, w as usize]),
+            &self.device,
+        );
+        let mut out = self.model.extract(images);
+        if self.normalise {
+            out = l2_normalise(out);
+        }
+        out.try_into_vec_as::<f32>()
+            .unwrap_or_else(|e| unreachable!("a float tensor converts to f32 values: {e:?}"))
+    }
+}
+
+/// `x / max(‖x‖₂, 1e-12)` per row (PyTorch's `F.normalize`, which OML's `normalise` calls).
+///
+/// # Shapes
+/// `[B, D]` → `[B, D]`.
+pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}

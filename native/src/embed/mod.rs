@@ -1,0 +1,8 @@
+//! Images to embeddings on this machine: which files, in which order, loaded on several threads
+//! ahead of the model.
+
+mod inputs;
+mod pipeline;
+
+pub use inputs::{ImageItem, from_dataset, from_dir};
+pub use pipeline::{ImageLoadError, embed_items, load_pixels};

@@ -1,0 +1,82 @@
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use oml_data::image::{Preprocess, crop, decode_rgb};
+use oml_models::embedder::Embedder;
+use rayon::prelude::*;
+
+use super::ImageItem;
+
+/// An image that could not be read, named by its dataset row or path.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {path}: {reason}")]
+pub struct ImageLoadError {
+    pub origin: String,
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Reads, decodes, crops and preprocesses one image.
+///
+/// # Shapes
+/// → `[3, H, W]` floats of `preprocess.output_size()`.
+pub fn load_pixels(item: &ImageItem, preprocess: &Preprocess) -> Result<Vec<f32>, ImageLoadError> {
+    let fail = |reason: String| ImageLoadError {
+        origin: item.origin.clone(),
+        path: item.path.clone(),
+        reason,
+    };
+    let bytes = std::fs::read(&item.path).map_err(|e| fail(e.to_string()))?;
+    let mut image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
+    if let Some(b) = item.bbox {
+        image = crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(preprocess.apply(&image))
+}
+
+/// Embeddings of `items` in order, `items.len() × feat_dim` row-major. Batches are decoded on
+/// the rayon pool while the model runs on the previous one; a progress bar with images/s is
+/// drawn on stderr when it is a terminal. The first unreadable image stops the run.
+pub fn embed_items(
+    embedder: &Embedder,
+    items: &[ImageItem],
+    batch_size: usize,
+    show_progress: bool,
+) -> Result<Vec<f32>, ImageLoadError> {
+    let batch_size = batch_size.max(1);
+    let bar =
+        if show_progress { ProgressBar::new(items.len() as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "embedding [{bar:30}] {pos}/{len} images, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let preprocess = embedder.preprocess;
+    let mut out = Vec::with_capacity(items.len() * embedder.feat_dim());
+    std::thread::scope(|scope| {
+        // Two batches in flight: one being embedded, one being decoded.
+        let (tx, rx) = sync_channel::<Result<(Vec<f32>, usize), ImageLoadError>>(1);
+        scope.spawn(move || {
+            for chunk in items.chunks(batch_size) {
+                let loaded: Result<Vec<Vec<f32>>, ImageLoadError> =
+                    chunk.par_iter().map(|item| load_pixels(item, &preprocess)).collect();
+                let stop = loaded.is_err();
+                let batch = loaded.map(|images| (images.concat(), chunk.len()));
+                if tx.send(batch).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        for batch in rx {
+            let (pixels, n) = batch?;
+            out.extend(embedder.embed(pixels, n));
+            bar.inc(n as u64);
+        }
+        Ok::<(), ImageLoadError>(())
+    })?;
+    bar.finish_and_clear();
+    Ok(out)
+}

@@ -1,0 +1,9 @@
+//! The zoo's weights on this machine: a cache directory, downloads with a progress bar, and
+//! checksums.
+
+mod cache;
+mod checksum;
+mod download;
+
+pub use cache::{cache_dir, weights_for};
+pub use checksum::{ChecksumError, verify};
