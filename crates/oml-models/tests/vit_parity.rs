@@ -6,7 +6,7 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{fixture, fixture_path, floats, max_abs_diff, usizes};
-use oml_models::extractor::{Extractor, ViT, ViTConfig};
+use oml_models::extractor::{Extractor, ExtractorWithMlp, ViT, ViTConfig};
 
 fn tiny(patch: usize, img_size: usize) -> ViTConfig {
     ViTConfig::new(patch, 48, 3).with_depth(2).with_img_size(img_size)
@@ -65,4 +65,22 @@ fn another_variant_of_the_architecture_is_refused() {
     let mut wide = ViTConfig::new(14, 64, 4).with_depth(2).with_img_size(70).init(&device);
     let err = wide.load_weights(&file).unwrap_err();
     assert!(err.to_string().contains("pos_embed"), "{err}");
+}
+
+#[test]
+fn oml_extractor_with_mlp_checkpoint_matches() {
+    let device = Device::flex();
+    let reference = fixture("vit_tiny/outputs.json");
+    let case = &reference["cases"]["dino_native"];
+    let mut model = ExtractorWithMlp::new(tiny(8, 32).init(&device), &[32, 16], &device);
+    model.load_weights(&fixture_path("vit_tiny/dino_mlp.ckpt")).unwrap();
+    assert_eq!(model.feat_dim(), 16);
+    let s = usizes(&case["input_shape"]);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(floats(&case["input"]), [s[0], s[1], s[2], s[3]]),
+        &device,
+    );
+    let got = model.extract(x).try_into_vec_as::<f32>().unwrap();
+    let worst = max_abs_diff(&got, &floats(&case["mlp"]));
+    assert!(worst < 1e-4, "largest difference {worst}");
 }

@@ -3,6 +3,7 @@
 mod any;
 mod base;
 mod efficientnet_lite;
+mod head;
 pub mod layers;
 mod mobilenet_v2;
 mod resnet;
@@ -13,6 +14,7 @@ pub mod weights;
 pub use any::AnyExtractor;
 pub use base::{Extractor, WeightsError};
 pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
+pub use head::{ExtractorWithMlp, MlpHead};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
 pub use resnet::{ResBlock, ResNet, ResNetConfig};
 pub use vit::{ViT, ViTConfig};
