@@ -1,0 +1,98 @@
+//! Seeded training augmentations: reproducible per (seed, epoch, row), and each op does what
+//! torchvision's does.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+
+use image::{Rgb, RgbImage};
+use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, horizontal_flip, sample_rng};
+use oml_data::image::Filter;
+
+fn gradient(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| Rgb([(x * 3) as u8, (y * 5) as u8, ((x + y) * 2) as u8]))
+}
+
+fn full() -> Augment {
+    Augment {
+        crop: Some(RandomResizedCrop::new(32, 24)),
+        flip_p: 0.5,
+        jitter: Some(ColorJitter { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
+        filter: Filter::Bilinear,
+    }
+}
+
+#[test]
+fn a_seed_epoch_and_row_give_the_same_image_every_time() {
+    let image = gradient(60, 40);
+    let aug = full();
+    let a = aug.apply(&image, 7, 3, 11);
+    assert_eq!(a, aug.apply(&image, 7, 3, 11));
+    assert_eq!(a.dimensions(), (32, 24));
+    let others =
+        [aug.apply(&image, 8, 3, 11), aug.apply(&image, 7, 4, 11), aug.apply(&image, 7, 3, 12)];
+    for other in others {
+        assert_ne!(a, other, "another seed, epoch or row must give another draw");
+    }
+}
+
+#[test]
+fn crops_stay_inside_and_follow_the_scale_and_ratio_ranges() {
+    let crop = RandomResizedCrop::new(16, 16);
+    for row in 0..500 {
+        let mut rng = sample_rng(1, 0, row);
+        let (x, y, w, h) = crop.sample_box(90, 50, &mut rng);
+        assert!(x + w <= 90 && y + h <= 50 && w > 0 && h > 0);
+        let area = f64::from(w * h) / (90.0 * 50.0);
+        let ratio = f64::from(w) / f64::from(h);
+        // Rounding to whole pixels moves both a little. After 10 misses the fallback is the
+        // central crop at the widest allowed ratio: 50 · 4/3 ≈ 67 wide.
+        let fallback = (w, h) == (67, 50);
+        assert!(fallback || (0.06..=1.0).contains(&area), "area {area}");
+        assert!(fallback || (0.7..=1.4).contains(&ratio), "ratio {ratio}");
+    }
+}
+
+#[test]
+fn flips_mirror_and_follow_their_probability() {
+    let image = gradient(7, 3);
+    let flipped = horizontal_flip(&image);
+    assert_eq!(flipped.get_pixel(0, 1), image.get_pixel(6, 1));
+    assert_eq!(horizontal_flip(&flipped), image);
+    let always = Augment { crop: None, flip_p: 1.0, jitter: None, filter: Filter::Bilinear };
+    let never = Augment { flip_p: 0.0, ..always };
+    for row in 0..20 {
+        assert_eq!(always.apply(&image, 0, 0, row), flipped);
+        assert_eq!(never.apply(&image, 0, 0, row), image);
+    }
+    let half = Augment { flip_p: 0.5, ..always };
+    let n = (0..400).filter(|&row| half.apply(&image, 0, 0, row) == flipped).count();
+    assert!((150..250).contains(&n), "{n} flips in 400");
+}
+
+#[test]
+fn colour_jitter_stays_in_its_ranges() {
+    // Brightness only, on a flat grey: every pixel scaled by one factor in [0.6, 1.4].
+    let grey = RgbImage::from_pixel(8, 8, Rgb([100, 100, 100]));
+    let aug = Augment {
+        crop: None,
+        flip_p: 0.0,
+        jitter: Some(ColorJitter { brightness: 0.4, ..ColorJitter::default() }),
+        filter: Filter::Bilinear,
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for row in 0..100 {
+        let out = aug.apply(&grey, 0, 0, row);
+        let v = out.get_pixel(0, 0)[0];
+        assert!(out.pixels().all(|p| p.0 == [v, v, v]));
+        assert!((60..=140).contains(&v), "{v}");
+        seen.insert(v);
+    }
+    assert!(seen.len() > 20, "factors should vary: {seen:?}");
+    // Saturation and hue leave grey alone; zero jitter leaves anything alone.
+    let grey_only = Augment {
+        jitter: Some(ColorJitter { saturation: 0.9, hue: 0.5, ..ColorJitter::default() }),
+        ..aug
+    };
+    assert_eq!(grey_only.apply(&grey, 0, 0, 5), grey);
+    let image = gradient(20, 10);
+    let none = Augment { jitter: Some(ColorJitter::default()), ..aug };
+    assert_eq!(none.apply(&image, 0, 0, 5), image);
+}
