@@ -1,9 +1,10 @@
-//! Extractor forward throughput on CPU (burn flex): MobileNetV2 at 224 px, batch 16.
+//! Extractor forward throughput on CPU (burn flex): MobileNetV2, ResNet-50 and ViT-S/16 at
+//! 224 px, batch 16, inference setup (BatchNorm folded) as `oml embed` runs them.
 //! PyTorch on the same shapes: `benches/extractors_side_by_side.py` (see benches/README.md).
 
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use oml_models::extractor::{Extractor, MobileNetV2Config};
+use oml_models::extractor::{Extractor, MobileNetV2Config, ResNetConfig, ViTConfig};
 
 fn extractors(c: &mut Criterion) {
     let device = Device::flex();
@@ -18,6 +19,14 @@ fn extractors(c: &mut Criterion) {
     let folded = model.fold_batch_norms();
     group.bench_function("mobilenet_v2_bn_folded_224px_batch16", |b| {
         b.iter(|| folded.extract(images.clone()).try_into_vec_as::<f32>().expect("readback"));
+    });
+    let resnet50 = ResNetConfig::resnet50().init(&device).fold_batch_norms();
+    group.bench_function("resnet50_bn_folded_224px_batch16", |b| {
+        b.iter(|| resnet50.extract(images.clone()).try_into_vec_as::<f32>().expect("readback"));
+    });
+    let vits16 = ViTConfig::vits16().init(&device);
+    group.bench_function("vits16_224px_batch16", |b| {
+        b.iter(|| vits16.extract(images.clone()).try_into_vec_as::<f32>().expect("readback"));
     });
     group.finish();
 }

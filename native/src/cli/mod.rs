@@ -28,6 +28,7 @@ enum Command {
 /// Parses the process arguments and runs the command. Exit codes: 0 success, 2 bad input
 /// (arguments, dataset, embeddings), 1 anything else.
 pub fn main() -> ExitCode {
+    crate::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Metrics(args) => metrics::run(&args),
