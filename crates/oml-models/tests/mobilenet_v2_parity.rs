@@ -71,3 +71,39 @@ fn wrong_or_missing_weight_files_are_named_errors() {
     let msg = err.to_string();
     assert!(msg.contains("efficientnet_lite0") && msg.contains("features.0"), "{msg}");
 }
+
+/// The real photos of tests/fixtures/models/photos, ImageNet-normalised, as torchvision sees
+/// them (same fixture script).
+#[test]
+fn real_photos_match_torchvision() {
+    use oml_data::image::{Normalization, decode_rgb, to_chw};
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/models/mobilenet_v2_imagenet.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let device = Device::flex();
+    let mut model = MobileNetV2Config::new().init(&device);
+    model.load_weights(&weights()).unwrap();
+    for name in ["coffee", "chelsea"] {
+        let bytes = std::fs::read(format!(
+            "{}/../../tests/fixtures/models/photos/{name}_224.png",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let pixels = to_chw(&decode_rgb(&bytes).unwrap(), Normalization::default());
+        let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 224, 224]), &device);
+        let got = model.extract(x).try_into_vec_as::<f32>().unwrap();
+        let want: Vec<f32> = fixture["photos"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{name}: largest difference {worst}");
+    }
+}
