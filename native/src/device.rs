@@ -5,7 +5,18 @@
 use burn::tensor::Device;
 
 /// A device as the user names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// The fastest compiled-in backend: CUDA, then wgpu, then the CPU.
     #[default]

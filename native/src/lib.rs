@@ -2,7 +2,10 @@
 
 pub mod allocator;
 pub mod cli;
+pub mod convert;
 pub mod device;
 pub mod embed;
+pub mod eval;
 pub mod io;
+pub mod train;
 pub mod zoo;

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use oml_core::dataset::{Dataset, read_dataset};
 use oml_core::metrics::{MetricsConfig, evaluate};
-use oml_core::retrieval::{Distance, Embeddings, QueryGallery, RetrievalError};
+use oml_core::retrieval::{Distance, Embeddings, RetrievalError};
 
 use super::failure::{Failure, bad_input, other};
 use super::table::render_report;
@@ -99,7 +99,7 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
         )),
         other => bad_input(other),
     })?;
-    let qg = query_gallery(&dataset, &rows).map_err(bad_input)?;
+    let qg = crate::eval::query_gallery(&dataset, &rows).map_err(bad_input)?;
 
     let evaluation = evaluate(&emb, &qg, &config).map_err(bad_input)?;
     let report = &evaluation.report;
@@ -127,24 +127,4 @@ fn load_dataset(path: &PathBuf) -> Result<Dataset, Failure> {
         .with_context(|| format!("cannot open {}", path.display()))
         .map_err(bad_input)?;
     read_dataset(BufReader::new(file), &path.display().to_string()).map_err(bad_input)
-}
-
-/// Roles, dense labels, sequences and categories of the validation rows.
-fn query_gallery(dataset: &Dataset, rows: &[usize]) -> Result<QueryGallery, RetrievalError> {
-    let labels = dataset.label_map();
-    let records: Vec<_> = rows.iter().map(|&r| &dataset.records()[r]).collect();
-    let dense: Vec<u32> =
-        records.iter().map(|r| labels.dense(r.label).unwrap_or(u32::MAX)).collect();
-    let is_query: Vec<bool> = records.iter().map(|r| r.is_query).collect();
-    let is_gallery: Vec<bool> = records.iter().map(|r| r.is_gallery).collect();
-    let mut qg = QueryGallery::new(dense, &is_query, &is_gallery)?;
-    if dataset.has_sequence() {
-        let seq: Vec<Option<&str>> = records.iter().map(|r| r.sequence.as_deref()).collect();
-        qg = qg.with_sequences(&seq)?;
-    }
-    if dataset.has_category() {
-        let cat: Vec<Option<&str>> = records.iter().map(|r| r.category.as_deref()).collect();
-        qg = qg.with_categories(&cat)?;
-    }
-    Ok(qg)
 }

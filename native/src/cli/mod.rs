@@ -1,9 +1,11 @@
 //! `oml`: the command-line front door. Each subcommand lives in its own module.
 
+mod convert;
 mod embed;
 mod failure;
 mod metrics;
-mod table;
+pub(crate) mod table;
+mod train;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,24 @@ pub struct Cli {
 enum Command {
     Metrics(metrics::MetricsArgs),
     Embed(embed::EmbedArgs),
+    Convert(convert::ConvertArgs),
+}
+
+/// `oml-train`'s entry point (same exit codes as `oml`).
+pub fn train_main() -> ExitCode {
+    crate::allocator::keep_freed_memory();
+    let args = <train::TrainArgs as Parser>::parse();
+    finish(train::run(&args))
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error());
+            ExitCode::from(failure.exit_code())
+        }
+    }
 }
 
 /// Parses the process arguments and runs the command. Exit codes: 0 success, 2 bad input
@@ -33,12 +53,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Metrics(args) => metrics::run(&args),
         Command::Embed(args) => embed::run(&args),
+        Command::Convert(args) => convert::run(&args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {:#}", failure.error());
-            ExitCode::from(failure.exit_code())
-        }
-    }
+    finish(result)
 }

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    oml_native::cli::train_main()
+}

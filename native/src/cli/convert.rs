@@ -1,0 +1,60 @@
+//! `oml convert`: other data layouts to the dataset CSV format.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::failure::{Failure, bad_input};
+use crate::convert::{EmojiOptions, convert_emoji};
+
+/// Converts data to the dataset CSV format (with a class-disjoint validation split).
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(subcommand)]
+    source: Source,
+}
+
+#[derive(Debug, Subcommand)]
+enum Source {
+    /// The emoji cross-vendor benchmark from the unpacked npm packages
+    /// emoji-datasource-google and emoji-datasource-twitter: queries are Google's drawings,
+    /// the gallery Twitter's, of held-out emoji (scripts/fetch-data.sh fetches them).
+    Emoji {
+        /// The google package folder (with emoji.json and img/google/64/).
+        #[arg(long, value_name = "DIR")]
+        google: PathBuf,
+        /// The twitter package folder (with img/twitter/64/).
+        #[arg(long, value_name = "DIR")]
+        twitter: PathBuf,
+        /// Output folder: dataset.csv and images/.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Share of the emoji held out for validation.
+        #[arg(long, default_value_t = 0.2)]
+        val_fraction: f64,
+        /// Seed of the split (and of the subset).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Keep only this many emoji (a seeded choice).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+pub(crate) fn run(args: &ConvertArgs) -> Result<(), Failure> {
+    match &args.source {
+        Source::Emoji { google, twitter, out, val_fraction, seed, limit } => {
+            let opts = EmojiOptions {
+                google: google.clone(),
+                twitter: twitter.clone(),
+                out: out.clone(),
+                val_fraction: *val_fraction,
+                seed: *seed,
+                limit: *limit,
+            };
+            let n = convert_emoji(&opts).map_err(bad_input)?;
+            eprintln!("oml convert: {n} emoji -> {}", out.join("dataset.csv").display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `oml-train --config C.toml [--set key=value ...] [--resume RUN_DIR]`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+
+use super::failure::{Failure, bad_input, other};
+use crate::io::write_atomically;
+use crate::train::{Run, TrainConfig, run_dir, train};
+
+/// Trains an extractor as a config file says, validating and checkpointing as it goes.
+///
+/// The run folder gets the resolved config (config.toml), metrics per validation
+/// (metrics.csv, metrics.jsonl) and checkpoints (last/, best/). After an interruption, even
+/// kill -9, `--resume RUN_DIR` continues from the last completed epoch.
+#[derive(Debug, Parser)]
+#[command(name = "oml-train", version, about)]
+pub struct TrainArgs {
+    /// The training config (TOML, OML's pipeline keys).
+    #[arg(long, value_name = "C.toml", required_unless_present = "resume")]
+    config: Option<PathBuf>,
+    /// Override a config key, e.g. `--set optimizer.lr=1e-4 --set max_epochs=3`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Continue the run in this folder from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+}
+
+/// The run's own copy of the config, and the folder the config's paths start from.
+const RUN_CONFIG: &str = "config.toml";
+const RUN_BASE: &str = "base_dir.txt";
+
+pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
+    let run = if let Some(dir) = &args.resume {
+        let config_path = dir.join(RUN_CONFIG);
+        let config = TrainConfig::load(&config_path, &args.sets).map_err(bad_input)?;
+        let base = std::fs::read_to_string(dir.join(RUN_BASE))
+            .map(|s| PathBuf::from(s.trim()))
+            .map_err(|e| bad_input(anyhow!("{}: {e}", dir.join(RUN_BASE).display())))?;
+        Run { dir: dir.clone(), config, base }
+    } else {
+        let path =
+            args.config.as_ref().ok_or_else(|| bad_input(anyhow!("--config is required")))?;
+        let config = TrainConfig::load(path, &args.sets).map_err(bad_input)?;
+        let dir = run_dir(&config, path);
+        let base = absolute(path.parent().unwrap_or(Path::new(".")));
+        start_run_dir(&dir, &config, &base).map_err(bad_input)?;
+        Run { dir, config, base }
+    };
+    eprintln!("run folder: {}", run.dir.display());
+    let report = train(&run, args.resume.is_some()).map_err(|e| {
+        // Data and config problems are the user's to fix; the rest is ours.
+        if e.downcast_ref::<oml_core::dataset::DatasetError>().is_some()
+            || e.downcast_ref::<oml_core::sampler::SamplerError>().is_some()
+            || e.downcast_ref::<crate::embed::ImageLoadError>().is_some()
+        {
+            bad_input(e)
+        } else {
+            other(e)
+        }
+    })?;
+    if report.is_none() {
+        eprintln!("no validation rows: trained without metrics");
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
+}
+
+fn start_run_dir(dir: &Path, config: &TrainConfig, base: &Path) -> anyhow::Result<()> {
+    if dir.join("last").exists() {
+        anyhow::bail!(
+            "{} already holds a run: continue it with --resume {}, or set run_dir elsewhere",
+            dir.display(),
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for f in ["metrics.csv", "metrics.jsonl"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    write_atomically(&dir.join(RUN_CONFIG), config.to_toml().as_bytes())?;
+    write_atomically(&dir.join(RUN_BASE), base.display().to_string().as_bytes())?;
+    Ok(())
+}

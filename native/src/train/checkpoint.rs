@@ -1,0 +1,120 @@
+//! Checkpoints: a folder with the model (`model.bpk`), the optimizer state (`optimizer.bpk`)
+//! and `state.json` (epochs done, best metric). Both use burn's burnpack format, which keeps
+//! each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
+//! a format without them (safetensors) would silently restart Adam's moments.
+//! Written to a temporary folder and renamed into place, so a kill at any moment leaves the
+//! previous checkpoint or the new one, never half of one.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::store::{BurnpackStore, ModuleSnapshot};
+use serde::{Deserialize, Serialize};
+
+/// Progress saved with a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed (the next epoch to run is this number).
+    pub epochs_done: u64,
+    /// Best value of the checkpointing metric so far, and the epoch it was reached after.
+    pub best: Option<(f64, u64)>,
+    /// Optimizer steps taken.
+    pub steps: u64,
+}
+
+pub const MODEL_FILE: &str = "model.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const STATE_FILE: &str = "state.json";
+
+fn err(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}: {e}", path.display())
+}
+
+/// Writes `dir` (replacing it) with the model, optimizer and state.
+pub fn save<M: Module>(
+    dir: &Path,
+    model: &M,
+    optimizer: Option<&ModuleOptimizer>,
+    state: &TrainState,
+) -> anyhow::Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
+    let model_path = tmp.join(MODEL_FILE);
+    let mut store = BurnpackStore::from_file(&model_path).overwrite(true);
+    model.save_into(&mut store).map_err(|e| err(&model_path, e))?;
+    if let Some(optimizer) = optimizer {
+        let path = tmp.join(OPTIMIZER_FILE);
+        optimizer.to_record().save(&path).map_err(|e| err(&path, e))?;
+    }
+    let state_path = tmp.join(STATE_FILE);
+    let json = serde_json::to_string_pretty(state).map_err(|e| err(&state_path, e))?;
+    std::fs::write(&state_path, json).map_err(|e| err(&state_path, e))?;
+    sync_dir(&tmp);
+    // Swap: the old folder moves aside, the new one takes its name, the old one goes.
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| err(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| err(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    sync_dir(parent);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if let Ok(f) = std::fs::File::open(entry.path())
+            && entry.path().is_file()
+        {
+            let _ = f.sync_all();
+        }
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// The newest complete checkpoint folder among `dir` and a swap that a kill interrupted.
+pub fn find(dir: &Path) -> Option<PathBuf> {
+    dir.join(STATE_FILE).is_file().then(|| dir.to_owned())
+}
+
+/// Loads a checkpoint written by [`save`] into `model` (and `optimizer`, when given).
+pub fn load<M: Module>(
+    dir: &Path,
+    model: M,
+    optimizer: Option<ModuleOptimizer>,
+) -> anyhow::Result<(M, Option<ModuleOptimizer>, TrainState)> {
+    let state_path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&state_path).map_err(|e| err(&state_path, e))?;
+    let state: TrainState = serde_json::from_str(&text).map_err(|e| err(&state_path, e))?;
+    let model = load_model(&dir.join(MODEL_FILE), model)?;
+    let optimizer = match optimizer {
+        Some(o) => {
+            let path = dir.join(OPTIMIZER_FILE);
+            let record = OptimizerRecord::load(&path).map_err(|e| err(&path, e))?;
+            Some(o.load_record(record))
+        }
+        None => None,
+    };
+    Ok((model, optimizer, state))
+}
+
+/// Loads a model saved by [`save`]; every tensor must be there with its shape.
+pub fn load_model<M: Module>(path: &Path, mut model: M) -> anyhow::Result<M> {
+    let mut store = BurnpackStore::from_file(path);
+    let result = model.load_from(&mut store).map_err(|e| err(path, e))?;
+    if !result.missing.is_empty() || !result.errors.is_empty() {
+        anyhow::bail!(
+            "{}: not a checkpoint of this model ({} missing tensors, {} mismatches)",
+            path.display(),
+            result.missing.len(),
+            result.errors.len()
+        );
+    }
+    Ok(model)
+}

@@ -1,0 +1,372 @@
+//! The training config: a TOML file with OML's pipeline keys (`extractor_training_pipeline`),
+//! typed. Unknown keys and wrong types are errors that name the key.
+
+use std::path::{Path, PathBuf};
+
+use oml_core::loss::TripletLossWithMinerConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceChoice;
+
+/// Everything a training run needs. Paths are relative to the config file's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed of the sampler, the augmentations and the model's random initialisation. Default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// Folder the dataset's image paths are relative to.
+    pub dataset_root: PathBuf,
+    /// The dataset CSV, relative to `dataset_root` (OML `dataframe_name`). Default `df.csv`.
+    #[serde(default = "default_dataframe")]
+    pub dataframe: PathBuf,
+    /// `auto`, `cpu`, `wgpu` or `cuda`. Default `auto`.
+    #[serde(default)]
+    pub device: DeviceChoice,
+    /// Number of training epochs.
+    pub max_epochs: u64,
+    /// Validate every this many epochs (and after the last). Default 1.
+    #[serde(default = "one")]
+    pub valid_period: u64,
+    /// Validate once before the first epoch, to report where training starts. Default true.
+    #[serde(default = "yes")]
+    pub valid_before_training: bool,
+    /// The metric that picks the best checkpoint (OML's `metric_for_checkpointing`), higher is
+    /// better. Default `OVERALL/cmc/1`.
+    #[serde(default = "default_metric")]
+    pub metric_for_checkpointing: String,
+    /// Train only the projection head for this many first epochs (needs `extractor.head`).
+    /// Default 0.
+    #[serde(default)]
+    pub freeze_n_epochs: u64,
+    /// Numeric precision; only `32` for now.
+    #[serde(default = "thirty_two")]
+    pub precision: u32,
+    /// What to do with an image that cannot be read: `fail` (default) or `skip` (training rows
+    /// only; reported with their line).
+    #[serde(default)]
+    pub bad_images: BadImages,
+    /// Where the run's files go. Default `runs/<config file name>`.
+    #[serde(default)]
+    pub run_dir: Option<PathBuf>,
+    pub extractor: ExtractorSection,
+    pub transforms_train: TransformsSection,
+    pub transforms_val: TransformsSection,
+    pub sampler: SamplerSection,
+    pub criterion: TripletLossWithMinerConfig,
+    pub optimizer: OptimizerSection,
+    #[serde(default)]
+    pub scheduler: SchedulerSection,
+    #[serde(default)]
+    pub metric_args: MetricArgs,
+}
+
+fn default_dataframe() -> PathBuf {
+    PathBuf::from("df.csv")
+}
+fn one() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn thirty_two() -> u32 {
+    32
+}
+fn default_metric() -> String {
+    "OVERALL/cmc/1".to_owned()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BadImages {
+    #[default]
+    Fail,
+    Skip,
+}
+
+/// The model: a zoo name, its pretrained weights (or random initialisation), and an optional
+/// MLP head (OML's `ExtractorWithMLP`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractorSection {
+    /// Zoo name (`oml embed --model help`): architecture, weights and normalisation.
+    pub model: String,
+    /// Start from the zoo's pretrained weights. Default true.
+    #[serde(default = "yes")]
+    pub pretrained: bool,
+    /// A checkpoint to start from instead of the zoo's weights.
+    #[serde(default)]
+    pub weights: Option<PathBuf>,
+    /// Sizes of an MLP projection head on top of the extractor; none by default.
+    #[serde(default)]
+    pub head: Vec<usize>,
+    /// L2-normalise embeddings; default: as the zoo entry says.
+    #[serde(default)]
+    pub normalise_features: Option<bool>,
+}
+
+/// Image transforms: resize to `size` (squash, or longest side + pad), then for training
+/// optionally a random resized crop, a flip and colour jitter. Mean and std are the zoo
+/// model's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformsSection {
+    /// Model input side in pixels.
+    pub size: u32,
+    /// `resize` (squash, default) or `pad` (longest side to `size`, centred on `fill`).
+    #[serde(default)]
+    pub resize: ResizeMode,
+    /// Padding colour for `pad`. Default white.
+    #[serde(default = "white")]
+    pub fill: [u8; 3],
+    /// Random resized crop: area fraction `scale` and aspect `ratio` ranges.
+    #[serde(default)]
+    pub random_resized_crop: Option<CropSection>,
+    /// Horizontal flip probability. Default 0.
+    #[serde(default)]
+    pub hflip: f64,
+    #[serde(default)]
+    pub color_jitter: Option<JitterSection>,
+}
+
+fn white() -> [u8; 3] {
+    [255, 255, 255]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeMode {
+    #[default]
+    Resize,
+    Pad,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CropSection {
+    #[serde(default = "default_scale")]
+    pub scale: [f64; 2],
+    #[serde(default = "default_ratio")]
+    pub ratio: [f64; 2],
+}
+
+fn default_scale() -> [f64; 2] {
+    [0.08, 1.0]
+}
+fn default_ratio() -> [f64; 2] {
+    [3.0 / 4.0, 4.0 / 3.0]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JitterSection {
+    #[serde(default)]
+    pub brightness: f64,
+    #[serde(default)]
+    pub contrast: f64,
+    #[serde(default)]
+    pub saturation: f64,
+    #[serde(default)]
+    pub hue: f64,
+}
+
+/// How training batches are drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SamplerSection {
+    /// `n_labels × n_instances` batches (OML `BalanceSampler`).
+    Balance { n_labels: usize, n_instances: usize },
+    /// Batches from `n_categories` categories (OML `CategoryBalanceSampler`).
+    CategoryBalance {
+        n_categories: usize,
+        n_labels: usize,
+        n_instances: usize,
+        #[serde(default)]
+        resample_labels: bool,
+        #[serde(default)]
+        weight_categories: bool,
+    },
+    /// Batches from distinct categories, `epoch_size` batches (OML
+    /// `DistinctCategoryBalanceSampler`).
+    DistinctCategoryBalance {
+        n_categories: usize,
+        n_labels: usize,
+        n_instances: usize,
+        epoch_size: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerName {
+    Adam,
+    AdamW,
+    Sgd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSection {
+    pub name: OptimizerName,
+    pub lr: f64,
+    /// Default 0 (AdamW: 0.01, PyTorch's default).
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// SGD momentum. Default 0.
+    #[serde(default)]
+    pub momentum: f64,
+}
+
+/// The learning rate over epochs: constant, cosine down to `min_lr`, or `gamma` every
+/// `step_size` epochs. A pure function of the epoch, so resuming needs only the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SchedulerSection {
+    #[default]
+    Constant,
+    Cosine {
+        #[serde(default)]
+        min_lr: f64,
+    },
+    Step {
+        step_size: u64,
+        gamma: f64,
+    },
+}
+
+impl SchedulerSection {
+    /// The learning rate of `epoch` (0-based) out of `epochs`.
+    pub fn lr(&self, base: f64, epoch: u64, epochs: u64) -> f64 {
+        match *self {
+            Self::Constant => base,
+            Self::Cosine { min_lr } => {
+                #[allow(clippy::cast_precision_loss)]
+                let t = epoch as f64 / epochs.max(1) as f64;
+                min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+            Self::Step { step_size, gamma } => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+                let k = (epoch / step_size.max(1)) as i32;
+                base * gamma.powi(k)
+            }
+        }
+    }
+}
+
+/// Which retrieval metrics validation computes (OML's `metric_args`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricArgs {
+    #[serde(default = "default_ks")]
+    pub cmc_top_k: Vec<usize>,
+    #[serde(default = "default_ks")]
+    pub precision_top_k: Vec<usize>,
+    #[serde(default = "default_ks")]
+    pub map_top_k: Vec<usize>,
+    #[serde(default)]
+    pub fmr_vals: Vec<f64>,
+}
+
+fn default_ks() -> Vec<usize> {
+    vec![1, 5, 10]
+}
+
+impl Default for MetricArgs {
+    fn default() -> Self {
+        Self {
+            cmc_top_k: default_ks(),
+            precision_top_k: default_ks(),
+            map_top_k: default_ks(),
+            fmr_vals: Vec::new(),
+        }
+    }
+}
+
+/// A config that cannot be used, naming the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("--set {assignment}: {message}")]
+    BadSet { assignment: String, message: String },
+}
+
+impl TrainConfig {
+    /// Reads `path` and applies `--set key=value` overrides (dotted keys; the value is TOML,
+    /// or a plain string when it does not parse as TOML).
+    pub fn load(path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
+        Self::parse(&text, path, sets)
+    }
+
+    pub fn parse(text: &str, path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message };
+        let mut table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        for assignment in sets {
+            apply_set(&mut table, assignment)?;
+        }
+        let config: Self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.to_string().trim().to_owned()))?;
+        config.check().map_err(invalid)?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.max_epochs == 0 {
+            return Err("max_epochs must be at least 1".into());
+        }
+        if self.precision != 32 {
+            return Err(format!("precision = {}: only 32 is supported", self.precision));
+        }
+        if self.freeze_n_epochs > 0 && self.extractor.head.is_empty() {
+            return Err("freeze_n_epochs needs a projection head (extractor.head) to train".into());
+        }
+        if !(self.optimizer.lr.is_finite() && self.optimizer.lr > 0.0) {
+            return Err(format!("optimizer.lr must be positive, got {}", self.optimizer.lr));
+        }
+        for size in [self.transforms_train.size, self.transforms_val.size] {
+            if !(16..=1024).contains(&size) {
+                return Err(format!("transforms size {size} is outside 16..=1024"));
+            }
+        }
+        if self.valid_period == 0 {
+            return Err("valid_period must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The resolved config as TOML (written into the run folder).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+    }
+}
+
+fn apply_set(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
+    let bad = |message: &str| ConfigError::BadSet {
+        assignment: assignment.to_owned(),
+        message: message.to_owned(),
+    };
+    let (key, raw) = assignment.split_once('=').ok_or_else(|| bad("expected key=value"))?;
+    let value: toml::Value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    let (last, parents) = parts.split_last().ok_or_else(|| bad("empty key"))?;
+    let mut node = table;
+    for part in parents {
+        let entry = node
+            .entry((*part).to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        node = entry.as_table_mut().ok_or_else(|| bad(&format!("`{part}` is not a table")))?;
+    }
+    node.insert((*last).to_owned(), value);
+    Ok(())
+}

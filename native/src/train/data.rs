@@ -1,0 +1,105 @@
+//! The dataset as training needs it: training rows with dense labels, validation rows with
+//! their query/gallery structure, and batches of images decoded on the rayon pool.
+
+use std::path::Path;
+
+use oml_core::dataset::{Dataset, check_paths_exist, read_dataset};
+use oml_core::retrieval::QueryGallery;
+use oml_data::augment::Augment;
+use oml_data::image::{Preprocess, crop, decode_rgb, to_chw};
+use rayon::prelude::*;
+
+use crate::embed::{ImageItem, ImageLoadError, from_dataset};
+
+/// The two splits of a training dataset.
+#[derive(Debug)]
+pub struct TrainData {
+    pub dataset: Dataset,
+    /// Training images and their dense labels (0..n_train_labels).
+    pub train: Vec<ImageItem>,
+    pub train_labels: Vec<u32>,
+    /// Validation images (dataset row order) and their roles.
+    pub valid: Vec<ImageItem>,
+    pub valid_qg: Option<QueryGallery>,
+}
+
+impl TrainData {
+    /// Reads the CSV and checks every image exists.
+    pub fn load(csv: &Path, root: &Path) -> anyhow::Result<Self> {
+        let file = std::fs::File::open(csv)
+            .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", csv.display()))?;
+        let dataset = read_dataset(std::io::BufReader::new(file), &csv.display().to_string())?;
+        check_paths_exist(&dataset, root, Path::is_file)?;
+        let items = from_dataset(&dataset, root);
+        let labels = dataset.label_map();
+        let train_rows = dataset.train_rows();
+        if train_rows.is_empty() {
+            anyhow::bail!("{}: no rows with split = train", csv.display());
+        }
+        let train = train_rows.iter().map(|&r| items[r].clone()).collect();
+        let train_labels = train_rows
+            .iter()
+            .map(|&r| labels.dense(dataset.records()[r].label).unwrap_or(u32::MAX))
+            .collect();
+        let valid_rows = dataset.validation_rows();
+        let valid = valid_rows.iter().map(|&r| items[r].clone()).collect();
+        let valid_qg = if valid_rows.is_empty() {
+            None
+        } else {
+            Some(
+                crate::eval::query_gallery(&dataset, &valid_rows)
+                    .map_err(|e| anyhow::anyhow!("{}: validation rows: {e}", csv.display()))?,
+            )
+        };
+        Ok(Self { dataset, train, train_labels, valid, valid_qg })
+    }
+}
+
+/// How one image becomes model input.
+#[derive(Debug, Clone, Copy)]
+pub struct ImagePipeline {
+    /// Resize and normalisation (validation, and the base of training).
+    pub preprocess: Preprocess,
+    /// Training augmentation, applied after the bbox crop and before the resize.
+    pub augment: Option<Augment>,
+    pub seed: u64,
+}
+
+impl ImagePipeline {
+    /// `[3, H, W]` floats of one image; `key = (epoch, row)` seeds its augmentation.
+    pub fn load(&self, item: &ImageItem, key: (u64, u64)) -> Result<Vec<f32>, ImageLoadError> {
+        let fail = |reason: String| ImageLoadError {
+            origin: item.origin.clone(),
+            path: item.path.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(&item.path).map_err(|e| fail(e.to_string()))?;
+        let mut image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
+        if let Some(b) = item.bbox {
+            image = crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string()))?;
+        }
+        match &self.augment {
+            Some(aug) => {
+                let image = aug.apply(&image, self.seed, key.0, key.1);
+                let image = oml_data::image::resize_with(
+                    &image,
+                    self.preprocess.resize,
+                    self.preprocess.filter,
+                );
+                Ok(to_chw(&image, self.preprocess.norm))
+            }
+            None => Ok(self.preprocess.apply(&image)),
+        }
+    }
+
+    /// A batch: the images back to back, decoded in parallel.
+    pub fn load_batch(
+        &self,
+        items: &[&ImageItem],
+        keys: &[(u64, u64)],
+    ) -> Result<Vec<f32>, ImageLoadError> {
+        let images: Result<Vec<Vec<f32>>, ImageLoadError> =
+            items.par_iter().zip(keys).map(|(item, &key)| self.load(item, key)).collect();
+        Ok(images?.concat())
+    }
+}

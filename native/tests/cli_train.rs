@@ -1,0 +1,130 @@
+//! `oml-train` end to end on the committed emoji subset (data/emoji_small) with a tiny budget:
+//! a run folder with its files, resume after kill -9 matching an uninterrupted run, and bad
+//! configs named.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn train_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oml-train"));
+    cmd.args(args);
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The recipe at a tiny budget: 32 px, 16 x 2 batches, 2 epochs, into `run_dir`.
+fn tiny_args(run_dir: &Path, epochs: u64) -> Vec<String> {
+    let config = repo().join("configs/emoji_mobilenet_v2.toml");
+    let mut args = vec!["--config".to_owned(), config.display().to_string()];
+    for set in [
+        format!("run_dir={}", run_dir.display()),
+        format!("max_epochs={epochs}"),
+        "transforms_train.size=32".to_owned(),
+        "transforms_val.size=32".to_owned(),
+        "sampler.n_labels=16".to_owned(),
+        "seed=3".to_owned(),
+    ] {
+        args.push("--set".to_owned());
+        args.push(set);
+    }
+    args
+}
+
+fn last_metrics(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+fn state(run_dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(run_dir.join("last/state.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[test]
+fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // Uninterrupted.
+    let whole = dir.path().join("whole");
+    let args = tiny_args(&whole, 3);
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for file in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.jsonl",
+        "last/model.bpk",
+        "best/model.bpk",
+    ] {
+        assert!(whole.join(file).is_file(), "{file} missing");
+    }
+    let lines = std::fs::read_to_string(whole.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "before training + 3 epochs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("before training") && stdout.contains("OVERALL/cmc/1:"), "{stdout}");
+
+    // Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.
+    let killed = dir.path().join("killed");
+    let args = tiny_args(&killed, 3);
+    let mut child = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while state(&killed).is_none_or(|s| s["epochs_done"] == 0) {
+        assert!(started.elapsed() < Duration::from_secs(600), "no checkpoint after 10 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(state(&killed).unwrap()["epochs_done"], 3);
+    let (a, b) = (last_metrics(&whole), last_metrics(&killed));
+    assert_eq!(a["epoch"], b["epoch"]);
+    for key in ["OVERALL/cmc/1", "OVERALL/map/5"] {
+        let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+        assert!((x - y).abs() < 0.02, "{key}: uninterrupted {x}, resumed {y}");
+    }
+    // No temporary folders left behind by the checkpoint swaps.
+    let leftovers: Vec<_> = std::fs::read_dir(&killed)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.len() <= 1, "{leftovers:?}");
+}
+
+#[test]
+fn bad_configs_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = tiny_args(&dir.path().join("run"), 1);
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        train_cmd(&args).output().unwrap()
+    };
+    let out = run(&["--set", "optimizer.lrr=0.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("lrr"), "{}", stderr(&out));
+    let out = run(&["--set", "max_epochs=\"three\""]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("max_epochs"), "{}", stderr(&out));
+    let out = run(&["--set", "extractor.model=resnet"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown model `resnet`"), "{}", stderr(&out));
+    // A sampler that cannot be filled: more labels per batch than the data has.
+    let out = run(&["--set", "sampler.n_labels=5000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("n_labels = 5000"), "{}", stderr(&out));
+}
