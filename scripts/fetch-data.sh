@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fetches the real data sets of shared DATA.md from package registries into the cache and
+# converts them to the dataset CSV format:
+#   emoji  npm emoji-datasource-google@16.0.0 + emoji-datasource-twitter@16.0.0 (Apache-2.0 /
+#          CC-BY-4.0 images): 1,911 emoji, 20% held out (queries Google, gallery Twitter)
+#          -> $cache/data/emoji/dataset.csv
+# Train on it with:
+#   oml-train --config configs/emoji_mobilenet_v2.toml --set dataset_root=$cache/data/emoji
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+cache="${OML_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oml-rs}"
+npm_dir="$cache/npm"
+mkdir -p "$npm_dir"
+for pkg in emoji-datasource-google@16.0.0 emoji-datasource-twitter@16.0.0; do
+    name="${pkg%@*}"
+    if [ ! -f "$npm_dir/$name/package/emoji.json" ]; then
+        echo "fetch-data: npm pack $pkg"
+        tarball=$(cd "$npm_dir" && npm pack --silent "$pkg")
+        mkdir -p "$npm_dir/$name"
+        tar xzf "$npm_dir/$tarball" -C "$npm_dir/$name"
+        rm "$npm_dir/$tarball"
+    fi
+done
+if [ ! -f "$cache/data/emoji/dataset.csv" ]; then
+    cargo run --locked --quiet -p oml-native --bin oml -- convert emoji \
+        --google "$npm_dir/emoji-datasource-google/package" \
+        --twitter "$npm_dir/emoji-datasource-twitter/package" \
+        --out "$cache/data/emoji"
+fi
+echo "fetch-data: emoji -> $cache/data/emoji/dataset.csv"
