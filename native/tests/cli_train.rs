@@ -57,19 +57,15 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     let args = tiny_args(&whole, 3);
     let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    for file in [
-        "config.toml",
-        "metrics.csv",
-        "metrics.jsonl",
-        "last/model.bpk",
-        "best/model.bpk",
-    ] {
+    for file in ["config.toml", "metrics.csv", "metrics.jsonl", "last/model.bpk", "best/model.bpk"]
+    {
         assert!(whole.join(file).is_file(), "{file} missing");
     }
     let lines = std::fs::read_to_string(whole.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 4, "before training + 3 epochs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("before training") && stdout.contains("OVERALL/cmc/1:"), "{stdout}");
+    check_tools_on(&whole);
 
     // Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.
     let killed = dir.path().join("killed");
@@ -103,6 +99,63 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.len() <= 1, "{leftovers:?}");
+}
+
+fn oml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
+}
+
+/// `oml validate` and `oml visualize` on the trained run.
+fn check_tools_on(run: &Path) {
+    let csv = repo().join("data/emoji_small/dataset.csv");
+    let json = run.join("validate.json");
+    let last = run.join("last");
+    let out = oml(&[
+        "validate",
+        "--checkpoint",
+        last.to_str().unwrap(),
+        "--dataset",
+        csv.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let trained = last_metrics(run)["OVERALL/cmc/1"].as_f64().unwrap();
+    let validated = report["OVERALL"]["cmc"]["1"].as_f64().unwrap();
+    assert!((trained - validated).abs() < 0.02, "training said {trained}, validate {validated}");
+
+    let png = run.join("grid.png");
+    let out = oml(&[
+        "visualize",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--dataset",
+        csv.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+        "--n-queries",
+        "3",
+        "--k",
+        "2",
+        "--n-missed",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let image = image::open(&png).unwrap().to_rgb8();
+    // 3 rows of at most 1 + 2 + 1 tiles of 96 px + 4 px borders (+ 14 px caption), 6 px gaps.
+    assert_eq!(image.dimensions(), (4 * 104 + 5 * 6, 3 * 118 + 4 * 6));
+    for row in 0..3 {
+        let y = 6 + row * (118 + 6);
+        assert_eq!(image.get_pixel(6, y).0, [30, 90, 230], "row {row}: the query is blue");
+        for col in 1..3 {
+            let px = image.get_pixel(6 + col * (104 + 6), y).0;
+            assert!(px == [20, 170, 60] || px == [220, 40, 40], "row {row} result {col}: {px:?}");
+        }
+        let last = image.get_pixel(6 + 3 * (104 + 6), y).0;
+        assert!(last == [150, 150, 150] || last == [255, 255, 255], "row {row} missed: {last:?}");
+    }
 }
 
 #[test]

@@ -6,17 +6,18 @@ use oml_data::image::Preprocess;
 
 use crate::extractor::{AnyExtractor, Extractor};
 
-/// See the module documentation.
+/// See the module documentation. `E` is a zoo architecture by default, or e.g. a trained
+/// extractor with a projection head.
 #[derive(Debug)]
-pub struct Embedder {
-    pub model: AnyExtractor,
+pub struct Embedder<E = AnyExtractor> {
+    pub model: E,
     pub preprocess: Preprocess,
     /// L2-normalise each embedding (OML's `normalise_features`).
     pub normalise: bool,
     pub device: Device,
 }
 
-impl Embedder {
+impl<E: Extractor> Embedder<E> {
     pub fn feat_dim(&self) -> usize {
         self.model.feat_dim()
     }

@@ -6,12 +6,15 @@ mod failure;
 mod metrics;
 pub(crate) mod table;
 mod train;
+mod validate;
+mod visualize;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use failure::Failure;
+pub(crate) use failure::{bad_input, other};
 
 /// Open Metric Learning tools: embed images with pretrained models, evaluate retrieval.
 #[derive(Debug, Parser)]
@@ -26,6 +29,8 @@ enum Command {
     Metrics(metrics::MetricsArgs),
     Embed(embed::EmbedArgs),
     Convert(convert::ConvertArgs),
+    Validate(validate::ValidateArgs),
+    Visualize(visualize::VisualizeArgs),
 }
 
 /// `oml-train`'s entry point (same exit codes as `oml`).
@@ -54,6 +59,8 @@ pub fn main() -> ExitCode {
         Command::Metrics(args) => metrics::run(&args),
         Command::Embed(args) => embed::run(&args),
         Command::Convert(args) => convert::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Visualize(args) => visualize::run(&args),
     };
     finish(result)
 }

@@ -38,8 +38,8 @@ pub fn load_pixels(item: &ImageItem, preprocess: &Preprocess) -> Result<Vec<f32>
 /// Embeddings of `items` in order, `items.len() × feat_dim` row-major. Batches are decoded on
 /// the rayon pool while the model runs on the previous one; a progress bar with images/s is
 /// drawn on stderr when it is a terminal. The first unreadable image stops the run.
-pub fn embed_items(
-    embedder: &Embedder,
+pub fn embed_items<E: oml_models::extractor::Extractor>(
+    embedder: &Embedder<E>,
     items: &[ImageItem],
     batch_size: usize,
     show_progress: bool,

@@ -7,7 +7,7 @@ mod run;
 
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
 pub use config::{ConfigError, TrainConfig};
-pub use run::{Run, TrainModel, build_model, train};
+pub use run::{Run, TrainModel, build_model, train, val_preprocess};
 
 use std::path::{Path, PathBuf};
 

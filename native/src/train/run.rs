@@ -51,6 +51,11 @@ fn preprocess(entry: &ZooEntry, t: &TransformsSection) -> Preprocess {
     Preprocess { resize, filter: entry.preprocess.filter, norm: entry.preprocess.norm }
 }
 
+/// The validation (inference) preprocessing of a config: what tools use on a trained model.
+pub fn val_preprocess(entry: &ZooEntry, config: &TrainConfig) -> Preprocess {
+    preprocess(entry, &config.transforms_val)
+}
+
 fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
     let crop = t.random_resized_crop.map(|c| RandomResizedCrop {
         width: t.size,

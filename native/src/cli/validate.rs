@@ -1,0 +1,77 @@
+//! `oml validate`: retrieval metrics of a trained model on a dataset's validation rows.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use oml_core::metrics::MetricsConfig;
+use oml_core::retrieval::Distance;
+
+use super::failure::{Failure, bad_input, other};
+use super::table::render_report;
+use crate::device::DeviceChoice;
+use crate::eval::evaluate_dataset;
+use crate::io::write_atomically;
+use crate::trained::load_trained;
+
+/// Metrics of a model trained by oml-train: embeds the dataset's validation rows and evaluates
+/// retrieval (queries against the gallery).
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
+    #[arg(long, value_name = "CK")]
+    checkpoint: PathBuf,
+    /// Dataset in OML's CSV format.
+    #[arg(long, value_name = "CSV")]
+    dataset: PathBuf,
+    /// Where the dataset's relative paths start. Default: the CSV's folder.
+    #[arg(long, value_name = "DIR")]
+    dataset_root: Option<PathBuf>,
+    /// k values for cmc@k, precision@k, map@k and ndcg@k.
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10", value_name = "K,...")]
+    k: Vec<usize>,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// Also write the metrics as JSON (OML's shape) to this file.
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
+    let device = args.device.device().map_err(bad_input)?;
+    let embedder = load_trained(&args.checkpoint, &device).map_err(bad_input)?;
+    let config = MetricsConfig {
+        cmc_top_k: args.k.clone(),
+        precision_top_k: args.k.clone(),
+        map_top_k: args.k.clone(),
+        ndcg_top_k: args.k.clone(),
+        fmr_vals: Vec::new(),
+        pcf_variance: Vec::new(),
+        distance: Distance::Euclidean,
+    };
+    config.validate().map_err(bad_input)?;
+    let evaluated = evaluate_dataset(
+        &embedder,
+        &args.dataset,
+        args.dataset_root.as_deref(),
+        args.batch_size,
+        &config,
+    )?;
+    println!(
+        "{} queries x {} gallery items, D = {}",
+        evaluated.qg.query_rows().len(),
+        evaluated.qg.gallery_rows().len(),
+        embedder.feat_dim()
+    );
+    print!("{}", render_report(&evaluated.evaluation.report));
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&evaluated.evaluation.report).map_err(other)?;
+        text.push('\n');
+        write_atomically(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map_err(other)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `oml visualize`: a picture of retrieval results (OML's layout).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, ValueEnum};
+use oml_core::metrics::{MetricsConfig, RetrievalMetric};
+use oml_core::retrieval::Distance;
+use oml_data::image::decode_rgb;
+
+use super::failure::{Failure, bad_input, other};
+use crate::device::DeviceChoice;
+use crate::draw::{BLUE, GRAY, GREEN, Layout, RED, Tile, grid};
+use crate::eval::{EvaluatedDataset, evaluate_dataset};
+use crate::trained::load_trained;
+
+/// Draws queries and what they retrieve: the query with a blue border, its top-k results with
+/// green (correct) or red (wrong) borders, then positives it missed in gray; each result is
+/// captioned with its distance.
+#[derive(Debug, Args)]
+pub struct VisualizeArgs {
+    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
+    #[arg(long, value_name = "CK")]
+    checkpoint: PathBuf,
+    /// Dataset in OML's CSV format (its validation rows are drawn).
+    #[arg(long, value_name = "CSV")]
+    dataset: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    dataset_root: Option<PathBuf>,
+    /// Output PNG.
+    #[arg(long, value_name = "OUT.png")]
+    out: PathBuf,
+    /// Number of queries (rows of the picture).
+    #[arg(long, default_value_t = 8)]
+    n_queries: usize,
+    /// Results per query.
+    #[arg(long, default_value_t = 5)]
+    k: usize,
+    /// Missed positives drawn per query.
+    #[arg(long, default_value_t = 2)]
+    n_missed: usize,
+    /// Which queries: the worst (lowest average precision) or the first in the CSV.
+    #[arg(long, value_enum, default_value_t = Pick::Worst)]
+    pick: Pick,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Pick {
+    Worst,
+    First,
+}
+
+pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
+    if args.k == 0 || args.n_queries == 0 {
+        return Err(bad_input(anyhow!("--k and --n-queries must be at least 1")));
+    }
+    let device = args.device.device().map_err(bad_input)?;
+    let embedder = load_trained(&args.checkpoint, &device).map_err(bad_input)?;
+    let config = MetricsConfig {
+        cmc_top_k: vec![args.k],
+        precision_top_k: Vec::new(),
+        map_top_k: vec![args.k],
+        ndcg_top_k: Vec::new(),
+        fmr_vals: Vec::new(),
+        pcf_variance: Vec::new(),
+        distance: Distance::Euclidean,
+    };
+    let ev = evaluate_dataset(&embedder, &args.dataset, args.dataset_root.as_deref(), 32, &config)?;
+    let queries = pick_queries(&ev, args);
+    let rows = queries
+        .iter()
+        .map(|&q| row_tiles(&ev, q, args.k, args.n_missed))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(bad_input)?;
+    let picture = grid(&rows, Layout::default());
+    let mut bytes = Vec::new();
+    picture
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(other)?;
+    crate::io::write_atomically(&args.out, &bytes)
+        .with_context(|| format!("cannot write {}", args.out.display()))
+        .map_err(other)?;
+    eprintln!(
+        "oml visualize: {} queries -> {} ({} x {})",
+        rows.len(),
+        args.out.display(),
+        picture.width(),
+        picture.height()
+    );
+    Ok(())
+}
+
+/// Query indices (into the query list) to draw.
+fn pick_queries(ev: &EvaluatedDataset, args: &VisualizeArgs) -> Vec<usize> {
+    let n = ev.evaluation.results.n_queries();
+    let mut order: Vec<usize> = (0..n).collect();
+    if args.pick == Pick::Worst
+        && let Some(ap) = ev.evaluation.per_query.get(RetrievalMetric::Map, args.k)
+    {
+        order.sort_by(|&a, &b| ap[a].total_cmp(&ap[b]).then(a.cmp(&b)));
+    }
+    order.truncate(args.n_queries);
+    order
+}
+
+fn load(ev: &EvaluatedDataset, qg_row: u32) -> anyhow::Result<image::RgbImage> {
+    let item = &ev.items[qg_row as usize];
+    let bytes = std::fs::read(&item.path).with_context(|| item.origin.clone())?;
+    let mut image = decode_rgb(&bytes).with_context(|| item.origin.clone())?;
+    if let Some(b) = item.bbox {
+        image = oml_data::image::crop(&image, b.x1, b.y1, b.x2, b.y2)?;
+    }
+    Ok(image)
+}
+
+fn row_tiles(
+    ev: &EvaluatedDataset,
+    q: usize,
+    k: usize,
+    n_missed: usize,
+) -> anyhow::Result<Vec<Tile>> {
+    let result = ev.evaluation.results.query(q);
+    let q_row = ev.qg.query_rows()[q];
+    let g_rows = ev.qg.gallery_rows();
+    let mut tiles = vec![Tile { image: load(ev, q_row)?, border: BLUE, caption: None }];
+    let correct = result.is_correct();
+    for (i, (&g, &d)) in result.retrieved.iter().zip(result.distances).take(k).enumerate() {
+        let border = if correct[i] { GREEN } else { RED };
+        tiles.push(Tile { image: load(ev, g_rows[g as usize])?, border, caption: Some(d) });
+    }
+    let shown: std::collections::HashSet<u32> = result.retrieved.iter().take(k).copied().collect();
+    let row_of = |r: u32| &ev.embeddings[r as usize * ev.dim..(r as usize + 1) * ev.dim];
+    for &g in result.gt.iter().filter(|g| !shown.contains(g)).take(n_missed) {
+        let g_row = g_rows[g as usize];
+        let d = Distance::Euclidean.between(row_of(q_row), row_of(g_row));
+        tiles.push(Tile { image: load(ev, g_row)?, border: GRAY, caption: Some(d) });
+    }
+    Ok(tiles)
+}
