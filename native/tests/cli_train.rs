@@ -126,6 +126,37 @@ fn check_tools_on(run: &Path) {
     let validated = report["OVERALL"]["cmc"]["1"].as_f64().unwrap();
     assert!((trained - validated).abs() < 0.02, "training said {trained}, validate {validated}");
 
+    // `oml search`: a validation query against the gallery rows, top 3 with ascending
+    // distances, each a gallery path of the CSV.
+    let query = repo().join("data/emoji_small/images/google/1f0cf.png");
+    let out = oml(&[
+        "search",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--gallery",
+        csv.to_str().unwrap(),
+        "--query",
+        query.to_str().unwrap(),
+        "--k",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let hits: Vec<(f64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].parse().unwrap(), f[4].to_owned())
+        })
+        .collect();
+    assert_eq!(hits.len(), 3, "{text}");
+    assert!(hits.windows(2).all(|w| w[0].0 <= w[1].0), "{text}");
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    for (_, path) in &hits {
+        assert!(path.starts_with("images/twitter/") && csv_text.contains(path.as_str()), "{path}");
+    }
+
     let png = run.join("grid.png");
     let out = oml(&[
         "visualize",

@@ -4,6 +4,7 @@ mod convert;
 mod embed;
 mod failure;
 mod metrics;
+mod search;
 pub(crate) mod table;
 mod train;
 mod validate;
@@ -30,6 +31,7 @@ enum Command {
     Embed(embed::EmbedArgs),
     Convert(convert::ConvertArgs),
     Validate(validate::ValidateArgs),
+    Search(search::SearchArgs),
     Visualize(visualize::VisualizeArgs),
 }
 
@@ -60,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Embed(args) => embed::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Search(args) => search::run(&args),
         Command::Visualize(args) => visualize::run(&args),
     };
     finish(result)
