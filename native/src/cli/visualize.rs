@@ -6,11 +6,10 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use oml_core::metrics::{MetricsConfig, RetrievalMetric};
 use oml_core::retrieval::Distance;
-use oml_data::image::decode_rgb;
 
 use super::failure::{Failure, bad_input, other};
 use crate::device::DeviceChoice;
-use crate::draw::{BLUE, GRAY, GREEN, Layout, RED, Tile, grid};
+use crate::draw::{Layout, ResultsView, grid, worst};
 use crate::eval::{EvaluatedDataset, evaluate_dataset};
 use crate::trained::load_trained;
 
@@ -69,11 +68,14 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
     };
     let ev = evaluate_dataset(&embedder, &args.dataset, args.dataset_root.as_deref(), 32, &config)?;
     let queries = pick_queries(&ev, args);
-    let rows = queries
-        .iter()
-        .map(|&q| row_tiles(&ev, q, args.k, args.n_missed))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(bad_input)?;
+    let view = ResultsView {
+        items: &ev.items,
+        qg: &ev.qg,
+        results: &ev.evaluation.results,
+        embeddings: &ev.embeddings,
+        dim: ev.dim,
+    };
+    let rows = view.rows(&queries, args.k, args.n_missed).map_err(bad_input)?;
     let picture = grid(&rows, Layout::default());
     let mut bytes = Vec::new();
     picture
@@ -95,47 +97,8 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
 /// Query indices (into the query list) to draw.
 fn pick_queries(ev: &EvaluatedDataset, args: &VisualizeArgs) -> Vec<usize> {
     let n = ev.evaluation.results.n_queries();
-    let mut order: Vec<usize> = (0..n).collect();
-    if args.pick == Pick::Worst
-        && let Some(ap) = ev.evaluation.per_query.get(RetrievalMetric::Map, args.k)
-    {
-        order.sort_by(|&a, &b| ap[a].total_cmp(&ap[b]).then(a.cmp(&b)));
+    match (args.pick, ev.evaluation.per_query.get(RetrievalMetric::Map, args.k)) {
+        (Pick::Worst, Some(ap)) => worst(ap, args.n_queries),
+        _ => (0..n.min(args.n_queries)).collect(),
     }
-    order.truncate(args.n_queries);
-    order
-}
-
-fn load(ev: &EvaluatedDataset, qg_row: u32) -> anyhow::Result<image::RgbImage> {
-    let item = &ev.items[qg_row as usize];
-    let bytes = std::fs::read(&item.path).with_context(|| item.origin.clone())?;
-    let mut image = decode_rgb(&bytes).with_context(|| item.origin.clone())?;
-    if let Some(b) = item.bbox {
-        image = oml_data::image::crop(&image, b.x1, b.y1, b.x2, b.y2)?;
-    }
-    Ok(image)
-}
-
-fn row_tiles(
-    ev: &EvaluatedDataset,
-    q: usize,
-    k: usize,
-    n_missed: usize,
-) -> anyhow::Result<Vec<Tile>> {
-    let result = ev.evaluation.results.query(q);
-    let q_row = ev.qg.query_rows()[q];
-    let g_rows = ev.qg.gallery_rows();
-    let mut tiles = vec![Tile { image: load(ev, q_row)?, border: BLUE, caption: None }];
-    let correct = result.is_correct();
-    for (i, (&g, &d)) in result.retrieved.iter().zip(result.distances).take(k).enumerate() {
-        let border = if correct[i] { GREEN } else { RED };
-        tiles.push(Tile { image: load(ev, g_rows[g as usize])?, border, caption: Some(d) });
-    }
-    let shown: std::collections::HashSet<u32> = result.retrieved.iter().take(k).copied().collect();
-    let row_of = |r: u32| &ev.embeddings[r as usize * ev.dim..(r as usize + 1) * ev.dim];
-    for &g in result.gt.iter().filter(|g| !shown.contains(g)).take(n_missed) {
-        let g_row = g_rows[g as usize];
-        let d = Distance::Euclidean.between(row_of(q_row), row_of(g_row));
-        tiles.push(Tile { image: load(ev, g_row)?, border: GRAY, caption: Some(d) });
-    }
-    Ok(tiles)
 }

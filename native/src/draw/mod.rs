@@ -3,10 +3,14 @@
 //! each tile captioned with its distance.
 
 mod digits;
+mod plot;
+mod results;
 
 use image::{Rgb, RgbImage, imageops};
 
 pub use digits::draw_number;
+pub use plot::curve;
+pub use results::{ResultsView, worst};
 
 pub const BLUE: Rgb<u8> = Rgb([30, 90, 230]);
 pub const GREEN: Rgb<u8> = Rgb([20, 170, 60]);
