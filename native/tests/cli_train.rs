@@ -57,14 +57,24 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     let args = tiny_args(&whole, 3);
     let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    for file in ["config.toml", "metrics.csv", "metrics.jsonl", "last/model.bpk", "best/model.bpk"]
-    {
+    for file in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.jsonl",
+        "last/model.bpk",
+        "best/model.bpk",
+        "report.md",
+        "cmc.png",
+        "worst_queries.png",
+    ] {
         assert!(whole.join(file).is_file(), "{file} missing");
     }
     let lines = std::fs::read_to_string(whole.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 4, "before training + 3 epochs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("before training") && stdout.contains("OVERALL/cmc/1:"), "{stdout}");
+    let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    assert!(report.contains("cmc.png") && report.contains("| OVERALL/cmc/1 |"), "{report}");
     check_tools_on(&whole);
 
     // Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.

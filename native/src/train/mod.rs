@@ -3,6 +3,7 @@
 mod checkpoint;
 pub mod config;
 mod data;
+mod report;
 mod run;
 
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};

@@ -43,6 +43,13 @@ pub struct Run {
     pub base: PathBuf,
 }
 
+impl Run {
+    /// The run's name for reports: its folder's path.
+    pub fn config_name(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
 fn preprocess(entry: &ZooEntry, t: &TransformsSection) -> Preprocess {
     let resize = match t.resize {
         ResizeMode::Resize => ResizePolicy::Resize { width: t.size, height: t.size },
@@ -234,6 +241,13 @@ fn metrics_config(config: &TrainConfig) -> MetricsConfig {
     }
 }
 
+/// The validation report, and the embeddings it was computed from (`[rows, dim]`).
+struct Validation {
+    report: MetricsReport,
+    embeddings: Vec<f32>,
+    dim: usize,
+}
+
 fn validate(
     run: &Run,
     data: &TrainData,
@@ -241,7 +255,7 @@ fn validate(
     pipeline: &ImagePipeline,
     normalise: bool,
     device: &Device,
-) -> anyhow::Result<Option<MetricsReport>> {
+) -> anyhow::Result<Option<Validation>> {
     let Some(qg) = &data.valid_qg else { return Ok(None) };
     let started = Instant::now();
     let values = embed_valid(model, &data.valid, pipeline, normalise, device, 64)?;
@@ -253,7 +267,7 @@ fn validate(
         data.valid.len(),
         started.elapsed().as_secs_f64()
     );
-    Ok(Some(evaluation.report))
+    Ok(Some(Validation { report: evaluation.report, embeddings: values, dim }))
 }
 
 /// One line of metrics.csv / metrics.jsonl.
@@ -298,6 +312,7 @@ fn log_metrics(
 
 /// Runs (or resumes) training; returns the final validation report, if any.
 pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
+    let run_started = Instant::now();
     let config = &run.config;
     let entry = zoo::find(&config.extractor.model)?;
     let device = config.device.device()?;
@@ -331,7 +346,8 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         state = s;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
     } else if config.valid_before_training
-        && let Some(report) = validate(run, &data, &model, &val_pipeline, normalise, &device)?
+        && let Some(Validation { report, .. }) =
+            validate(run, &data, &model, &val_pipeline, normalise, &device)?
     {
         println!("before training:\n{}", render_report(&report));
         log_metrics(run, 0, None, &report)?;
@@ -427,10 +443,12 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         let is_last = epoch + 1 == config.max_epochs;
         let due = (epoch + 1) % config.valid_period == 0 || is_last;
         if due
-            && let Some(report) = validate(run, &data, &model, &val_pipeline, normalise, &device)?
+            && let Some(validation) =
+                validate(run, &data, &model, &val_pipeline, normalise, &device)?
         {
-            println!("after epoch {}:\n{}", epoch + 1, render_report(&report));
-            log_metrics(run, epoch + 1, Some(mean_loss), &report)?;
+            let report = &validation.report;
+            println!("after epoch {}:\n{}", epoch + 1, render_report(report));
+            log_metrics(run, epoch + 1, Some(mean_loss), report)?;
             let value = report.get(&config.metric_for_checkpointing).ok_or_else(|| {
                 anyhow!(
                     "metric_for_checkpointing `{}` is not among the computed metrics",
@@ -441,13 +459,31 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                 state.best = Some((value, epoch + 1));
                 checkpoint::save(&run.dir.join("best"), &model, None, &state)?;
             }
-            last_report = Some(report);
+            last_report = Some(validation);
         }
         checkpoint::save(&last_dir, &model, Some(&optim), &state)
             .with_context(|| "cannot write the checkpoint")?;
     }
     let metric = &config.metric_for_checkpointing;
-    if let Some(report) = &last_report {
+    if let (Some(v), Some(qg)) = (&last_report, &data.valid_qg) {
+        let name = run.config_name();
+        super::report::write_report(&super::report::ReportInput {
+            run_dir: &run.dir,
+            config_name: &name,
+            items: &data.valid,
+            qg,
+            embeddings: &v.embeddings,
+            dim: v.dim,
+            report: &v.report,
+            metric,
+            before: start_value,
+            best: state.best,
+            epochs: config.max_epochs,
+            seconds: run_started.elapsed().as_secs_f64(),
+        })
+        .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;
+    }
+    if let Some(report) = last_report.as_ref().map(|v| &v.report) {
         let before =
             start_value.map_or_else(String::new, |v| format!("{v:.4} before training -> "));
         let after = report.get(metric).unwrap_or(f64::NAN);
@@ -459,5 +495,5 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             run.dir.display()
         );
     }
-    Ok(last_report)
+    Ok(last_report.map(|v| v.report))
 }

@@ -1,0 +1,125 @@
+//! The run's final report: `report.md` with the metric table, the metrics per epoch, the CMC
+//! curve (`cmc.png`) and the worst validation queries (`worst_queries.png`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use oml_core::metrics::{MetricsConfig, MetricsReport, RetrievalMetric, evaluate};
+use oml_core::retrieval::{Distance, Embeddings, QueryGallery};
+
+use crate::draw::{Layout, ResultsView, curve, grid, worst};
+use crate::embed::ImageItem;
+use crate::io::write_atomically;
+
+/// Inputs of the report: the final model's validation embeddings and the run's history.
+#[derive(Debug)]
+pub struct ReportInput<'a> {
+    pub run_dir: &'a Path,
+    pub config_name: &'a str,
+    pub items: &'a [ImageItem],
+    pub qg: &'a QueryGallery,
+    pub embeddings: &'a [f32],
+    pub dim: usize,
+    pub report: &'a MetricsReport,
+    pub metric: &'a str,
+    pub before: Option<f64>,
+    pub best: Option<(f64, u64)>,
+    pub epochs: u64,
+    pub seconds: f64,
+}
+
+fn png(path: &Path, image: &image::RgbImage) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    write_atomically(path, &bytes)?;
+    Ok(())
+}
+
+fn table(report: &MetricsReport) -> String {
+    let mut md = String::new();
+    for (group, metrics) in report.groups() {
+        let _ = writeln!(md, "\n**{group}**\n\n| metric | k | value |\n|---|---|---|");
+        let json = serde_json::to_value(metrics).unwrap_or_default();
+        for (name, by_k) in json.as_object().into_iter().flatten() {
+            for (k, v) in by_k.as_object().into_iter().flatten() {
+                let value = v.as_f64().map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}"));
+                let _ = writeln!(md, "| {name} | {k} | {value} |");
+            }
+        }
+    }
+    md
+}
+
+/// Writes report.md, cmc.png and worst_queries.png into the run folder.
+pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
+    let n_gallery = input.qg.gallery_rows().len();
+    let max_k = n_gallery.clamp(1, 20);
+    let config = MetricsConfig {
+        cmc_top_k: (1..=max_k).collect(),
+        precision_top_k: Vec::new(),
+        map_top_k: vec![5.min(max_k)],
+        ndcg_top_k: Vec::new(),
+        fmr_vals: Vec::new(),
+        pcf_variance: Vec::new(),
+        distance: Distance::Euclidean,
+    };
+    let emb = Embeddings::new(input.embeddings, input.items.len(), input.dim)?;
+    let evaluation = evaluate(&emb, input.qg, &config)?;
+    let cmc: Vec<f64> = (1..=max_k)
+        .map(|k| evaluation.report.get(&format!("OVERALL/cmc/{k}")).unwrap_or(f64::NAN))
+        .collect();
+    png(&input.run_dir.join("cmc.png"), &curve(&cmc, 480, 260))?;
+    let ap = evaluation.per_query.get(RetrievalMetric::Map, 5.min(max_k)).unwrap_or(&[]);
+    let queries = worst(ap, 8);
+    let view = ResultsView {
+        items: input.items,
+        qg: input.qg,
+        results: &evaluation.results,
+        embeddings: input.embeddings,
+        dim: input.dim,
+    };
+    png(
+        &input.run_dir.join("worst_queries.png"),
+        &grid(&view.rows(&queries, 5, 2)?, Layout::default()),
+    )?;
+
+    let mut md = format!("# Training report: {}\n\n", input.config_name);
+    let after = input.report.get(input.metric).unwrap_or(f64::NAN);
+    let _ = writeln!(
+        md,
+        "{} epochs in {:.0} s. `{}`: {}{after:.4} after training{}.\n",
+        input.epochs,
+        input.seconds,
+        input.metric,
+        input.before.map_or_else(String::new, |b| format!("{b:.4} before training, ")),
+        input.best.map_or_else(String::new, |(v, e)| format!(" (best {v:.4} after epoch {e})")),
+    );
+    let _ = writeln!(md, "## Metrics after the last epoch\n{}", table(input.report));
+    let _ = writeln!(md, "## Per epoch\n\nSee `metrics.csv` (epoch 0 is before training).\n");
+    if let Ok(csv) = std::fs::read_to_string(input.run_dir.join("metrics.csv")) {
+        let mut lines = csv.lines();
+        if let Some(header) = lines.next() {
+            let cols: Vec<&str> = header.split(',').collect();
+            let pick = cols.iter().position(|c| *c == input.metric);
+            let _ = writeln!(md, "| epoch | train loss | {} |\n|---|---|---|", input.metric);
+            for line in lines {
+                let f: Vec<&str> = line.split(',').collect();
+                let value = pick.and_then(|i| f.get(i)).copied().unwrap_or("");
+                let _ =
+                    writeln!(md, "| {} | {} | {value} |", f[0], f.get(1).copied().unwrap_or(""));
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n## CMC curve\n\nCMC@k for k = 1..{max_k}, all validation queries.\n\n![CMC curve](cmc.png)\n"
+    );
+    let _ = writeln!(
+        md,
+        "## Worst queries\n\nThe 8 queries with the lowest AP@5: query (blue), top 5 (green \
+         correct, red wrong), missed positives (gray), with distances.\n\n\
+         ![worst queries](worst_queries.png)"
+    );
+    write_atomically(&input.run_dir.join("report.md"), md.as_bytes())?;
+    Ok(())
+}
