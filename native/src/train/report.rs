@@ -35,17 +35,31 @@ fn png(path: &Path, image: &image::RgbImage) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One row per group (OVERALL first, then categories), one column per metric@k (k ascending).
 fn table(report: &MetricsReport) -> String {
-    let mut md = String::new();
-    for (group, metrics) in report.groups() {
-        let _ = writeln!(md, "\n**{group}**\n\n| metric | k | value |\n|---|---|---|");
-        let json = serde_json::to_value(metrics).unwrap_or_default();
-        for (name, by_k) in json.as_object().into_iter().flatten() {
+    let flat = |metrics: &serde_json::Value| -> Vec<(String, usize, Option<f64>)> {
+        let mut cells = Vec::new();
+        for (name, by_k) in metrics.as_object().into_iter().flatten() {
             for (k, v) in by_k.as_object().into_iter().flatten() {
-                let value = v.as_f64().map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}"));
-                let _ = writeln!(md, "| {name} | {k} | {value} |");
+                cells.push((name.clone(), k.parse().unwrap_or(usize::MAX), v.as_f64()));
             }
         }
+        cells.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        cells
+    };
+    let mut md = String::new();
+    for (i, (group, metrics)) in report.groups().enumerate() {
+        let cells = flat(&serde_json::to_value(metrics).unwrap_or_default());
+        if i == 0 {
+            let header: Vec<String> = cells.iter().map(|(n, k, _)| format!("{n}@{k}")).collect();
+            let _ = writeln!(md, "| group | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+        }
+        let values: Vec<String> = cells
+            .iter()
+            .map(|(_, _, v)| v.map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}")))
+            .collect();
+        let _ = writeln!(md, "| {group} | {} |", values.join(" | "));
     }
     md
 }
@@ -94,7 +108,7 @@ pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
         input.before.map_or_else(String::new, |b| format!("{b:.4} before training, ")),
         input.best.map_or_else(String::new, |(v, e)| format!(" (best {v:.4} after epoch {e})")),
     );
-    let _ = writeln!(md, "## Metrics after the last epoch\n{}", table(input.report));
+    let _ = writeln!(md, "## Metrics after the last epoch\n\n{}", table(input.report));
     let _ = writeln!(md, "## Per epoch\n\nSee `metrics.csv` (epoch 0 is before training).\n");
     if let Ok(csv) = std::fs::read_to_string(input.run_dir.join("metrics.csv")) {
         let mut lines = csv.lines();
