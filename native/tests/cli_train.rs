@@ -222,3 +222,62 @@ fn bad_configs_name_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("n_labels = 5000"), "{}", stderr(&out));
 }
+
+/// A training image that does not decode: fatal with its line by default, skipped with a
+/// warning when the config says `bad_images = "skip"`.
+#[test]
+fn a_corrupt_image_is_named_and_skipped_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = repo().join("data/emoji_small/images");
+    let listing = std::fs::read_to_string(repo().join("data/emoji_small/dataset.csv")).unwrap();
+    let names: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split(',').nth(1)?.strip_prefix("images/google/"))
+        .take(6)
+        .collect();
+    std::fs::write(dir.path().join("broken.png"), b"\x89PNG but not really").unwrap();
+    let mut csv = String::from("label,path,split,is_query,is_gallery\n");
+    for (label, name) in names.iter().enumerate() {
+        let (split, q, g) =
+            if label < 4 { ("train", "", "") } else { ("validation", "True", "False") };
+        let g2 = if label < 4 { "" } else { "True" };
+        let q2 = if label < 4 { "" } else { "False" };
+        csv += &format!("{label},{},{split},{q},{g}\n", images.join("google").join(name).display());
+        csv +=
+            &format!("{label},{},{split},{q2},{g2}\n", images.join("twitter").join(name).display());
+    }
+    csv += "0,broken.png,train,,\n";
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let config = repo().join("configs/emoji_mobilenet_v2.toml");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--config".to_owned(), config.display().to_string()];
+        for set in [
+            format!("dataset_root={}", dir.path().display()),
+            "dataframe=d.csv".to_owned(),
+            format!("run_dir={}", dir.path().join(format!("run{}", extra.len())).display()),
+            "max_epochs=1".to_owned(),
+            "transforms_train.size=32".to_owned(),
+            "transforms_val.size=32".to_owned(),
+            "sampler.n_labels=2".to_owned(),
+        ] {
+            args.push("--set".to_owned());
+            args.push(set);
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 14") && stderr(&out).contains("broken.png"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["--set", "bad_images=skip"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: skipping") && stderr(&out).contains("line 14"),
+        "{}",
+        stderr(&out)
+    );
+}

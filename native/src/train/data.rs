@@ -15,6 +15,8 @@ use crate::embed::{ImageItem, ImageLoadError, from_dataset};
 #[derive(Debug)]
 pub struct TrainData {
     pub dataset: Dataset,
+    /// Dataset rows of the training images (unreadable ones skipped when configured).
+    pub train_rows: Vec<usize>,
     /// Training images and their dense labels (0..n_train_labels).
     pub train: Vec<ImageItem>,
     pub train_labels: Vec<u32>,
@@ -23,9 +25,45 @@ pub struct TrainData {
     pub valid_qg: Option<QueryGallery>,
 }
 
+/// Checks every image decodes (in parallel). Unreadable training images are dropped with a
+/// warning naming their line when `skip_bad_train` is set, otherwise the first one is an
+/// error; an unreadable validation image is always an error (the metrics need every row).
+fn check_images(items: &[ImageItem], skip: bool) -> Result<Vec<bool>, ImageLoadError> {
+    let bad: Vec<Option<ImageLoadError>> = items
+        .par_iter()
+        .map(|item| {
+            std::fs::read(&item.path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| decode_rgb(&bytes).map(|_| ()).map_err(|e| e.to_string()))
+                .err()
+                .map(|reason| ImageLoadError {
+                    origin: item.origin.clone(),
+                    path: item.path.clone(),
+                    reason,
+                })
+        })
+        .collect();
+    if !skip && let Some(e) = bad.iter().flatten().next() {
+        return Err(ImageLoadError {
+            origin: e.origin.clone(),
+            path: e.path.clone(),
+            reason: format!("{} (set bad_images = \"skip\" to train without it)", e.reason),
+        });
+    }
+    Ok(bad
+        .into_iter()
+        .map(|b| {
+            if let Some(e) = &b {
+                eprintln!("warning: skipping {e}");
+            }
+            b.is_none()
+        })
+        .collect())
+}
+
 impl TrainData {
-    /// Reads the CSV and checks every image exists.
-    pub fn load(csv: &Path, root: &Path) -> anyhow::Result<Self> {
+    /// Reads the CSV, checks every image exists and decodes (see `check_images`).
+    pub fn load(csv: &Path, root: &Path, skip_bad_train: bool) -> anyhow::Result<Self> {
         let file = std::fs::File::open(csv)
             .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", csv.display()))?;
         let dataset = read_dataset(std::io::BufReader::new(file), &csv.display().to_string())?;
@@ -36,13 +74,18 @@ impl TrainData {
         if train_rows.is_empty() {
             anyhow::bail!("{}: no rows with split = train", csv.display());
         }
+        let train_items: Vec<ImageItem> = train_rows.iter().map(|&r| items[r].clone()).collect();
+        let ok = check_images(&train_items, skip_bad_train)?;
+        let train_rows: Vec<usize> =
+            train_rows.into_iter().zip(&ok).filter(|(_, ok)| **ok).map(|(r, _)| r).collect();
         let train = train_rows.iter().map(|&r| items[r].clone()).collect();
         let train_labels = train_rows
             .iter()
             .map(|&r| labels.dense(dataset.records()[r].label).unwrap_or(u32::MAX))
             .collect();
         let valid_rows = dataset.validation_rows();
-        let valid = valid_rows.iter().map(|&r| items[r].clone()).collect();
+        let valid: Vec<ImageItem> = valid_rows.iter().map(|&r| items[r].clone()).collect();
+        check_images(&valid, false)?;
         let valid_qg = if valid_rows.is_empty() {
             None
         } else {
@@ -51,7 +94,7 @@ impl TrainData {
                     .map_err(|e| anyhow::anyhow!("{}: validation rows: {e}", csv.display()))?,
             )
         };
-        Ok(Self { dataset, train, train_labels, valid, valid_qg })
+        Ok(Self { dataset, train_rows, train, train_labels, valid, valid_qg })
     }
 }
 

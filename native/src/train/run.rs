@@ -92,8 +92,7 @@ fn sampler(
     let categories = || -> anyhow::Result<Vec<u32>> {
         // Dense category ids of the training rows, in first-appearance order.
         let mut ids = std::collections::HashMap::new();
-        data.dataset
-            .train_rows()
+        data.train_rows
             .iter()
             .map(|&r| {
                 let record = &data.dataset.records()[r];
@@ -318,7 +317,8 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let device = config.device.device()?;
     device.seed(config.seed);
     let root = run.base.join(&config.dataset_root);
-    let data = TrainData::load(&root.join(&config.dataframe), &root)?;
+    let skip_bad = config.bad_images == super::config::BadImages::Skip;
+    let data = TrainData::load(&root.join(&config.dataframe), &root, skip_bad)?;
     let sampler = sampler(config, &data)?;
     let normalise = config.extractor.normalise_features.unwrap_or(entry.normalise_features);
     let val_pre = preprocess(entry, &config.transforms_val);
