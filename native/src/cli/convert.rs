@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::failure::{Failure, bad_input};
-use crate::convert::{EmojiOptions, convert_emoji};
+use crate::convert::{EmojiOptions, FolderOptions, convert_emoji, convert_folder};
 
 /// Converts data to the dataset CSV format (with a class-disjoint validation split).
 #[derive(Debug, Args)]
@@ -16,6 +16,21 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Subcommand)]
 enum Source {
+    /// A folder with one sub-folder of images per label. A seeded share of the labels is held
+    /// out for validation, every image there both query and gallery; the sub-folder name is
+    /// the category.
+    Folder {
+        /// The folder of label sub-folders.
+        #[arg(long, value_name = "DIR")]
+        root: PathBuf,
+        /// The CSV to write (paths relative to its folder).
+        #[arg(long, value_name = "CSV")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0.2)]
+        val_fraction: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// The emoji cross-vendor benchmark from the unpacked npm packages
     /// emoji-datasource-google and emoji-datasource-twitter: queries are Google's drawings,
     /// the gallery Twitter's, of held-out emoji (scripts/fetch-data.sh fetches them).
@@ -43,6 +58,16 @@ enum Source {
 
 pub(crate) fn run(args: &ConvertArgs) -> Result<(), Failure> {
     match &args.source {
+        Source::Folder { root, out, val_fraction, seed } => {
+            let opts = FolderOptions {
+                root: root.clone(),
+                out: out.clone(),
+                val_fraction: *val_fraction,
+                seed: *seed,
+            };
+            let (labels, images) = convert_folder(&opts).map_err(bad_input)?;
+            eprintln!("oml convert: {labels} labels, {images} images -> {}", out.display());
+        }
         Source::Emoji { google, twitter, out, val_fraction, seed, limit } => {
             let opts = EmojiOptions {
                 google: google.clone(),
