@@ -122,3 +122,62 @@ fn the_emoji_packages_become_google_queries_against_twitter() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("emoji.json"));
 }
+
+/// Writes a gzipped IDX file: big-endian magic and sizes, then the bytes.
+fn idx(path: &Path, magic: u32, dims: &[u32], data: &[u8]) {
+    use std::io::Write;
+    let mut raw = magic.to_be_bytes().to_vec();
+    for d in dims {
+        raw.extend_from_slice(&d.to_be_bytes());
+    }
+    raw.extend_from_slice(data);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    std::fs::write(path, gz.finish().unwrap()).unwrap();
+}
+
+#[test]
+fn fashion_mnist_idx_files_become_pngs_with_either_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    // 20 training and 10 test images of 4 x 3 pixels, labels cycling through the 10 classes.
+    for (part, n) in [("train", 20u32), ("t10k", 10)] {
+        let pixels: Vec<u8> = (0..n * 12).map(|i| (i % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        idx(&dir.path().join(format!("{part}-images-idx3-ubyte.gz")), 0x803, &[n, 3, 4], &pixels);
+        idx(&dir.path().join(format!("{part}-labels-idx1-ubyte.gz")), 0x801, &[n], &labels);
+    }
+    let src = dir.path().to_str().unwrap();
+    let official = dir.path().join("official");
+    let out = oml(&["convert", "fashion-mnist", "--dir", src, "--out", official.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dataset = load(&official.join("dataset.csv"));
+    assert_eq!(dataset.records().len(), 30);
+    assert_eq!(dataset.records().iter().filter(|r| r.split == Split::Validation).count(), 10);
+    let image = image::open(official.join("images/train/1.png")).unwrap().to_luma8();
+    assert_eq!(image.dimensions(), (4, 3));
+    assert_eq!(image.as_raw()[..], (12..24).map(|i| i as u8).collect::<Vec<_>>()[..]);
+
+    let disjoint = dir.path().join("disjoint");
+    let out = oml(&[
+        "convert",
+        "fashion-mnist",
+        "--dir",
+        src,
+        "--out",
+        disjoint.to_str().unwrap(),
+        "--class-disjoint",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dataset = load(&disjoint.join("dataset.csv"));
+    let (train, valid) =
+        (labels_of(&dataset, Split::Train), labels_of(&dataset, Split::Validation));
+    assert_eq!((train.len(), valid.len()), (7, 3));
+    assert!(train.is_disjoint(&valid));
+
+    // A label file that is not one.
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), b"nope").unwrap();
+    let out = oml(&["convert", "fashion-mnist", "--dir", src, "--out", official.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("t10k-labels-idx1-ubyte.gz"));
+}

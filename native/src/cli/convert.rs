@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::failure::{Failure, bad_input};
-use crate::convert::{EmojiOptions, FolderOptions, convert_emoji, convert_folder};
+use crate::convert::{
+    EmojiOptions, FashionMnistOptions, FolderOptions, convert_emoji, convert_fashion_mnist,
+    convert_folder,
+};
 
 /// Converts data to the dataset CSV format (with a class-disjoint validation split).
 #[derive(Debug, Args)]
@@ -16,6 +19,24 @@ pub struct ConvertArgs {
 
 #[derive(Debug, Subcommand)]
 enum Source {
+    /// Fashion-MNIST from its IDX files (Debian package dataset-fashion-mnist): PNGs and a CSV.
+    /// Validation is the test set, or with --class-disjoint K, K held-out classes.
+    FashionMnist {
+        /// Folder of the four .gz IDX files.
+        #[arg(long, value_name = "DIR", default_value = "/usr/share/datasets/fashion-mnist")]
+        dir: PathBuf,
+        /// Output folder: dataset.csv and images/.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Hold out this many classes (seeded) instead of using the test set.
+        #[arg(long, value_name = "K")]
+        class_disjoint: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Keep only the first N images of each part.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// A folder with one sub-folder of images per label. A seeded share of the labels is held
     /// out for validation, every image there both query and gallery; the sub-folder name is
     /// the category.
@@ -58,6 +79,17 @@ enum Source {
 
 pub(crate) fn run(args: &ConvertArgs) -> Result<(), Failure> {
     match &args.source {
+        Source::FashionMnist { dir, out, class_disjoint, seed, limit } => {
+            let opts = FashionMnistOptions {
+                dir: dir.clone(),
+                out: out.clone(),
+                class_disjoint: *class_disjoint,
+                seed: *seed,
+                limit: *limit,
+            };
+            let rows = convert_fashion_mnist(&opts).map_err(bad_input)?;
+            eprintln!("oml convert: {rows} images -> {}", out.join("dataset.csv").display());
+        }
         Source::Folder { root, out, val_fraction, seed } => {
             let opts = FolderOptions {
                 root: root.clone(),
