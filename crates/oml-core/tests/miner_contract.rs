@@ -158,7 +158,10 @@ fn memory_miner_mixes_batch_and_bank_triplets() {
             n >= all && n <= all * 3,
             "call {call}: {n} triplets for {all} batch triplets, expand 3"
         );
-        // The last `all` triplets are the batch's own.
+        // The last `all` triplets are the batch's own, and flagged so (OML's is_original_tri).
+        let orig = t.is_original.clone().expect("the memory miner flags its triplets");
+        assert_eq!(orig.len(), n);
+        assert!(orig[..n - all].iter().all(|o| !o) && orig[n - all..].iter().all(|o| *o));
         for i in n - all..n {
             assert!(labels.contains(&(a[i] as u32)) && labels.contains(&(neg[i] as u32)));
         }
@@ -176,6 +179,35 @@ fn memory_miner_mixes_batch_and_bank_triplets() {
     }
     let err = miner.mine(labelled_features(&[1, 1, 2, 2], 0.0), &[1, 1, 2, 2]).unwrap_err();
     assert_eq!(err, MinerError::BatchSizeChanged { expected: 6, got: 4 });
+}
+
+/// `TripletLossWithMiner` with the memory miner logs the batch's and the bank's triplets apart
+/// (OML's orig_/bank_ logs); with no bank triplets the original part equals the plain logs.
+#[test]
+fn memory_miner_logs_split_original_and_bank_triplets() {
+    use oml_core::loss::{TripletLossConfig, TripletLossWithMiner};
+    let loss = |k: usize| {
+        TripletLossWithMiner::new(
+            TripletLossConfig::new().with_margin(Some(0.5)).with_need_logs(true).init().unwrap(),
+            TripletMinerWithMemory::new(2, k, 3).unwrap(),
+        )
+    };
+    let (features, labels) = batch(3, 2, 5);
+    let out = loss(1).forward(features.clone(), &labels).unwrap();
+    let (logs, bank) = (out.logs.unwrap(), out.bank_logs.unwrap());
+    assert!((bank.orig_active_tri - logs.active_tri).abs() < 1e-6);
+    assert!((bank.pos_dist_orig - logs.pos_dist).abs() < 1e-5);
+    assert!((bank.neg_dist_orig - logs.neg_dist).abs() < 1e-5);
+    assert!(bank.bank_active_tri.is_nan(), "no bank triplets with tri_expand_k = 1");
+    let with_bank = loss(3);
+    for call in 0..3 {
+        let (features, labels) = batch(3, 2, 10 + call);
+        let bank = with_bank.forward(features, &labels).unwrap().bank_logs.unwrap();
+        if call >= 1 {
+            assert!((0.0..=1.0).contains(&bank.bank_active_tri), "{bank:?}");
+            assert!(bank.pos_dist_bank.is_finite() && bank.neg_dist_bank.is_finite(), "{bank:?}");
+        }
+    }
 }
 
 #[test]

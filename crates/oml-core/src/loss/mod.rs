@@ -14,7 +14,9 @@ pub use arcface_with_mlp::{ArcFaceLossWithMlp, ArcFaceLossWithMlpConfig};
 pub use distance::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean_self};
 pub use reduction::Reduction;
 pub use surrogate_precision::{SurrogatePrecision, SurrogatePrecisionConfig};
-pub use triplet::{TripletLogs, TripletLoss, TripletLossConfig, TripletLossPlain, TripletOutput};
+pub use triplet::{
+    BankLogs, TripletLogs, TripletLoss, TripletLossConfig, TripletLossPlain, TripletOutput,
+};
 pub use triplet_with_miner::{TripletLossWithMiner, TripletLossWithMinerConfig};
 
 /// A loss parameter out of range, or inputs the loss cannot use.

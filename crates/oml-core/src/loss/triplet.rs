@@ -43,12 +43,27 @@ pub struct TripletLogs {
     pub neg_dist: f64,
 }
 
+/// Logs split between a batch's own triplets and those drawn with a memory bank (OML's
+/// `orig_active_tri`, `bank_active_tri`, `pos_dist_orig`, … of `TripletLossWithMiner`). NaN
+/// for a part without triplets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BankLogs {
+    pub orig_active_tri: f64,
+    pub bank_active_tri: f64,
+    pub pos_dist_orig: f64,
+    pub neg_dist_orig: f64,
+    pub pos_dist_bank: f64,
+    pub neg_dist_bank: f64,
+}
+
 /// A loss and, when asked for, its logs.
 #[derive(Debug, Clone)]
 pub struct TripletOutput {
     /// `[1]` for mean/sum, `[T]` for none.
     pub loss: Tensor<1>,
     pub logs: Option<TripletLogs>,
+    /// With a memory-bank miner and `need_logs`: the logs of each part.
+    pub bank_logs: Option<BankLogs>,
 }
 
 impl TripletLossConfig {
@@ -76,6 +91,16 @@ fn mean_of(values: Tensor<1>) -> f64 {
 }
 
 impl TripletLoss {
+    /// Whether logs are computed.
+    pub fn need_logs(&self) -> bool {
+        self.need_logs
+    }
+
+    /// The margin, `None` for the soft margin.
+    pub fn margin(&self) -> Option<f64> {
+        self.margin
+    }
+
     /// # Shapes
     /// `anchor`, `positive`, `negative`: `[T, D]` → loss `[1]` (or `[T]` for `Reduction::None`).
     pub fn forward(
@@ -96,7 +121,7 @@ impl TripletLoss {
             pos_dist: mean_of(d_ap.detach()),
             neg_dist: mean_of(d_an.detach()),
         });
-        TripletOutput { loss: self.reduction.apply(per_triplet), logs }
+        TripletOutput { loss: self.reduction.apply(per_triplet), logs, bank_logs: None }
     }
 
     /// The loss on rows `anchor[t], positive[t], negative[t]` of `features`.

@@ -1,7 +1,7 @@
 use burn::tensor::Tensor;
 
 use super::LossError;
-use super::triplet::{TripletLoss, TripletOutput};
+use super::triplet::{BankLogs, TripletLoss, TripletOutput};
 use crate::miner::TripletSource;
 
 /// A triplet loss that mines its own triplets (OML `TripletLossWithMiner`,
@@ -21,9 +21,51 @@ impl<M: TripletSource> TripletLossWithMiner<M> {
 
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]` → loss `[1]` (or `[T]` with `Reduction::None`).
+    ///
+    /// With a miner that also draws from a memory bank and `need_logs`, the output's
+    /// `bank_logs` split the statistics between the batch's own triplets and the bank's.
     pub fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<TripletOutput, LossError> {
         let t = self.miner.mine(features, labels)?;
-        Ok(self.loss.forward(t.anchor, t.positive, t.negative))
+        let bank = match (&t.is_original, self.loss.need_logs()) {
+            (Some(orig), true) => Some(bank_logs(&t, orig, self.loss.margin())),
+            _ => None,
+        };
+        let mut out = self.loss.forward(t.anchor, t.positive, t.negative);
+        out.bank_logs = bank;
+        Ok(out)
+    }
+}
+
+fn host(values: Tensor<1>) -> Vec<f32> {
+    values.detach().try_into_vec_as::<f32>().unwrap_or_default()
+}
+
+/// OML's per-part logs: a triplet is active when its loss is positive (always, with the soft
+/// margin); distances are Euclidean, averaged within the part.
+fn bank_logs(t: &crate::miner::MinedTriplets, orig: &[bool], margin: Option<f64>) -> BankLogs {
+    use super::distance::elementwise_euclidean;
+    let d_ap = host(elementwise_euclidean(t.anchor.clone(), t.positive.clone()));
+    let d_an = host(elementwise_euclidean(t.anchor.clone(), t.negative.clone()));
+    let mean = |want: bool, f: &dyn Fn(usize) -> f64| {
+        let picked: Vec<f64> = (0..orig.len()).filter(|&i| orig[i] == want).map(f).collect();
+        #[allow(clippy::cast_precision_loss)]
+        let n = picked.len() as f64;
+        picked.iter().sum::<f64>() / n
+    };
+    let active = |i: usize| {
+        let loss = f64::from(d_ap[i]) - f64::from(d_an[i]);
+        match margin {
+            Some(m) if loss + m <= 0.0 => 0.0,
+            _ => 1.0,
+        }
+    };
+    BankLogs {
+        orig_active_tri: mean(true, &active),
+        bank_active_tri: mean(false, &active),
+        pos_dist_orig: mean(true, &|i| f64::from(d_ap[i])),
+        neg_dist_orig: mean(true, &|i| f64::from(d_an[i])),
+        pos_dist_bank: mean(false, &|i| f64::from(d_ap[i])),
+        neg_dist_bank: mean(false, &|i| f64::from(d_an[i])),
     }
 }
 

@@ -53,6 +53,9 @@ pub struct MinedTriplets {
     pub anchor: Tensor<2>,
     pub positive: Tensor<2>,
     pub negative: Tensor<2>,
+    /// For miners that also draw from outside the batch (OML's `is_original_tri`): `true` for
+    /// triplets made of batch rows only. `None` when all are.
+    pub is_original: Option<Vec<bool>>,
 }
 
 /// Anything that turns a batch into triplet features: every [`TripletMiner`] (by gathering
@@ -71,6 +74,7 @@ impl<M: TripletMiner> TripletSource for M {
             anchor: gather_rows(&features, &t.anchor),
             positive: gather_rows(&features, &t.positive),
             negative: gather_rows(&features, &t.negative),
+            is_original: None,
         })
     }
 }

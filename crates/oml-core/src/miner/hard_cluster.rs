@@ -63,6 +63,7 @@ impl TripletSource for HardClusterMiner {
             anchor: means.clone(),
             positive: features.select(0, index(positives)),
             negative: means.select(0, index(negatives)),
+            is_original: None,
         })
     }
 }

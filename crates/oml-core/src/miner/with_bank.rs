@@ -75,6 +75,7 @@ impl TripletSource for MinerWithBank {
             anchor: gather_rows(&pool, &t.anchor),
             positive: gather_rows(&pool, &t.positive),
             negative: gather_rows(&pool, &t.negative),
+            is_original: None,
         })
     }
 }

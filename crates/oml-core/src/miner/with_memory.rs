@@ -175,10 +175,13 @@ impl TripletSource for TripletMinerWithMemory {
         memory.features = Some(stored.slice_assign([ptr..ptr + b, 0..dim], features.detach()));
         memory.labels[ptr..ptr + b].copy_from_slice(&batch_labels);
         memory.ptr = (ptr + b) % bank_rows;
+        let mut is_original = vec![false; part3.len() + part2.len()];
+        is_original.resize(is_original.len() + part1.len(), true);
         Ok(MinedTriplets {
             anchor: gather_rows(&pool, &ids.0),
             positive: gather_rows(&pool, &ids.1),
             negative: gather_rows(&pool, &ids.2),
+            is_original: Some(is_original),
         })
     }
 }
