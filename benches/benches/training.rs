@@ -1,0 +1,43 @@
+//! One training step on CPU as the emoji recipe runs it: MobileNetV2 at 96 px, a 32 x 2 batch,
+//! L2-normalised embeddings, batch-hard triplet loss (margin 0.2), backward, Adam step.
+//! PyTorch/OML on the same shapes: `benches/train_side_by_side.py` (images/s per epoch).
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Tensor};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use oml_core::loss::TripletLossWithMinerConfig;
+use oml_core::miner::MinerConfig;
+use oml_models::embedder::l2_normalise;
+use oml_models::extractor::{Extractor, MobileNetV2Config};
+
+fn training(c: &mut Criterion) {
+    let device = Device::flex().autodiff();
+    let mut group = c.benchmark_group("training_cpu");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(64));
+    let criterion = TripletLossWithMinerConfig {
+        margin: Some(0.2),
+        reduction: oml_core::loss::Reduction::Mean,
+        need_logs: true,
+        miner: MinerConfig::HardTriplets {},
+    }
+    .init()
+    .expect("valid config");
+    let labels: Vec<u32> = (0..64u32).map(|i| i / 2).collect();
+    let images = Tensor::<4>::random([64, 3, 96, 96], Distribution::Normal(0.0, 1.0), &device);
+    let mut model = Some(MobileNetV2Config::new().init(&device));
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    group.bench_function("mobilenet_v2_96px_32x2_hard_triplet_adam_step", |b| {
+        b.iter(|| {
+            let m = model.take().expect("the model is put back after each step");
+            let e = l2_normalise(m.extract(images.clone()));
+            let out = criterion.forward(e, &labels).expect("a P x K batch");
+            let grads = GradientsParams::from_grads(out.loss.backward(), &m);
+            model = Some(optim.step(1e-4, m, grads));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, training);
+criterion_main!(benches);
