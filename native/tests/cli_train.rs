@@ -96,6 +96,12 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(state(&killed).unwrap()["epochs_done"], 3);
+    let epochs: Vec<u64> = std::fs::read_to_string(killed.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [0, 1, 2, 3], "each epoch logged once across the kill");
     let (a, b) = (last_metrics(&whole), last_metrics(&killed));
     assert_eq!(a["epoch"], b["epoch"]);
     for key in ["OVERALL/cmc/1", "OVERALL/map/5"] {

@@ -309,6 +309,29 @@ fn log_metrics(
     Ok(())
 }
 
+/// Drops metric lines of epochs after `epochs_done`: a kill between logging an epoch and
+/// checkpointing it would otherwise leave that epoch twice once it is run again.
+fn forget_metrics_after(run: &Run, epochs_done: u64) -> anyhow::Result<()> {
+    let keep = |epoch: Option<u64>| epoch.is_none_or(|e| e <= epochs_done);
+    for (file, epoch_of) in [
+        (
+            "metrics.jsonl",
+            (|line: &str| serde_json::from_str::<serde_json::Value>(line).ok()?["epoch"].as_u64())
+                as fn(&str) -> Option<u64>,
+        ),
+        ("metrics.csv", |line: &str| line.split(',').next()?.parse().ok()),
+    ] {
+        let path = run.dir.join(file);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let kept: String =
+            text.lines().filter(|l| keep(epoch_of(l))).map(|l| format!("{l}\n")).collect();
+        if kept != text {
+            crate::io::write_atomically(&path, kept.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or resumes) training; returns the final validation report, if any.
 pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let run_started = Instant::now();
@@ -344,6 +367,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         model = m;
         optim = o.unwrap_or_else(|| optimizer(config));
         state = s;
+        forget_metrics_after(run, state.epochs_done)?;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
     } else if config.valid_before_training
         && let Some(Validation { report, .. }) =
