@@ -1,14 +1,18 @@
 //! `oml-train`: config-driven training and validation (OML's `extractor_training_pipeline`).
 
+mod build;
 mod checkpoint;
 pub mod config;
 mod data;
+mod log;
 mod report;
 mod run;
+mod validation;
 
+pub use build::{TrainModel, build_model, val_preprocess};
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
 pub use config::{ConfigError, TrainConfig};
-pub use run::{Run, TrainModel, build_model, train, val_preprocess};
+pub use run::{Run, train};
 
 use std::path::{Path, PathBuf};
 

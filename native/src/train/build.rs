@@ -1,0 +1,175 @@
+//! Building what a run needs from its config: the model, sampler, optimizer and image
+//! pipelines.
+
+use std::path::Path;
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::tensor::Device;
+use oml_core::sampler::{
+    BalanceSampler, BalanceSamplerConfig, BatchSampler, CategoryBalanceSampler,
+    CategoryBalanceSamplerConfig, DistinctCategoryBalanceSampler,
+    DistinctCategoryBalanceSamplerConfig,
+};
+use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop};
+use oml_data::image::{Preprocess, ResizePolicy};
+use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp, MlpHead};
+use oml_models::zoo::ZooEntry;
+
+use anyhow::anyhow;
+
+use super::config::{OptimizerName, ResizeMode, SamplerSection, TrainConfig, TransformsSection};
+use super::data::TrainData;
+use crate::zoo::{cache_dir, weights_for};
+
+/// The trained module: a zoo extractor and an optional projection head.
+pub type TrainModel = ExtractorWithMlp<AnyExtractor>;
+
+pub fn preprocess(entry: &ZooEntry, t: &TransformsSection) -> Preprocess {
+    let resize = match t.resize {
+        ResizeMode::Resize => ResizePolicy::Resize { width: t.size, height: t.size },
+        ResizeMode::Pad => ResizePolicy::LongestSidePad { size: t.size, fill: t.fill },
+    };
+    Preprocess { resize, filter: entry.preprocess.filter, norm: entry.preprocess.norm }
+}
+
+/// The validation (inference) preprocessing of a config: what tools use on a trained model.
+pub fn val_preprocess(entry: &ZooEntry, config: &TrainConfig) -> Preprocess {
+    preprocess(entry, &config.transforms_val)
+}
+
+pub fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
+    let crop = t.random_resized_crop.map(|c| RandomResizedCrop {
+        width: t.size,
+        height: t.size,
+        scale: (c.scale[0], c.scale[1]),
+        ratio: (c.ratio[0], c.ratio[1]),
+    });
+    let jitter = t.color_jitter.map(|j| ColorJitter {
+        brightness: j.brightness,
+        contrast: j.contrast,
+        saturation: j.saturation,
+        hue: j.hue,
+    });
+    (crop.is_some() || t.hflip > 0.0 || jitter.is_some()).then_some(Augment {
+        crop,
+        flip_p: t.hflip,
+        jitter,
+        filter: base.filter,
+    })
+}
+
+pub fn sampler(
+    config: &TrainConfig,
+    data: &TrainData,
+) -> anyhow::Result<Box<dyn BatchSampler + Send + Sync>> {
+    let seed = config.seed;
+    let categories = || -> anyhow::Result<Vec<u32>> {
+        // Dense category ids of the training rows, in first-appearance order.
+        let mut ids = std::collections::HashMap::new();
+        data.train_rows
+            .iter()
+            .map(|&r| {
+                let record = &data.dataset.records()[r];
+                let name = record.category.clone().ok_or_else(|| {
+                    anyhow!(
+                        "{} line {}: the sampler needs a category on every training row",
+                        data.dataset.source_name(),
+                        record.line
+                    )
+                })?;
+                let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+                Ok(*ids.entry(name).or_insert(next))
+            })
+            .collect()
+    };
+    let labels = &data.train_labels;
+    Ok(match config.sampler {
+        SamplerSection::Balance { n_labels, n_instances } => Box::new(BalanceSampler::new(
+            labels,
+            BalanceSamplerConfig { n_labels, n_instances, seed },
+        )?),
+        SamplerSection::CategoryBalance {
+            n_categories,
+            n_labels,
+            n_instances,
+            resample_labels,
+            weight_categories,
+        } => Box::new(CategoryBalanceSampler::new(
+            labels,
+            &categories()?,
+            CategoryBalanceSamplerConfig {
+                n_categories,
+                n_labels,
+                n_instances,
+                resample_labels,
+                weight_categories,
+                seed,
+            },
+        )?),
+        SamplerSection::DistinctCategoryBalance {
+            n_categories,
+            n_labels,
+            n_instances,
+            epoch_size,
+        } => Box::new(DistinctCategoryBalanceSampler::new(
+            labels,
+            &categories()?,
+            DistinctCategoryBalanceSamplerConfig {
+                n_categories,
+                n_labels,
+                n_instances,
+                epoch_size,
+                seed,
+            },
+        )?),
+    })
+}
+
+pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    let o = config.optimizer;
+    #[allow(clippy::cast_possible_truncation)]
+    let decay = |default: f64| {
+        let penalty = o.weight_decay.unwrap_or(default);
+        (penalty > 0.0).then(|| WeightDecayConfig::new(penalty as f32))
+    };
+    match o.name {
+        // PyTorch's epsilon (burn's default is 1e-5).
+        OptimizerName::Adam => {
+            AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay(0.0)).init()
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        OptimizerName::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(o.weight_decay.unwrap_or(0.01) as f32)
+            .init(),
+        OptimizerName::Sgd => SgdConfig::new()
+            .with_weight_decay(decay(0.0))
+            .with_momentum(
+                (o.momentum > 0.0)
+                    .then(|| MomentumConfig::new().with_momentum(o.momentum).with_dampening(0.0)),
+            )
+            .init(),
+    }
+}
+
+/// A model of the configured architecture with its starting weights.
+pub fn build_model(
+    config: &TrainConfig,
+    base: &Path,
+    entry: &ZooEntry,
+    device: &Device,
+) -> anyhow::Result<TrainModel> {
+    let mut backbone = entry.arch.init(device);
+    let weights = match &config.extractor.weights {
+        Some(w) => Some(base.join(w)),
+        None if config.extractor.pretrained => Some(weights_for(entry, &cache_dir(), false)?),
+        None => None,
+    };
+    if let Some(w) = weights {
+        backbone.load_weights(&w)?;
+    }
+    let projection = MlpHead::new(backbone.feat_dim(), &config.extractor.head, device);
+    Ok(ExtractorWithMlp { extractor: backbone, projection })
+}

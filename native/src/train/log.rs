@@ -1,0 +1,70 @@
+//! The run's metric logs: metrics.jsonl and metrics.csv, one line per validation.
+
+use std::io::Write;
+
+use oml_core::metrics::MetricsReport;
+
+use super::run::Run;
+
+/// One line of metrics.csv / metrics.jsonl.
+pub fn log_metrics(
+    run: &Run,
+    epoch: u64,
+    train_loss: Option<f64>,
+    report: &MetricsReport,
+) -> anyhow::Result<()> {
+    let mut row = serde_json::Map::new();
+    row.insert("epoch".into(), epoch.into());
+    row.insert("train_loss".into(), train_loss.into());
+    let overall = serde_json::to_value(report)?;
+    let mut flat = Vec::new();
+    if let Some(groups) = overall.as_object() {
+        for (group, metrics) in groups {
+            for (metric, by_k) in metrics.as_object().into_iter().flatten() {
+                for (k, v) in by_k.as_object().into_iter().flatten() {
+                    flat.push((format!("{group}/{metric}/{k}"), v.clone()));
+                }
+            }
+        }
+    }
+    for (k, v) in &flat {
+        row.insert(k.clone(), v.clone());
+    }
+    let jsonl = run.dir.join("metrics.jsonl");
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&jsonl)?;
+    writeln!(f, "{}", serde_json::Value::Object(row))?;
+    let csv = run.dir.join("metrics.csv");
+    let new = !csv.exists();
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&csv)?;
+    if new {
+        let names: Vec<&str> = flat.iter().map(|(k, _)| k.as_str()).collect();
+        writeln!(f, "epoch,train_loss,{}", names.join(","))?;
+    }
+    let values: Vec<String> = flat.iter().map(|(_, v)| v.to_string()).collect();
+    let loss = train_loss.map(|l| format!("{l}")).unwrap_or_default();
+    writeln!(f, "{epoch},{loss},{}", values.join(","))?;
+    Ok(())
+}
+
+/// Drops metric lines of epochs after `epochs_done`: a kill between logging an epoch and
+/// checkpointing it would otherwise leave that epoch twice once it is run again.
+pub fn forget_metrics_after(run: &Run, epochs_done: u64) -> anyhow::Result<()> {
+    let keep = |epoch: Option<u64>| epoch.is_none_or(|e| e <= epochs_done);
+    for (file, epoch_of) in [
+        (
+            "metrics.jsonl",
+            (|line: &str| serde_json::from_str::<serde_json::Value>(line).ok()?["epoch"].as_u64())
+                as fn(&str) -> Option<u64>,
+        ),
+        ("metrics.csv", |line: &str| line.split(',').next()?.parse().ok()),
+    ] {
+        let path = run.dir.join(file);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let kept: String =
+            text.lines().filter(|l| keep(epoch_of(l))).map(|l| format!("{l}\n")).collect();
+        if kept != text {
+            crate::io::write_atomically(&path, kept.as_bytes())?;
+        }
+    }
+    Ok(())
+}

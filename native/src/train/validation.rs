@@ -1,0 +1,87 @@
+//! Validation during training: embeddings of the validation rows and their metrics.
+
+use std::time::Instant;
+
+use anyhow::anyhow;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use oml_core::metrics::{MetricsConfig, MetricsReport, evaluate};
+use oml_core::retrieval::{Distance, Embeddings};
+use oml_models::embedder::l2_normalise;
+use oml_models::extractor::Extractor;
+
+use super::build::TrainModel;
+use super::config::TrainConfig;
+use super::data::{ImagePipeline, TrainData};
+use super::run::Run;
+
+/// Embeddings of the validation images (no augmentation, inference mode), row by row.
+pub fn embed_valid(
+    model: &TrainModel,
+    items: &[crate::embed::ImageItem],
+    pipeline: &ImagePipeline,
+    normalise: bool,
+    device: &Device,
+    batch: usize,
+) -> anyhow::Result<Vec<f32>> {
+    let model = model.valid();
+    let (w, h) = pipeline.preprocess.output_size();
+    let mut out = Vec::new();
+    for chunk in items.chunks(batch.max(1)) {
+        let refs: Vec<_> = chunk.iter().collect();
+        let keys = vec![(0, 0); chunk.len()];
+        let pixels = pipeline.load_batch(&refs, &keys)?;
+        let x = Tensor::<4>::from_data(
+            TensorData::new(pixels, [chunk.len(), 3, h as usize, w as usize]),
+            &device.clone().inner(),
+        );
+        let mut e = model.extract(x);
+        if normalise {
+            e = l2_normalise(e);
+        }
+        out.extend(e.try_into_vec_as::<f32>().map_err(|e| anyhow!("{e:?}"))?);
+    }
+    Ok(out)
+}
+
+pub fn metrics_config(config: &TrainConfig) -> MetricsConfig {
+    let m = &config.metric_args;
+    MetricsConfig {
+        cmc_top_k: m.cmc_top_k.clone(),
+        precision_top_k: m.precision_top_k.clone(),
+        map_top_k: m.map_top_k.clone(),
+        ndcg_top_k: Vec::new(),
+        fmr_vals: m.fmr_vals.clone(),
+        pcf_variance: Vec::new(),
+        distance: Distance::Euclidean,
+    }
+}
+
+/// The validation report, and the embeddings it was computed from (`[rows, dim]`).
+pub struct Validation {
+    pub report: MetricsReport,
+    pub embeddings: Vec<f32>,
+    pub dim: usize,
+}
+
+pub fn validate(
+    run: &Run,
+    data: &TrainData,
+    model: &TrainModel,
+    pipeline: &ImagePipeline,
+    normalise: bool,
+    device: &Device,
+) -> anyhow::Result<Option<Validation>> {
+    let Some(qg) = &data.valid_qg else { return Ok(None) };
+    let started = Instant::now();
+    let values = embed_valid(model, &data.valid, pipeline, normalise, device, 64)?;
+    let dim = values.len() / data.valid.len().max(1);
+    let emb = Embeddings::new(&values, data.valid.len(), dim)?;
+    let evaluation = evaluate(&emb, qg, &metrics_config(&run.config))?;
+    eprintln!(
+        "validation: {} images in {:.1} s",
+        data.valid.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Some(Validation { report: evaluation.report, embeddings: values, dim }))
+}
