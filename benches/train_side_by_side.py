@@ -14,6 +14,7 @@ Run by hand (not by CI), e.g. on the full emoji set from scripts/fetch-data.sh:
 """
 
 import argparse
+import io
 import os
 import time
 from pathlib import Path
@@ -71,22 +72,22 @@ class MobileNetV2Extractor(IExtractor):
         return 1280
 
 
-def read_on_white(path):
-    image = Image.open(path).convert("RGBA")
+def read_on_white(source):
+    # OML passes the file's bytes (it caches them) or its path.
+    image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source).convert("RGBA")
     canvas = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    return np.asarray(Image.alpha_composite(canvas, image).convert("RGB"))
+    return Image.alpha_composite(canvas, image).convert("RGB")
 
 
 norm = T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 train_tf = T.Compose([
-    T.ToPILImage(),
     T.Resize((args.size, args.size)),
     T.RandomResizedCrop(args.size, scale=(0.6, 1.0), ratio=(0.85, 1.18)),
     T.ColorJitter(0.2, 0.2, 0.2, 0.0),
     T.ToTensor(),
     norm,
 ])
-val_tf = T.Compose([T.ToPILImage(), T.Resize((args.size, args.size)), T.ToTensor(), norm])
+val_tf = T.Compose([T.Resize((args.size, args.size)), T.ToTensor(), norm])
 
 df = pd.read_csv(args.root / "dataset.csv")
 df_train = df[df["split"] == "train"].reset_index(drop=True)
