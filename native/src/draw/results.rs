@@ -1,8 +1,6 @@
 //! Tiles of retrieval results, from the images of the validation rows.
 
-use anyhow::Context;
 use oml_core::retrieval::{Distance, QueryGallery, RetrievalResults};
-use oml_data::image::decode_rgb;
 
 use super::{BLUE, GRAY, GREEN, RED, Tile};
 use crate::embed::ImageItem;
@@ -19,12 +17,7 @@ pub struct ResultsView<'a> {
 }
 
 fn load(item: &ImageItem) -> anyhow::Result<image::RgbImage> {
-    let bytes = std::fs::read(&item.path).with_context(|| item.origin.clone())?;
-    let mut image = decode_rgb(&bytes).with_context(|| item.origin.clone())?;
-    if let Some(b) = item.bbox {
-        image = oml_data::image::crop(&image, b.x1, b.y1, b.x2, b.y2)?;
-    }
-    Ok(image)
+    Ok(crate::embed::load_image(item)?)
 }
 
 impl ResultsView<'_> {

@@ -5,4 +5,4 @@ mod inputs;
 mod pipeline;
 
 pub use inputs::{ImageItem, from_dataset, from_dir};
-pub use pipeline::{ImageLoadError, embed_items, load_pixels};
+pub use pipeline::{ImageLoadError, embed_items, load_image, load_pixels};

@@ -17,22 +17,27 @@ pub struct ImageLoadError {
     pub reason: String,
 }
 
-/// Reads, decodes, crops and preprocesses one image.
-///
-/// # Shapes
-/// → `[3, H, W]` floats of `preprocess.output_size()`.
-pub fn load_pixels(item: &ImageItem, preprocess: &Preprocess) -> Result<Vec<f32>, ImageLoadError> {
+/// Reads, decodes and crops (to its bounding box, if any) one image.
+pub fn load_image(item: &ImageItem) -> Result<image::RgbImage, ImageLoadError> {
     let fail = |reason: String| ImageLoadError {
         origin: item.origin.clone(),
         path: item.path.clone(),
         reason,
     };
     let bytes = std::fs::read(&item.path).map_err(|e| fail(e.to_string()))?;
-    let mut image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
-    if let Some(b) = item.bbox {
-        image = crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string()))?;
+    let image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
+    match item.bbox {
+        Some(b) => crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string())),
+        None => Ok(image),
     }
-    Ok(preprocess.apply(&image))
+}
+
+/// Reads, decodes, crops and preprocesses one image.
+///
+/// # Shapes
+/// → `[3, H, W]` floats of `preprocess.output_size()`.
+pub fn load_pixels(item: &ImageItem, preprocess: &Preprocess) -> Result<Vec<f32>, ImageLoadError> {
+    Ok(preprocess.apply(&load_image(item)?))
 }
 
 /// Embeddings of `items` in order, `items.len() × feat_dim` row-major. Batches are decoded on

@@ -6,10 +6,10 @@ use std::path::Path;
 use oml_core::dataset::{Dataset, check_paths_exist, read_dataset};
 use oml_core::retrieval::QueryGallery;
 use oml_data::augment::Augment;
-use oml_data::image::{Preprocess, crop, decode_rgb, to_chw};
+use oml_data::image::{Preprocess, decode_rgb, to_chw};
 use rayon::prelude::*;
 
-use crate::embed::{ImageItem, ImageLoadError, from_dataset};
+use crate::embed::{ImageItem, ImageLoadError, from_dataset, load_image};
 
 /// The two splits of a training dataset.
 #[derive(Debug)]
@@ -111,16 +111,7 @@ pub struct ImagePipeline {
 impl ImagePipeline {
     /// `[3, H, W]` floats of one image; `key = (epoch, row)` seeds its augmentation.
     pub fn load(&self, item: &ImageItem, key: (u64, u64)) -> Result<Vec<f32>, ImageLoadError> {
-        let fail = |reason: String| ImageLoadError {
-            origin: item.origin.clone(),
-            path: item.path.clone(),
-            reason,
-        };
-        let bytes = std::fs::read(&item.path).map_err(|e| fail(e.to_string()))?;
-        let mut image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
-        if let Some(b) = item.bbox {
-            image = crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string()))?;
-        }
+        let image = load_image(item)?;
         match &self.augment {
             Some(aug) => {
                 let image = aug.apply(&image, self.seed, key.0, key.1);

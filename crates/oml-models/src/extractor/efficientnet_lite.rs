@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use super::base::Extractor;
-use super::layers::{Activation, ConvBn, ConvBnSpec, Padding, global_avg_pool};
+use super::layers::{Activation, ConvBn, ConvBnSpec, InvertedResidual, Padding, global_avg_pool};
 
 /// EfficientNet-Lite (Tan & Le 2019, arXiv:1905.11946; the "Lite" variants of
 /// tensorflow/tpu `efficientnet/lite`: ReLU6, no squeeze-and-excitation, stem and head not
@@ -30,31 +30,11 @@ pub struct EfficientNetLiteConfig {
     pub num_classes: Option<usize>,
 }
 
-/// Mobile inverted bottleneck without squeeze-and-excitation.
-#[derive(Module, Debug)]
-pub struct MbConv {
-    pub expand: Option<ConvBn>,
-    pub depthwise: ConvBn,
-    pub project: ConvBn,
-    residual: bool,
-}
-
-impl MbConv {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut y = x.clone();
-        if let Some(expand) = &self.expand {
-            y = expand.forward(y);
-        }
-        let y = self.project.forward(self.depthwise.forward(y));
-        if self.residual { x + y } else { y }
-    }
-}
-
 /// See [`EfficientNetLiteConfig`].
 #[derive(Module, Debug)]
 pub struct EfficientNetLite {
     pub stem: ConvBn,
-    pub blocks: Vec<MbConv>,
+    pub blocks: Vec<InvertedResidual>,
     pub head: ConvBn,
     pub classifier: Option<Linear>,
 }
@@ -108,18 +88,14 @@ impl EfficientNetLiteConfig {
             };
             for i in 0..repeats {
                 let stride = if i == 0 { stride } else { 1 };
-                let hidden = c_in * expansion;
-                blocks.push(MbConv {
-                    expand: (expansion != 1)
-                        .then(|| conv([c_in, hidden], 1).act(Activation::Relu6).init(device)),
-                    depthwise: conv([hidden, hidden], kernel)
-                        .stride(stride)
-                        .depthwise()
-                        .act(Activation::Relu6)
-                        .init(device),
-                    project: conv([hidden, c_out], 1).init(device),
-                    residual: stride == 1 && c_in == c_out,
-                });
+                blocks.push(InvertedResidual::new(
+                    conv,
+                    [c_in, c_out],
+                    expansion,
+                    kernel,
+                    stride,
+                    device,
+                ));
                 c_in = c_out;
             }
         }
@@ -134,16 +110,7 @@ impl EfficientNetLite {
     pub fn fold_batch_norms(self) -> Self {
         Self {
             stem: self.stem.fold(),
-            blocks: self
-                .blocks
-                .into_iter()
-                .map(|b| MbConv {
-                    expand: b.expand.map(ConvBn::fold),
-                    depthwise: b.depthwise.fold(),
-                    project: b.project.fold(),
-                    residual: b.residual,
-                })
-                .collect(),
+            blocks: self.blocks.into_iter().map(InvertedResidual::fold).collect(),
             head: self.head.fold(),
             classifier: self.classifier,
         }

@@ -160,3 +160,60 @@ pub fn gem_pool(x: Tensor<4>, p: f64) -> Tensor<2> {
         .reshape([b, c])
         .powf_scalar(1.0 / p)
 }
+
+/// Inverted residual block (MobileNetV2's, and EfficientNet's MBConv without
+/// squeeze-and-excitation): optional 1x1 expansion, depthwise `kernel × kernel`, 1x1 linear
+/// projection, ReLU6 after the first two; a residual connection when the shape is kept.
+#[derive(Module, Debug)]
+pub struct InvertedResidual {
+    pub expand: Option<ConvBn>,
+    pub depthwise: ConvBn,
+    pub project: ConvBn,
+    residual: bool,
+}
+
+impl InvertedResidual {
+    /// `spec(channels, kernel)` gives each convolution's padding and BatchNorm epsilon.
+    pub fn new(
+        spec: impl Fn([usize; 2], usize) -> ConvBnSpec,
+        [c_in, c_out]: [usize; 2],
+        expansion: usize,
+        kernel: usize,
+        stride: usize,
+        device: &Device,
+    ) -> Self {
+        let hidden = c_in * expansion;
+        Self {
+            expand: (expansion != 1)
+                .then(|| spec([c_in, hidden], 1).act(Activation::Relu6).init(device)),
+            depthwise: spec([hidden, hidden], kernel)
+                .stride(stride)
+                .depthwise()
+                .act(Activation::Relu6)
+                .init(device),
+            project: spec([hidden, c_out], 1).init(device),
+            residual: stride == 1 && c_in == c_out,
+        }
+    }
+
+    /// # Shapes
+    /// `[B, C_in, H, W]` → `[B, C_out, H / stride, W / stride]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut y = x.clone();
+        if let Some(expand) = &self.expand {
+            y = expand.forward(y);
+        }
+        let y = self.project.forward(self.depthwise.forward(y));
+        if self.residual { x + y } else { y }
+    }
+
+    /// See [`ConvBn::fold`].
+    pub fn fold(self) -> Self {
+        Self {
+            expand: self.expand.map(ConvBn::fold),
+            depthwise: self.depthwise.fold(),
+            project: self.project.fold(),
+            residual: self.residual,
+        }
+    }
+}

@@ -3,7 +3,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::base::Extractor;
-use super::layers::{Activation, ConvBn, ConvBnSpec, global_avg_pool};
+use super::layers::{Activation, ConvBn, ConvBnSpec, InvertedResidual, global_avg_pool};
 
 /// MobileNetV2 (Sandler et al. 2018, arXiv:1801.04381) in torchvision's layout
 /// (`torchvision.models.mobilenet_v2`): the `features` trunk, then global average pooling to a
@@ -16,27 +16,6 @@ pub struct MobileNetV2Config {
     /// BatchNorm epsilon. Default 1e-5 (torchvision).
     #[config(default = 1e-5)]
     pub bn_epsilon: f64,
-}
-
-/// Inverted residual block: optional 1x1 expansion, 3x3 depthwise, 1x1 linear projection; a
-/// residual connection when the shape is kept.
-#[derive(Module, Debug)]
-pub struct InvertedResidual {
-    pub expand: Option<ConvBn>,
-    pub depthwise: ConvBn,
-    pub project: ConvBn,
-    residual: bool,
-}
-
-impl InvertedResidual {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut y = x.clone();
-        if let Some(expand) = &self.expand {
-            y = expand.forward(y);
-        }
-        let y = self.project.forward(self.depthwise.forward(y));
-        if self.residual { x + y } else { y }
-    }
 }
 
 /// See [`MobileNetV2Config`].
@@ -82,18 +61,7 @@ impl MobileNetV2Config {
             let c_out = make_divisible(c as f64 * self.width_mult);
             for i in 0..n {
                 let stride = if i == 0 { s } else { 1 };
-                let hidden = c_in * t;
-                blocks.push(InvertedResidual {
-                    expand: (t != 1)
-                        .then(|| conv([c_in, hidden], 1).act(Activation::Relu6).init(device)),
-                    depthwise: conv([hidden, hidden], 3)
-                        .stride(stride)
-                        .depthwise()
-                        .act(Activation::Relu6)
-                        .init(device),
-                    project: conv([hidden, c_out], 1).init(device),
-                    residual: stride == 1 && c_in == c_out,
-                });
+                blocks.push(InvertedResidual::new(conv, [c_in, c_out], t, 3, stride, device));
                 c_in = c_out;
             }
         }
@@ -109,16 +77,7 @@ impl MobileNetV2 {
     pub fn fold_batch_norms(self) -> Self {
         Self {
             stem: self.stem.fold(),
-            blocks: self
-                .blocks
-                .into_iter()
-                .map(|b| InvertedResidual {
-                    expand: b.expand.map(ConvBn::fold),
-                    depthwise: b.depthwise.fold(),
-                    project: b.project.fold(),
-                    residual: b.residual,
-                })
-                .collect(),
+            blocks: self.blocks.into_iter().map(InvertedResidual::fold).collect(),
             head: self.head.fold(),
             feat_dim: self.feat_dim,
         }
