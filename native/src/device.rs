@@ -36,11 +36,6 @@ impl DeviceChoice {
             Self::Cuda => cuda(),
         }
     }
-
-    /// The name shown to the user for the device this choice resolves to.
-    pub fn describe(device: &Device) -> String {
-        format!("{device:?}")
-    }
 }
 
 #[allow(clippy::needless_return, unreachable_code)]

@@ -78,9 +78,34 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// The newest complete checkpoint folder among `dir` and a swap that a kill interrupted.
+fn epochs_done(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
+    serde_json::from_str::<TrainState>(&text).ok().map(|s| s.epochs_done)
+}
+
+/// The newest complete checkpoint: `dir` itself, or, when a kill fell between the two renames
+/// of [`save`], the complete new (`.<name>.tmp-*`) or old (`.<name>.old-*`) folder beside it,
+/// which is then moved to `dir`.
 pub fn find(dir: &Path) -> Option<PathBuf> {
-    dir.join(STATE_FILE).is_file().then(|| dir.to_owned())
+    if epochs_done(dir).is_some() {
+        return Some(dir.to_owned());
+    }
+    let parent = dir.parent()?;
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    let (tmp, old) = (format!(".{name}.tmp-"), format!(".{name}.old-"));
+    let best = std::fs::read_dir(parent)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .is_some_and(|n| n.starts_with(&tmp) || n.starts_with(&old))
+        })
+        .filter_map(|p| epochs_done(&p).map(|e| (e, p)))
+        .max_by_key(|(e, _)| *e)?
+        .1;
+    std::fs::rename(&best, dir).ok()?;
+    Some(dir.to_owned())
 }
 
 /// Loads a checkpoint written by [`save`] into `model` (and `optimizer`, when given).
@@ -117,4 +142,29 @@ pub fn load_model<M: Module>(path: &Path, mut model: M) -> anyhow::Result<M> {
         );
     }
     Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_state(dir: &Path, epochs_done: u64) {
+        std::fs::create_dir_all(dir).unwrap();
+        let state = TrainState { epochs_done, best: None, steps: 0 };
+        std::fs::write(dir.join(STATE_FILE), serde_json::to_string(&state).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_swap_interrupted_between_its_renames_is_recovered() {
+        let root = tempfile::tempdir().unwrap();
+        let last = root.path().join("last");
+        assert_eq!(find(&last), None);
+        // Killed after `last` moved aside and before the new folder took its name.
+        write_state(&root.path().join(".last.old-7"), 2);
+        write_state(&root.path().join(".last.tmp-7"), 3);
+        assert_eq!(find(&last).as_deref(), Some(last.as_path()));
+        assert_eq!(epochs_done(&last), Some(3), "the newer, complete folder wins");
+        // A complete `last` is taken as it is.
+        assert_eq!(find(&last).as_deref(), Some(last.as_path()));
+    }
 }
