@@ -7,6 +7,7 @@ mod metrics;
 mod search;
 pub(crate) mod table;
 mod train;
+mod trained_args;
 mod validate;
 mod visualize;
 

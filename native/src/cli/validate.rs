@@ -9,39 +9,28 @@ use oml_core::retrieval::Distance;
 
 use super::failure::{Failure, bad_input, other};
 use super::table::render_report;
-use crate::device::DeviceChoice;
+use super::trained_args::ModelOnDataset;
 use crate::eval::evaluate_dataset;
 use crate::io::write_atomically;
-use crate::trained::load_trained;
 
 /// Metrics of a model trained by oml-train: embeds the dataset's validation rows and evaluates
 /// retrieval (queries against the gallery).
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
-    #[arg(long, value_name = "CK")]
-    checkpoint: PathBuf,
-    /// Dataset in OML's CSV format.
-    #[arg(long, value_name = "CSV")]
-    dataset: PathBuf,
-    /// Where the dataset's relative paths start. Default: the CSV's folder.
-    #[arg(long, value_name = "DIR")]
-    dataset_root: Option<PathBuf>,
+    #[command(flatten)]
+    input: ModelOnDataset,
     /// k values for cmc@k, precision@k, map@k and ndcg@k.
     #[arg(long, value_delimiter = ',', default_value = "1,5,10", value_name = "K,...")]
     k: Vec<usize>,
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
     /// Also write the metrics as JSON (OML's shape) to this file.
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
-    let device = args.device.device().map_err(bad_input)?;
-    let embedder = load_trained(&args.checkpoint, &device).map_err(bad_input)?;
+    let embedder = args.input.embedder()?;
     let config = MetricsConfig {
         cmc_top_k: args.k.clone(),
         precision_top_k: args.k.clone(),
@@ -54,8 +43,8 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
     config.validate().map_err(bad_input)?;
     let evaluated = evaluate_dataset(
         &embedder,
-        &args.dataset,
-        args.dataset_root.as_deref(),
+        &args.input.dataset,
+        args.input.dataset_root.as_deref(),
         args.batch_size,
         &config,
     )?;

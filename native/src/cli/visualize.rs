@@ -8,24 +8,17 @@ use oml_core::metrics::{MetricsConfig, RetrievalMetric};
 use oml_core::retrieval::Distance;
 
 use super::failure::{Failure, bad_input, other};
-use crate::device::DeviceChoice;
+use super::trained_args::ModelOnDataset;
 use crate::draw::{Layout, ResultsView, grid, worst};
 use crate::eval::{EvaluatedDataset, evaluate_dataset};
-use crate::trained::load_trained;
 
 /// Draws queries and what they retrieve: the query with a blue border, its top-k results with
 /// green (correct) or red (wrong) borders, then positives it missed in gray; each result is
 /// captioned with its distance.
 #[derive(Debug, Args)]
 pub struct VisualizeArgs {
-    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
-    #[arg(long, value_name = "CK")]
-    checkpoint: PathBuf,
-    /// Dataset in OML's CSV format (its validation rows are drawn).
-    #[arg(long, value_name = "CSV")]
-    dataset: PathBuf,
-    #[arg(long, value_name = "DIR")]
-    dataset_root: Option<PathBuf>,
+    #[command(flatten)]
+    input: ModelOnDataset,
     /// Output PNG.
     #[arg(long, value_name = "OUT.png")]
     out: PathBuf,
@@ -41,8 +34,6 @@ pub struct VisualizeArgs {
     /// Which queries: the worst (lowest average precision) or the first in the CSV.
     #[arg(long, value_enum, default_value_t = Pick::Worst)]
     pick: Pick,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,8 +46,7 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
     if args.k == 0 || args.n_queries == 0 {
         return Err(bad_input(anyhow!("--k and --n-queries must be at least 1")));
     }
-    let device = args.device.device().map_err(bad_input)?;
-    let embedder = load_trained(&args.checkpoint, &device).map_err(bad_input)?;
+    let embedder = args.input.embedder()?;
     let config = MetricsConfig {
         cmc_top_k: vec![args.k],
         precision_top_k: Vec::new(),
@@ -66,7 +56,13 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
         pcf_variance: Vec::new(),
         distance: Distance::Euclidean,
     };
-    let ev = evaluate_dataset(&embedder, &args.dataset, args.dataset_root.as_deref(), 32, &config)?;
+    let ev = evaluate_dataset(
+        &embedder,
+        &args.input.dataset,
+        args.input.dataset_root.as_deref(),
+        32,
+        &config,
+    )?;
     let queries = pick_queries(&ev, args);
     let view = ResultsView {
         items: &ev.items,
