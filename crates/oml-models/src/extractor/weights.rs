@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ApplyResult, ModuleSnapshot, ModuleStore};
+use burn::store::{ApplyResult, KeyRemapper, ModuleSnapshot, ModuleStore};
 
 use super::WeightsError;
 
@@ -33,16 +33,21 @@ pub fn load_checkpoint<M: Module>(
     structural: &[&str],
 ) -> Result<(), WeightsError> {
     let unreadable = |reason: String| WeightsError::Unreadable { path: path.to_owned(), reason };
-    if !path.is_file() {
-        return Err(unreadable("no such file".into()));
-    }
-    let is_safetensors = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
-    let result = if is_safetensors {
-        load_safetensors(module, path, anchor, remaps).map_err(unreadable)?
+    let keys = checkpoint_keys(path)?;
+    let prefix = nesting_prefix(keys.iter().map(String::as_str), anchor)
+        .ok_or_else(|| unreadable(missing_anchor(anchor, &keys)))?;
+    let remap = KeyRemapper::from_patterns(all_remaps(&prefix, remaps))
+        .map_err(|e| unreadable(format!("bad key pattern: {e}")))?;
+    let result = if is_safetensors(path) {
+        load_safetensors(module, path, remap).map_err(unreadable)?
     } else {
-        load_pytorch(module, path, anchor, remaps).map_err(unreadable)?
+        load_pytorch(module, path, remap).map_err(unreadable)?
     };
     check(path, &result, structural)
+}
+
+fn is_safetensors(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors"))
 }
 
 /// The tensor names in a checkpoint, as stored (nesting prefix included).
@@ -51,7 +56,7 @@ pub fn checkpoint_keys(path: &Path) -> Result<Vec<String>, WeightsError> {
     if !path.is_file() {
         return Err(unreadable("no such file".into()));
     }
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors")) {
+    if is_safetensors(path) {
         safetensors_keys(path).map_err(unreadable)
     } else {
         pytorch_keys(path).map_err(unreadable)
@@ -123,30 +128,18 @@ fn missing_anchor(anchor: &str, keys: &[String]) -> String {
 fn load_pytorch<M: Module>(
     module: &mut M,
     path: &Path,
-    anchor: &str,
-    remaps: &[Remap],
+    remap: KeyRemapper,
 ) -> Result<ApplyResult, String> {
-    use burn::store::PytorchStore;
-    let keys = pytorch_keys(path)?;
-    let prefix = nesting_prefix(keys.iter().map(String::as_str), anchor)
-        .ok_or_else(|| missing_anchor(anchor, &keys))?;
-    let mut store = PytorchStore::from_file(path)
+    let mut store = burn::store::PytorchStore::from_file(path)
         .allow_partial(true)
         .validate(false)
-        .map_indices_contiguous(false);
-    for (from, to) in all_remaps(&prefix, remaps) {
-        store = store.with_key_remapping(from.as_str(), to.as_str());
-    }
+        .map_indices_contiguous(false)
+        .remap(remap);
     module.load_from(&mut store).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "pytorch"))]
-fn load_pytorch<M: Module>(
-    _module: &mut M,
-    _path: &Path,
-    _anchor: &str,
-    _remaps: &[Remap],
-) -> Result<ApplyResult, String> {
+fn load_pytorch<M: Module>(_: &mut M, _: &Path, _: KeyRemapper) -> Result<ApplyResult, String> {
     Err("reading PyTorch files needs the `pytorch` feature of oml-models".into())
 }
 
@@ -154,31 +147,19 @@ fn load_pytorch<M: Module>(
 fn load_safetensors<M: Module>(
     module: &mut M,
     path: &Path,
-    anchor: &str,
-    remaps: &[Remap],
+    remap: KeyRemapper,
 ) -> Result<ApplyResult, String> {
-    use burn::store::{PyTorchToBurnAdapter, SafetensorsStore};
-    let keys = safetensors_keys(path)?;
-    let prefix = nesting_prefix(keys.iter().map(String::as_str), anchor)
-        .ok_or_else(|| missing_anchor(anchor, &keys))?;
-    let mut store = SafetensorsStore::from_file(path)
-        .with_from_adapter(PyTorchToBurnAdapter)
+    let mut store = burn::store::SafetensorsStore::from_file(path)
+        .with_from_adapter(burn::store::PyTorchToBurnAdapter)
         .allow_partial(true)
         .validate(false)
-        .map_indices_contiguous(false);
-    for (from, to) in all_remaps(&prefix, remaps) {
-        store = store.with_key_remapping(from.as_str(), to.as_str());
-    }
+        .map_indices_contiguous(false)
+        .remap(remap);
     module.load_from(&mut store).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "safetensors"))]
-fn load_safetensors<M: Module>(
-    _module: &mut M,
-    _path: &Path,
-    _anchor: &str,
-    _remaps: &[Remap],
-) -> Result<ApplyResult, String> {
+fn load_safetensors<M: Module>(_: &mut M, _: &Path, _: KeyRemapper) -> Result<ApplyResult, String> {
     Err("reading safetensors files needs the `safetensors` feature of oml-models".into())
 }
 
