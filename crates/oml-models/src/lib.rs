@@ -4,4 +4,6 @@
 
 pub mod embedder;
 pub mod extractor;
+#[cfg(feature = "safetensors")]
+pub mod model_file;
 pub mod zoo;

@@ -63,6 +63,56 @@ impl Arch {
         }
     }
 
+    /// Every architecture.
+    pub const ALL: [Self; 17] = [
+        Self::MobileNetV2,
+        Self::EfficientNetLite0,
+        Self::ResNet18,
+        Self::ResNet34,
+        Self::ResNet50,
+        Self::ResNet101,
+        Self::ResNet152,
+        Self::ViTS16,
+        Self::ViTS8,
+        Self::ViTB16,
+        Self::ViTB8,
+        Self::ViTS14 { reg: false },
+        Self::ViTS14 { reg: true },
+        Self::ViTB14 { reg: false },
+        Self::ViTB14 { reg: true },
+        Self::ViTL14 { reg: false },
+        Self::ViTL14 { reg: true },
+    ];
+
+    /// The stable name model files store (`mobilenet_v2`, `resnet50`, `vits16`,
+    /// `vits14_reg_dinov2`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MobileNetV2 => "mobilenet_v2",
+            Self::EfficientNetLite0 => "efficientnet_lite0",
+            Self::ResNet18 => "resnet18",
+            Self::ResNet34 => "resnet34",
+            Self::ResNet50 => "resnet50",
+            Self::ResNet101 => "resnet101",
+            Self::ResNet152 => "resnet152",
+            Self::ViTS16 => "vits16",
+            Self::ViTS8 => "vits8",
+            Self::ViTB16 => "vitb16",
+            Self::ViTB8 => "vitb8",
+            Self::ViTS14 { reg: false } => "vits14_dinov2",
+            Self::ViTS14 { reg: true } => "vits14_reg_dinov2",
+            Self::ViTB14 { reg: false } => "vitb14_dinov2",
+            Self::ViTB14 { reg: true } => "vitb14_reg_dinov2",
+            Self::ViTL14 { reg: false } => "vitl14_dinov2",
+            Self::ViTL14 { reg: true } => "vitl14_reg_dinov2",
+        }
+    }
+
+    /// The architecture [`Arch::name`] gives `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// Embedding size.
     pub fn feat_dim(self) -> usize {
         match self {

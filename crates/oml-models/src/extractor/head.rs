@@ -82,3 +82,10 @@ impl ExtractorWithMlp<super::ViT> {
         super::weights::load_checkpoint(self, path, "extractor.model.norm.bias", &remaps, &[])
     }
 }
+
+impl ExtractorWithMlp<super::AnyExtractor> {
+    /// For inference: folds the backbone's BatchNorms into its convolutions.
+    pub fn fold_batch_norms(self) -> Self {
+        Self { extractor: self.extractor.fold_batch_norms(), projection: self.projection }
+    }
+}
