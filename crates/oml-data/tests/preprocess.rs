@@ -5,7 +5,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 use oml_data::image::{
-    Filter, ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, resize_with, to_chw,
+    Filter, ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, resize_with,
+    rgba_onto_white, to_chw,
 };
 
 fn png(image: DynamicImage) -> Vec<u8> {
@@ -29,6 +30,18 @@ fn transparent_pixels_become_white_and_grey_becomes_rgb() {
     let rgb = decode_rgb(&png(DynamicImage::ImageLuma8(grey))).unwrap();
     assert_eq!(rgb.dimensions(), (3, 2));
     assert!(rgb.pixels().all(|p| p == &Rgb([77, 77, 77])));
+}
+
+#[test]
+fn raw_rgba_pixels_flatten_like_decoded_ones() {
+    let mut rgba = RgbaImage::from_pixel(3, 2, Rgba([10, 200, 30, 255]));
+    rgba.put_pixel(1, 0, Rgba([0, 0, 0, 128]));
+    rgba.put_pixel(2, 1, Rgba([50, 60, 70, 0]));
+    let decoded = decode_rgb(&png(DynamicImage::ImageRgba8(rgba.clone()))).unwrap();
+    let raw = rgba_onto_white(rgba.as_raw(), 3, 2).unwrap();
+    assert_eq!(raw, decoded);
+    assert!(matches!(rgba_onto_white(rgba.as_raw(), 2, 2), Err(ImageError::Decode(_))));
+    assert!(matches!(rgba_onto_white(&[], 0, 5), Err(ImageError::Empty)));
 }
 
 #[test]

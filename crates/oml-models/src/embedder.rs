@@ -28,17 +28,24 @@ impl<E: Extractor> Embedder<E> {
     /// `pixels`: `n` images `[3, H, W]` back to back, `(W, H)` = `preprocess.output_size()`
     /// → `n × feat_dim` floats, row-major.
     pub fn embed(&self, pixels: Vec<f32>, n: usize) -> Vec<f32> {
+        self.embed_tensor(pixels, n)
+            .try_into_vec_as::<f32>()
+            .unwrap_or_else(|e| unreachable!("a float tensor converts to f32 values: {e:?}"))
+    }
+
+    /// [`Embedder::embed`] without reading the result back: for devices that are read
+    /// asynchronously (WebGPU in a browser: `into_data_async`).
+    ///
+    /// # Shapes
+    /// as [`Embedder::embed`] → `[n, feat_dim]` on the embedder's device.
+    pub fn embed_tensor(&self, pixels: Vec<f32>, n: usize) -> Tensor<2> {
         let (w, h) = self.preprocess.output_size();
         let images = Tensor::<4>::from_data(
             TensorData::new(pixels, [n, 3, h as usize, w as usize]),
             &self.device,
         );
-        let mut out = self.model.extract(images);
-        if self.normalise {
-            out = l2_normalise(out);
-        }
-        out.try_into_vec_as::<f32>()
-            .unwrap_or_else(|e| unreachable!("a float tensor converts to f32 values: {e:?}"))
+        let out = self.model.extract(images);
+        if self.normalise { l2_normalise(out) } else { out }
     }
 }
 

@@ -29,14 +29,33 @@ fn flatten_onto_white(image: DynamicImage) -> RgbImage {
     }
     let rgba = image.into_rgba8();
     let (w, h) = rgba.dimensions();
-    let mut out = RgbImage::new(w, h);
-    for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+    rgba_onto_white(rgba.as_raw(), w, h).unwrap_or_else(|_| RgbImage::new(w, h))
+}
+
+/// 8-bit RGBA pixels (row-major, as in a browser's `ImageData`, not premultiplied) to RGB,
+/// composited onto white exactly as [`decode_rgb`] does. Errors when `rgba` does not hold
+/// `width x height` pixels or the image is empty.
+pub fn rgba_onto_white(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, ImageError> {
+    if width == 0 || height == 0 {
+        return Err(ImageError::Empty);
+    }
+    let pixels = width as usize * height as usize;
+    if rgba.len() != pixels * 4 {
+        return Err(ImageError::Decode(format!(
+            "{} bytes of RGBA for a {width}x{height} image (expected {})",
+            rgba.len(),
+            pixels * 4
+        )));
+    }
+    let mut out = Vec::with_capacity(pixels * 3);
+    for src in rgba.chunks_exact(4) {
         let alpha = u32::from(src[3]);
-        for c in 0..3 {
+        for &c in &src[..3] {
             // Rounded integer blend: (a·c + (255 − a)·255 + 127) / 255.
-            let v = (alpha * u32::from(src[c]) + (255 - alpha) * 255 + 127) / 255;
-            dst[c] = u8::try_from(v).unwrap_or(u8::MAX);
+            let v = (alpha * u32::from(c) + (255 - alpha) * 255 + 127) / 255;
+            out.push(u8::try_from(v).unwrap_or(u8::MAX));
         }
     }
-    out
+    RgbImage::from_raw(width, height, out)
+        .ok_or_else(|| ImageError::Decode("inconsistent image buffer".into()))
 }

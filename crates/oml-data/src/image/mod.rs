@@ -7,7 +7,7 @@ mod preprocess;
 mod resize;
 
 pub use crop::crop;
-pub use decode::{ImageError, decode_rgb};
+pub use decode::{ImageError, decode_rgb, rgba_onto_white};
 pub use normalize::{IMAGENET_MEAN, IMAGENET_STD, Normalization, to_chw};
 pub use preprocess::Preprocess;
 pub use resize::{Filter, ResizePolicy, resize, resize_with};
