@@ -1,13 +1,17 @@
-//! Models trained by `oml-train`, loaded back for the tools (`validate`, `search`,
-//! `visualize`): a checkpoint folder (`runs/<name>/<time>/best` or `last`) inside a run folder
-//! whose `config.toml` says the architecture, head and preprocessing.
+//! Trained models loaded back for the tools (`validate`, `search`, `visualize`, `export`):
+//! a checkpoint folder of an `oml-train` run (`runs/<name>/<time>/best` or `last`) inside a
+//! run folder whose `config.toml` says the architecture, head and preprocessing, or a model
+//! file written by `oml export`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use burn::tensor::Device;
+use oml_data::image::Preprocess;
 use oml_models::embedder::Embedder;
-use oml_models::zoo;
+use oml_models::model_file::{self, SourceSpec};
+use oml_models::zoo::{self, Arch};
+use sha2::{Digest, Sha256};
 
 use crate::train::{MODEL_FILE, TrainConfig, TrainModel, load_model};
 
@@ -25,7 +29,7 @@ fn locate(checkpoint: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     if !model.is_file() {
         anyhow::bail!(
             "{}: no {MODEL_FILE}; pass a checkpoint folder of an oml-train run (RUN/best or \
-             RUN/last) or the run folder",
+             RUN/last), the run folder, or a model file from `oml export`",
             checkpoint.display()
         );
     }
@@ -35,10 +39,28 @@ fn locate(checkpoint: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((run.to_owned(), model))
 }
 
-/// The trained model with its validation preprocessing, ready to embed.
-pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
+/// Whether `path` is a model file (`oml export`'s output) rather than a run checkpoint.
+pub fn is_model_file(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors"))
+}
+
+/// A trained model as `oml export` needs it: the unfolded model and what the model file
+/// says about it.
+#[derive(Debug)]
+pub struct Trained {
+    pub model: TrainModel,
+    pub arch: Arch,
+    pub preprocess: Preprocess,
+    pub normalise: bool,
+    pub source: SourceSpec,
+}
+
+/// Loads a run checkpoint (not folded).
+pub fn load_checkpoint(checkpoint: &Path, device: &Device) -> anyhow::Result<Trained> {
     let (run, model_file) = locate(checkpoint)?;
     let config_path = run.join("config.toml");
+    let config_bytes = std::fs::read(&config_path)
+        .with_context(|| format!("{}: cannot read", config_path.display()))?;
     let mut config = TrainConfig::load(&config_path, &[])?;
     config.extractor.pretrained = false;
     config.extractor.weights = None;
@@ -46,7 +68,44 @@ pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedd
     let model = crate::train::build_model(&config, &run, entry, device)?;
     let model = load_model(&model_file, model)
         .with_context(|| format!("loading {}", model_file.display()))?;
-    let preprocess = crate::train::val_preprocess(entry, &config);
-    let normalise = config.extractor.normalise_features.unwrap_or(entry.normalise_features);
-    Ok(Embedder { model, preprocess, normalise, device: device.clone() })
+    let hash: String = Sha256::digest(&config_bytes).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Trained {
+        model,
+        arch: entry.arch,
+        preprocess: crate::train::val_preprocess(entry, &config),
+        normalise: config.extractor.normalise_features.unwrap_or(entry.normalise_features),
+        source: SourceSpec {
+            zoo_model: Some(entry.name.to_owned()),
+            training_config_sha256: Some(hash),
+            producer: producer(),
+        },
+    })
+}
+
+/// `oml-rs <version>`: the producer written into model files.
+pub fn producer() -> String {
+    format!("oml-rs {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A model file from `oml export`, ready to embed (BatchNorms folded).
+pub fn load_model_file(path: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let (_, embedder) = model_file::load_embedder(&bytes, device)
+        .with_context(|| format!("{}: not a usable model file", path.display()))?;
+    Ok(embedder)
+}
+
+/// The trained model with its validation preprocessing, ready to embed: a model file, or a
+/// run checkpoint.
+pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
+    if is_model_file(checkpoint) {
+        return load_model_file(checkpoint, device);
+    }
+    let t = load_checkpoint(checkpoint, device)?;
+    Ok(Embedder {
+        model: t.model,
+        preprocess: t.preprocess,
+        normalise: t.normalise,
+        device: device.clone(),
+    })
 }

@@ -173,6 +173,8 @@ fn check_tools_on(run: &Path) {
         assert!(path.starts_with("images/twitter/") && csv_text.contains(path.as_str()), "{path}");
     }
 
+    check_export_of(run, &csv, &query, &hits);
+
     let png = run.join("grid.png");
     let out = oml(&[
         "visualize",
@@ -202,6 +204,61 @@ fn check_tools_on(run: &Path) {
         }
         let last = image.get_pixel(6 + 3 * (104 + 6), y).0;
         assert!(last == [150, 150, 150] || last == [255, 255, 255], "row {row} missed: {last:?}");
+    }
+}
+
+/// `oml export` of the run's best checkpoint: the file says what the run was, and the tools
+/// give the same answers from it as from the checkpoint (BatchNorms folded: within rounding).
+fn check_export_of(run: &Path, csv: &Path, query: &Path, hits: &[(f64, String)]) {
+    use sha2::Digest;
+    let file = run.join("model.safetensors");
+    let out = oml(&["export", "--checkpoint", run.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let spec = oml_models::model_file::read_spec(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!((spec.arch.as_str(), spec.feat_dim, spec.normalise), ("mobilenet_v2", 1280, true));
+    let config = std::fs::read(run.join("config.toml")).unwrap();
+    let hash: String = sha2::Sha256::digest(&config).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(spec.source.training_config_sha256.as_deref(), Some(hash.as_str()));
+    assert_eq!(spec.source.zoo_model.as_deref(), Some("mobilenet_v2_imagenet"));
+    let preprocess = spec.preprocess.to_preprocess().unwrap();
+    assert_eq!(preprocess.output_size(), (32, 32), "the run's validation transforms");
+
+    let validate = |checkpoint: &Path, json: &Path| {
+        let out = oml(&[
+            "validate",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--dataset",
+            csv.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        report["OVERALL"]["map"]["5"].as_f64().unwrap()
+    };
+    let from_checkpoint = validate(&run.join("best"), &run.join("best.json"));
+    let from_file = validate(&file, &run.join("file.json"));
+    assert!((from_checkpoint - from_file).abs() < 1e-3, "{from_checkpoint} vs {from_file}");
+
+    let out = oml(&[
+        "search",
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--gallery",
+        csv.to_str().unwrap(),
+        "--query",
+        query.to_str().unwrap(),
+        "--k",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (line, (distance, path)) in text.lines().skip(1).zip(hits) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[4], path, "{text}");
+        assert!((f[1].parse::<f64>().unwrap() - distance).abs() < 1e-3, "{text}");
     }
 }
 

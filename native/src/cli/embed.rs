@@ -1,45 +1,53 @@
-//! `oml embed`: embeddings of a dataset's images (or a folder of images) by a zoo model.
+//! `oml embed`: embeddings of a dataset's images (or a folder of images) by a zoo model or a
+//! model file, written as .npy, .safetensors, .jsonl or .parquet.
 
 use std::fs::File;
 use std::io::{BufReader, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use oml_core::dataset::read_dataset;
 use oml_models::embedder::Embedder;
+use oml_models::extractor::Extractor;
 use oml_models::zoo;
 
 use super::failure::{Failure, bad_input, other};
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset, from_dir};
-use crate::io::{write_atomically, write_embeddings};
+use crate::io::{EmbeddingTable, TableFormat, write_table};
+use crate::trained::{is_model_file, load_model_file};
 use crate::zoo::{cache_dir, weights_for};
 
-/// Embeds images with a pretrained model: every row of a dataset CSV, in row order, or every
-/// image under a folder, sorted by path.
+/// Embeds images with a pretrained model or a model file: every row of a dataset CSV, in row
+/// order, or every image under a folder, sorted by path.
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
-    /// A zoo model: mobilenet_v2_imagenet, efficientnet_lite0_imagenet, resnet50_imagenet1k_v1,
-    /// vits16_dino, vits14_dinov2, vits16_sop, ... (`oml embed --model help` lists them).
-    #[arg(long, value_name = "NAME")]
+    /// A zoo model (mobilenet_v2_imagenet, efficientnet_lite0_imagenet, resnet50_imagenet1k_v1,
+    /// vits16_dino, vits14_dinov2, vits16_sop, ...; `--model help` lists them), or a model
+    /// file from `oml export` (.safetensors).
+    #[arg(long, value_name = "NAME|FILE")]
     model: String,
-    /// Weights to load instead of the zoo's download (a .pt/.pth or .safetensors checkpoint in
-    /// the model's layout, possibly nested under `state_dict`/`model`).
+    /// With a zoo model: weights to load instead of the zoo's download (a .pt/.pth or
+    /// .safetensors checkpoint in the model's layout, possibly nested under
+    /// `state_dict`/`model`).
     #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
+    weights: Option<std::path::PathBuf>,
     /// Dataset in OML's CSV format; its paths are relative to --dataset-root.
     #[arg(long, value_name = "CSV", conflicts_with = "images", required_unless_present = "images")]
-    dataset: Option<PathBuf>,
+    dataset: Option<std::path::PathBuf>,
     /// Where the dataset's relative paths start. Default: the CSV's folder.
     #[arg(long, value_name = "DIR", requires = "dataset")]
-    dataset_root: Option<PathBuf>,
-    /// A folder of images (searched recursively); the order is written to <OUT>.ids.txt.
+    dataset_root: Option<std::path::PathBuf>,
+    /// A folder of images (searched recursively).
     #[arg(long, value_name = "DIR")]
-    images: Option<PathBuf>,
-    /// Output: .npy (float32 [N, D]) or .safetensors.
+    images: Option<std::path::PathBuf>,
+    /// Output, by extension: .npy (float32 [N, D]) or .safetensors (tensor "embeddings"),
+    /// each with <OUT>.ids.txt; .jsonl ({"id", "label", "category", "embedding"} per line) or
+    /// .parquet (columns id, label, category, embedding) for vector databases. Ids are the
+    /// CSV's paths, or the image paths of --images.
     #[arg(long, value_name = "OUT")]
-    out: PathBuf,
+    out: std::path::PathBuf,
     /// Images per forward pass.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
@@ -51,6 +59,14 @@ pub struct EmbedArgs {
     offline: bool,
 }
 
+/// The rows to embed, their ids and what the dataset says about them.
+struct Inputs {
+    items: Vec<ImageItem>,
+    ids: Vec<String>,
+    labels: Option<Vec<i64>>,
+    categories: Option<Vec<Option<String>>>,
+}
+
 pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
     if args.model == "help" {
         for e in zoo::ZOO {
@@ -58,8 +74,17 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let entry = zoo::find(&args.model).map_err(bad_input)?;
+    TableFormat::of(&args.out).map_err(bad_input)?;
     let device = args.device.device().map_err(bad_input)?;
+    let model_path = Path::new(&args.model);
+    if is_model_file(model_path) {
+        if args.weights.is_some() {
+            return Err(bad_input(anyhow!("--weights goes with a zoo model, not a model file")));
+        }
+        let embedder = load_model_file(model_path, &device).map_err(bad_input)?;
+        return embed_and_write(args, &embedder, &args.model);
+    }
+    let entry = zoo::find(&args.model).map_err(bad_input)?;
     let weights = match &args.weights {
         Some(path) => path.clone(),
         None => weights_for(entry, &cache_dir(), args.offline).map_err(other)?,
@@ -72,38 +97,47 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         normalise: entry.normalise_features,
         device,
     };
+    embed_and_write(args, &embedder, entry.name)
+}
 
-    let items = inputs(args)?;
-    if items.is_empty() {
+fn embed_and_write<E: Extractor>(
+    args: &EmbedArgs,
+    embedder: &Embedder<E>,
+    model_name: &str,
+) -> Result<(), Failure> {
+    let inputs = inputs(args)?;
+    if inputs.items.is_empty() {
         return Err(bad_input(anyhow!("no images to embed")));
     }
     let show_progress = std::io::stderr().is_terminal();
-    let data = embed_items(&embedder, &items, args.batch_size as usize, show_progress)
+    let data = embed_items(embedder, &inputs.items, args.batch_size as usize, show_progress)
         .map_err(bad_input)?;
     let dim = embedder.feat_dim();
-    write_embeddings(&args.out, &data, items.len(), dim).map_err(bad_input)?;
-    if args.images.is_some() {
-        let ids = ids_path(&args.out);
-        let list: String = items.iter().map(|i| format!("{}\n", i.path.display())).collect();
-        write_atomically(&ids, list.as_bytes())
-            .with_context(|| format!("{}: cannot write", ids.display()))
-            .map_err(other)?;
-    }
+    let table = EmbeddingTable {
+        ids: &inputs.ids,
+        labels: inputs.labels.as_deref(),
+        categories: inputs.categories.as_deref(),
+        data: &data,
+        dim,
+    };
+    let written = write_table(&args.out, &table).map_err(other)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     eprintln!(
-        "oml embed: {} images -> {} ({} x {dim}, {})",
-        items.len(),
-        args.out.display(),
-        items.len(),
-        entry.name
+        "oml embed: {} images -> {} ({} x {dim}, {model_name})",
+        inputs.items.len(),
+        names.join(" + "),
+        inputs.items.len(),
     );
     Ok(())
 }
 
-fn inputs(args: &EmbedArgs) -> Result<Vec<ImageItem>, Failure> {
+fn inputs(args: &EmbedArgs) -> Result<Inputs, Failure> {
     if let Some(dir) = &args.images {
-        return from_dir(dir)
+        let items = from_dir(dir)
             .with_context(|| format!("{}: cannot list images", dir.display()))
-            .map_err(bad_input);
+            .map_err(bad_input)?;
+        let ids = items.iter().map(|i| i.path.display().to_string()).collect();
+        return Ok(Inputs { items, ids, labels: None, categories: None });
     }
     let csv = args.dataset.as_ref().ok_or_else(|| bad_input(anyhow!("--dataset or --images")))?;
     let file = File::open(csv)
@@ -115,10 +149,12 @@ fn inputs(args: &EmbedArgs) -> Result<Vec<ImageItem>, Failure> {
         Some(root) => root.clone(),
         None => csv.parent().map(Path::to_path_buf).unwrap_or_default(),
     };
-    Ok(from_dataset(&dataset, &root))
-}
-
-/// `E.npy` → `E.ids.txt`.
-fn ids_path(out: &Path) -> PathBuf {
-    out.with_extension("ids.txt")
+    let records = dataset.records();
+    let has_categories = records.iter().any(|r| r.category.is_some());
+    Ok(Inputs {
+        items: from_dataset(&dataset, &root),
+        ids: records.iter().map(|r| r.path.clone()).collect(),
+        labels: Some(records.iter().map(|r| r.label).collect()),
+        categories: has_categories.then(|| records.iter().map(|r| r.category.clone()).collect()),
+    })
 }

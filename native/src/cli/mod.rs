@@ -2,6 +2,7 @@
 
 mod convert;
 mod embed;
+mod export;
 mod failure;
 mod metrics;
 mod search;
@@ -30,6 +31,7 @@ pub struct Cli {
 enum Command {
     Metrics(metrics::MetricsArgs),
     Embed(embed::EmbedArgs),
+    Export(export::ExportArgs),
     Convert(convert::ConvertArgs),
     Validate(validate::ValidateArgs),
     Search(search::SearchArgs),
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Metrics(args) => metrics::run(&args),
         Command::Embed(args) => embed::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Search(args) => search::run(&args),

@@ -16,7 +16,8 @@ use crate::trained::load_trained;
 /// is) with query images, printing the top k of each: rank, distance, label, path.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
+    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last), the run folder, or a
+    /// model file from `oml export` (.safetensors).
     #[arg(long, value_name = "CK")]
     checkpoint: PathBuf,
     /// The gallery: a dataset CSV.

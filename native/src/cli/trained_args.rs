@@ -13,7 +13,8 @@ use crate::trained::load_trained;
 /// A checkpoint of an oml-train run and a dataset to run it on.
 #[derive(Debug, Args)]
 pub struct ModelOnDataset {
-    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last) or the run folder.
+    /// A checkpoint folder of an oml-train run (RUN/best, RUN/last), the run folder, or a
+    /// model file from `oml export` (.safetensors).
     #[arg(long, value_name = "CK")]
     pub checkpoint: PathBuf,
     /// Dataset in OML's CSV format (its validation rows are used).
