@@ -25,4 +25,10 @@ cargo test --locked -p oml-core --test retrieval_exact
 step "wasm32 check of crates/"
 cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models -p oml-data --no-default-features
 
+step "export formats read back by numpy, safetensors and pyarrow"
+scripts/check-exports.sh
+
+step "the wasm package (dist/oml-wasm) in Node.js against the native tools"
+scripts/test-wasm-pkg.sh
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"
