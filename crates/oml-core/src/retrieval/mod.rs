@@ -4,6 +4,7 @@
 mod distance;
 mod embeddings;
 mod error;
+mod from_dataset;
 pub(crate) mod gemm;
 mod query_gallery;
 mod results;

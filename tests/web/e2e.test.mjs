@@ -1,0 +1,161 @@
+// The browser app end to end in headless Chromium (Debian's), driven by playwright-core.
+// scripts/test-web.sh builds the app, prepares a labelled gallery and the native reference
+// (`oml metrics` on `oml embed` of the same files and model), then runs:
+//   node e2e.test.mjs DIST GALLERY_DIR NATIVE_METRICS_JSON ARTIFACTS_DIR [MANY_IMAGES_DIR]
+// Checks: the CPU path is chosen without an adapter and WebGPU with one; dropping the gallery
+// folder embeds it (bad files listed as skipped); the page's metrics equal the native ones
+// within 1e-4; clicking a query fills the result grid with green/red marks; 500+ images keep
+// the page responsive with progress moving. Screenshots go to ARTIFACTS_DIR.
+import assert from "node:assert/strict";
+import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const [dist, galleryDir, nativeJson, artifacts, manyDir] = process.argv.slice(2);
+const native = JSON.parse(readFileSync(nativeJson, "utf8"));
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
+  ".safetensors": "application/octet-stream" };
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+  const file = join(dist, path.endsWith("/") ? `${path}index.html` : path);
+  try {
+    if (!statSync(file).isFile()) throw new Error();
+  } catch {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": TYPES[extname(file)] || "application/octet-stream" });
+  createReadStream(file).pipe(res);
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const FLAGS = ["--headless=new", "--no-sandbox", "--no-first-run", "--disable-quic", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"];
+
+async function open(extraFlags, query = "") {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...FLAGS, ...extraFlags] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(url + query);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 120_000 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  assert.equal(state, "ready", `the page did not get ready: ${await page.textContent("#message")} ${errors.join("; ")}`);
+  return { browser, page, errors };
+}
+
+function compareMetrics(got, want, tolerance, what) {
+  let n = 0;
+  for (const [group, metrics] of Object.entries(want)) {
+    for (const [metric, values] of Object.entries(metrics)) {
+      for (const [k, v] of Object.entries(values)) {
+        const g = got[group]?.[metric]?.[k];
+        if (v === null) assert.equal(g, null, `${what}: ${group}/${metric}/${k}`);
+        else assert.ok(Math.abs(g - v) <= tolerance, `${what}: ${group}/${metric}/${k}: page ${g}, native ${v}`);
+        n++;
+      }
+    }
+  }
+  assert.ok(n > 20, `${what}: only ${n} values compared`);
+  return n;
+}
+
+async function dropGallery(page, what, tolerance) {
+  const started = Date.now();
+  await page.setInputFiles("#folder", galleryDir);
+  await page.waitForFunction(() => ["done", "error"].includes(document.body.dataset.state), null, { timeout: 600_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "done", await page.textContent("#message"));
+  const seconds = (Date.now() - started) / 1000;
+  const skipped = await page.$$eval("#skipped li", (lis) => lis.map((li) => li.textContent));
+  assert.equal(skipped.length, 2, `skipped: ${skipped}`);
+  assert.ok(skipped.some((s) => s.includes("broken.png") && s.includes("not a decodable image")), skipped.join("; "));
+  assert.ok(skipped.some((s) => s.includes("notes.txt") && s.includes("not an image")), skipped.join("; "));
+  const metrics = JSON.parse(await page.textContent("#metrics-json"));
+  const compared = compareMetrics(metrics, native, tolerance, what);
+  assert.ok(await page.$("#cmc-plot svg polyline"), "CMC curve drawn");
+  assert.ok((await page.$$("#hist-plot svg rect")).length > 10, "histograms drawn");
+  assert.ok((await page.$$("#pca-plot svg circle")).length >= 24, "PCA map drawn");
+  assert.ok((await page.$$("#worst .worst-row")).length > 0, "worst queries listed");
+  const images = await page.$$eval("#gallery .tile", (t) => t.length);
+  return { seconds, images, compared };
+}
+
+async function checkSearch(page) {
+  // Click a Google drawing (a query of the CSV): its results are Twitter drawings, marked.
+  await page.click('#gallery .tile[title*="google"]');
+  await page.waitForSelector("#results .tile");
+  const query = await page.$$eval("#query .tile.query", (t) => t.length);
+  assert.equal(query, 1, "the query is shown with a blue border");
+  const marks = await page.$$eval("#results .tile", (tiles) => tiles.map((t) => t.className));
+  assert.equal(marks.length, 10, `results: ${marks}`);
+  assert.ok(marks.every((c) => c.includes("correct") || c.includes("wrong")), `marks: ${marks}`);
+  assert.ok(marks.some((c) => c.includes("correct")), "the query's twin is among its 10 nearest");
+  const distances = await page.$$eval("#results .tile .caption", (c) => c.map((e) => Number(e.textContent)));
+  assert.ok(distances.every((d, i) => i === 0 || d >= distances[i - 1]), `distances ascend: ${distances}`);
+}
+
+const report = {};
+
+// --- CPU: no adapter without --enable-unsafe-webgpu
+{
+  const { browser, page, errors } = await open([]);
+  assert.equal(await page.evaluate(() => document.body.dataset.backend), "cpu");
+  assert.equal((await page.textContent("#backend")).trim(), "CPU");
+  const r = await dropGallery(page, "cpu", 1e-4);
+  await checkSearch(page);
+  await page.screenshot({ path: join(artifacts, "web-cpu.png"), fullPage: true });
+  assert.deepEqual(errors.filter((e) => !e.includes("favicon")), [], "no errors in the page");
+  report.cpu = r;
+  await browser.close();
+}
+
+// --- WebGPU: SwiftShader's fallback adapter with --enable-unsafe-webgpu
+{
+  const { browser, page } = await open(["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]);
+  const backend = await page.evaluate(() => document.body.dataset.backend);
+  report.webgpu_adapter = backend === "webgpu";
+  if (backend === "webgpu") {
+    assert.equal((await page.textContent("#backend")).trim(), "WebGPU");
+    report.webgpu = await dropGallery(page, "webgpu", 1e-3);
+    await checkSearch(page);
+    await page.screenshot({ path: join(artifacts, "web-webgpu.png"), fullPage: true });
+  }
+  await browser.close();
+}
+
+// --- Many images: the page stays responsive and progress keeps moving.
+if (manyDir) {
+  const { browser, page } = await open([]);
+  await page.evaluate(() => {
+    window.__frames = [];
+    let last = performance.now();
+    const tick = (t) => { window.__frames.push(t - last); last = t; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  await page.setInputFiles("#folder", manyDir);
+  const samples = [];
+  for (let i = 0; i < 12; i++) {
+    await page.waitForTimeout(2500);
+    samples.push(await page.evaluate(() => ({
+      embedded: Number(document.body.dataset.embedded || 0),
+      heap: performance.memory ? performance.memory.usedJSHeapSize : 0,
+    })));
+  }
+  const frames = await page.evaluate(() => window.__frames.slice(5));
+  const embedded = samples.map((s) => s.embedded);
+  for (let i = 4; i < embedded.length; i += 4) assert.ok(embedded[i] > embedded[i - 4], `progress stalled: ${embedded}`);
+  const longest = Math.max(...frames);
+  assert.ok(longest < 500, `the page froze for ${longest.toFixed(0)} ms`);
+  const heapMb = Math.max(...samples.map((s) => s.heap)) / 2 ** 20;
+  assert.ok(heapMb < 256, `page heap ${heapMb.toFixed(0)} MiB`);
+  report.many = { embedded_after_30s: embedded.at(-1), longest_frame_ms: Math.round(longest), max_heap_mib: Math.round(heapMb) };
+  await page.screenshot({ path: join(artifacts, "web-many.png") });
+  await browser.close();
+}
+
+server.close();
+console.log(JSON.stringify(report));

@@ -1,0 +1,183 @@
+//! What the page shows about a labelled gallery: the metrics `oml metrics` computes (same
+//! defaults), the CMC curve, positive and negative distance histograms, and each query's
+//! results for the worst-queries list. Pure Rust over `oml-core`; the bindings are in lib.rs.
+
+use oml_core::dataset::Dataset;
+use oml_core::metrics::{MetricsConfig, RetrievalMetric, evaluate};
+use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
+use serde::Serialize;
+
+/// Why the page cannot compute metrics; shown to the user.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("no validation rows have an embedded image")]
+    NothingToEvaluate,
+    #[error("{0}")]
+    Retrieval(#[from] oml_core::retrieval::RetrievalError),
+    #[error("{0}")]
+    Metrics(#[from] oml_core::metrics::MetricsError),
+    #[error("{got} embedding values for {rows} rows of {dim}")]
+    Shape { got: usize, rows: usize, dim: usize },
+}
+
+/// `oml metrics`' defaults: cmc, precision, map, ndcg at 1, 5, 10; fnmr@fmr at 0.001, 0.01,
+/// 0.1; pcf at 0.5; Euclidean distance.
+pub fn page_metrics_config() -> MetricsConfig {
+    MetricsConfig { fmr_vals: vec![0.001, 0.01, 0.1], ..MetricsConfig::default() }
+}
+
+/// Longest CMC curve drawn.
+const CURVE_K: usize = 50;
+/// Histogram bins.
+const BINS: usize = 30;
+/// Results kept per query for the worst-queries view.
+const SHOWN: usize = 5;
+
+/// One query's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryOutcome {
+    /// Dataset row of the query.
+    pub row: usize,
+    /// Dataset rows of its nearest gallery items and their distances and correctness.
+    pub results: Vec<(usize, f32, bool)>,
+    /// map@5 of the query (what "worst" sorts by, then cmc@1).
+    pub map5: f64,
+    pub cmc1: f64,
+    pub n_positives: usize,
+}
+
+/// Everything [`analyse`] computes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// OML-shaped: `{"OVERALL": {"cmc": {"1": ...}, ...}, "<category>": {...}}`.
+    pub metrics: serde_json::Value,
+    /// `cmc[k - 1]` for k = 1..=min(50, gallery size).
+    pub cmc_curve: Vec<f64>,
+    pub histogram: Histogram,
+    /// Queries, worst first.
+    pub queries: Vec<QueryOutcome>,
+    pub n_queries: usize,
+    pub n_gallery: usize,
+    /// Validation rows left out because their image is missing or was skipped.
+    pub missing_rows: Vec<usize>,
+}
+
+/// Counts of query-gallery distances of positive and negative pairs in equal-width bins.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    /// `BINS + 1` bin edges.
+    pub edges: Vec<f32>,
+    pub positive: Vec<u64>,
+    pub negative: Vec<u64>,
+}
+
+/// Metrics and plots of the validation rows of `dataset` whose images were embedded.
+///
+/// # Shapes
+/// `embeddings`: one row of `dim` per dataset row (`dataset.records().len() × dim`); rows with
+/// `present[r] == false` are ignored (their values can be anything finite, e.g. zeros).
+pub fn analyse(
+    dataset: &Dataset,
+    embeddings: &[f32],
+    dim: usize,
+    present: &[bool],
+) -> Result<Analysis, AnalysisError> {
+    let n = dataset.records().len();
+    if dim == 0 || embeddings.len() != n * dim || present.len() != n {
+        return Err(AnalysisError::Shape { got: embeddings.len(), rows: n, dim });
+    }
+    let validation = dataset.validation_rows();
+    let (rows, missing_rows): (Vec<usize>, Vec<usize>) =
+        validation.iter().partition(|&&r| present[r]);
+    if rows.is_empty() {
+        return Err(AnalysisError::NothingToEvaluate);
+    }
+    let mut data = Vec::with_capacity(rows.len() * dim);
+    for &r in &rows {
+        data.extend_from_slice(&embeddings[r * dim..(r + 1) * dim]);
+    }
+    let emb = Embeddings::new(&data, rows.len(), dim)?;
+    let qg = QueryGallery::from_dataset(dataset, &rows)?;
+    let config = page_metrics_config();
+    let evaluation = evaluate(&emb, &qg, &config)?;
+    let metrics = serde_json::to_value(&evaluation.report).unwrap_or(serde_json::Value::Null);
+
+    let curve_k = CURVE_K.min(qg.gallery_rows().len()).max(1);
+    let long = retrieve(&emb, &qg, curve_k, Distance::Euclidean)?;
+    let mut cmc_curve = vec![0.0; curve_k];
+    for q in long.iter() {
+        if let Some(first) = q.is_correct().iter().position(|&c| c) {
+            for v in &mut cmc_curve[first..] {
+                *v += 1.0;
+            }
+        }
+    }
+    let n_queries = long.n_queries().max(1) as f64;
+    cmc_curve.iter_mut().for_each(|v| *v /= n_queries);
+
+    let map5 = evaluation.per_query.get(RetrievalMetric::Map, 5).unwrap_or(&[]);
+    let cmc1 = evaluation.per_query.get(RetrievalMetric::Cmc, 1).unwrap_or(&[]);
+    let gallery = qg.gallery_rows();
+    let mut queries: Vec<QueryOutcome> = qg
+        .query_rows()
+        .iter()
+        .enumerate()
+        .map(|(q, &qrow)| {
+            let r = long.query(q);
+            let correct = r.is_correct();
+            QueryOutcome {
+                row: rows[qrow as usize],
+                results: r
+                    .retrieved
+                    .iter()
+                    .zip(r.distances)
+                    .zip(&correct)
+                    .take(SHOWN)
+                    .map(|((&g, &d), &c)| (rows[gallery[g as usize] as usize], d, c))
+                    .collect(),
+                map5: map5.get(q).copied().unwrap_or(f64::NAN),
+                cmc1: cmc1.get(q).copied().unwrap_or(f64::NAN),
+                n_positives: r.gt.len(),
+            }
+        })
+        .collect();
+    queries.sort_by(|a, b| a.map5.total_cmp(&b.map5).then(a.cmc1.total_cmp(&b.cmc1)));
+
+    Ok(Analysis {
+        metrics,
+        cmc_curve,
+        histogram: histogram(&emb, &qg),
+        n_queries: qg.query_rows().len(),
+        n_gallery: gallery.len(),
+        queries,
+        missing_rows,
+    })
+}
+
+/// Distances of query-gallery pairs (a row never paired with itself), positives (same label)
+/// and negatives apart. At most 1,000 queries are used, so the cost stays bounded.
+fn histogram(emb: &Embeddings<'_>, qg: &QueryGallery) -> Histogram {
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    let queries = qg.query_rows();
+    let step = queries.len().div_ceil(1000).max(1);
+    for &q in queries.iter().step_by(step) {
+        for &g in qg.gallery_rows() {
+            if q == g {
+                continue;
+            }
+            let d = Distance::Euclidean.between(emb.row(q as usize), emb.row(g as usize));
+            if qg.label(q) == qg.label(g) { pos.push(d) } else { neg.push(d) }
+        }
+    }
+    let max = pos.iter().chain(&neg).copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
+    let width = max / BINS as f32;
+    let edges = (0..=BINS).map(|i| i as f32 * width).collect();
+    let count = |values: &[f32]| {
+        let mut bins = vec![0u64; BINS];
+        for &v in values {
+            bins[((v / width) as usize).min(BINS - 1)] += 1;
+        }
+        bins
+    };
+    Histogram { edges, positive: count(&pos), negative: count(&neg) }
+}
