@@ -37,8 +37,13 @@ fn model_files(c: &mut Criterion) {
     let device = Device::flex();
     let entry = zoo::find("mobilenet_v2_imagenet").expect("zoo entry");
     let model = ExtractorWithMlp::new(Arch::MobileNetV2.init(&device), &[], &device);
-    let spec =
-        ModelSpec::describe(&model, Arch::MobileNetV2, &entry.preprocess, true, SourceSpec::default());
+    let spec = ModelSpec::describe(
+        &model,
+        Arch::MobileNetV2,
+        &entry.preprocess,
+        true,
+        SourceSpec::default(),
+    );
     let bytes = model_file::to_bytes(&model, &spec).expect("serialised");
     let mut group = c.benchmark_group("model_file_mobilenet_v2");
     group.sample_size(10);

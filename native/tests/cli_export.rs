@@ -68,14 +68,7 @@ fn embed(model: &str, csv: &Path, out: &Path) {
 fn a_zoo_model_file_embeds_like_the_zoo_model_and_every_export_reads_back_equal() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("mnv2.safetensors");
-    let run = oml(&[
-        "export",
-        "--model",
-        "mobilenet_v2_imagenet",
-        "--offline",
-        "--out",
-        s(&model),
-    ]);
+    let run = oml(&["export", "--model", "mobilenet_v2_imagenet", "--offline", "--out", s(&model)]);
     assert!(run.status.success(), "{}", stderr(&run));
     let spec = oml_models::model_file::read_spec(&std::fs::read(&model).unwrap()).unwrap();
     assert_eq!(spec.source.zoo_model.as_deref(), Some("mobilenet_v2_imagenet"));
@@ -91,7 +84,8 @@ fn a_zoo_model_file_embeds_like_the_zoo_model_and_every_export_reads_back_equal(
     let worst = want.data.iter().zip(&got.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-4, "model file vs zoo model: {worst}");
 
-    let dataset = oml_core::dataset::read_dataset(std::fs::File::open(&csv).unwrap(), "csv").unwrap();
+    let dataset =
+        oml_core::dataset::read_dataset(std::fs::File::open(&csv).unwrap(), "csv").unwrap();
     let ids: Vec<String> = dataset.records().iter().map(|r| r.path.clone()).collect();
     let labels: Vec<i64> = dataset.records().iter().map(|r| r.label).collect();
     let categories: Vec<Option<String>> =
@@ -121,8 +115,12 @@ fn a_zoo_model_file_embeds_like_the_zoo_model_and_every_export_reads_back_equal(
         assert_eq!(row["id"], ids[i].as_str());
         assert_eq!(row["label"], labels[i]);
         assert_eq!(row["category"].as_str(), categories[i].as_deref());
-        let values: Vec<f32> =
-            row["embedding"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let values: Vec<f32> = row["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
         assert_eq!(values, got.data[i * 1280..(i + 1) * 1280], "row {i}");
     }
 

@@ -212,7 +212,8 @@ fn check_tools_on(run: &Path) {
 fn check_export_of(run: &Path, csv: &Path, query: &Path, hits: &[(f64, String)]) {
     use sha2::Digest;
     let file = run.join("model.safetensors");
-    let out = oml(&["export", "--checkpoint", run.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    let out =
+        oml(&["export", "--checkpoint", run.to_str().unwrap(), "--out", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let spec = oml_models::model_file::read_spec(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!((spec.arch.as_str(), spec.feat_dim, spec.normalise), ("mobilenet_v2", 1280, true));

@@ -38,7 +38,9 @@ impl FromStr for Requested {
             "auto" => Ok(Self::Auto),
             "cpu" => Ok(Self::Cpu),
             "webgpu" => Ok(Self::WebGpu),
-            other => Err(format!("backend must be \"auto\", \"cpu\" or \"webgpu\"; got \"{other}\"")),
+            other => {
+                Err(format!("backend must be \"auto\", \"cpu\" or \"webgpu\"; got \"{other}\""))
+            }
         }
     }
 }
@@ -83,7 +85,9 @@ mod tests {
 
     #[test]
     fn names_parse_and_print() {
-        for (s, r) in [("auto", Requested::Auto), ("cpu", Requested::Cpu), ("webgpu", Requested::WebGpu)] {
+        for (s, r) in
+            [("auto", Requested::Auto), ("cpu", Requested::Cpu), ("webgpu", Requested::WebGpu)]
+        {
             assert_eq!(s.parse::<Requested>(), Ok(r));
         }
         assert!("gpu".parse::<Requested>().unwrap_err().contains("\"gpu\""));

@@ -22,9 +22,7 @@ fn get(value: &JsValue, key: &str) -> JsValue {
 }
 
 fn js_message(e: &JsValue) -> String {
-    e.as_string()
-        .or_else(|| get(e, "message").as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+    e.as_string().or_else(|| get(e, "message").as_string()).unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// A non-negative integer property (`width`, `height`), if there is one.
@@ -84,8 +82,7 @@ fn draw(source: &JsValue, width: u32, height: u32) -> Result<RgbImage, String> {
     draw_image
         .call3(&context, source, &JsValue::from(0), &JsValue::from(0))
         .map_err(|e| format!("{EXPECTED} ({})", js_message(&e)))?;
-    let data = context
-        .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
-        .map_err(fail)?;
+    let data =
+        context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height)).map_err(fail)?;
     rgba_onto_white(&data.data(), width, height).map_err(|e| e.to_string())
 }

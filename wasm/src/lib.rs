@@ -164,7 +164,10 @@ impl Embedder {
 
     /// The embedding of one image.
     #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
-    pub fn embed(&self, #[wasm_bindgen(unchecked_param_type = "ImageInput")] image: JsValue) -> Promise {
+    pub fn embed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ImageInput")] image: JsValue,
+    ) -> Promise {
         let inner = Rc::clone(&self.inner);
         future_to_promise(async move {
             let out = inner.embed_all(&[image]).await.map_err(js_error)?;
@@ -209,7 +212,10 @@ impl JsIndex {
     #[wasm_bindgen(unchecked_return_type = "SearchResult")]
     pub fn search(&self, query: &[f32], k: usize) -> Result<JsValue, JsValue> {
         if query.len() != self.0.dim() {
-            return Err(js_error(index::IndexError::QueryDim { dim: self.0.dim(), got: query.len() }));
+            return Err(js_error(index::IndexError::QueryDim {
+                dim: self.0.dim(),
+                got: query.len(),
+            }));
         }
         let hits = self.0.search(query, k).map_err(js_error)?;
         Ok(hits.first().map(hits_to_js).unwrap_or(JsValue::NULL))

@@ -181,3 +181,68 @@ fn histogram(emb: &Embeddings<'_>, qg: &QueryGallery) -> Histogram {
     };
     Histogram { edges, positive: count(&pos), negative: count(&neg) }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// 3 identities, each with a query and a gallery row, plus a train row.
+    const CSV: &str = "label,path,split,is_query,is_gallery\n\
+        9,t.png,train,,\n\
+        0,q0.png,validation,True,False\n\
+        0,g0.png,validation,False,True\n\
+        1,q1.png,validation,True,False\n\
+        1,g1.png,validation,False,True\n\
+        2,q2.png,validation,True,False\n\
+        2,g2.png,validation,False,True\n";
+
+    fn dataset() -> Dataset {
+        oml_core::dataset::read_dataset(CSV.as_bytes(), "t.csv").unwrap()
+    }
+
+    /// 1-d embeddings: q0 0.0, g0 0.1, q1 1.0, g1 1.9, q2 2.0, g2 1.05 (so q1's nearest
+    /// is g2, a miss; q2's nearest is g1, a miss).
+    fn embeddings() -> Vec<f32> {
+        vec![7.0, 0.0, 0.1, 1.0, 1.9, 2.0, 1.05]
+    }
+
+    #[test]
+    fn metrics_equal_oml_core_on_the_validation_rows() {
+        let a = analyse(&dataset(), &embeddings(), 1, &[true; 7]).unwrap();
+        let rows = [1, 2, 3, 4, 5, 6];
+        let data: Vec<f32> = rows.iter().map(|&r| embeddings()[r]).collect();
+        let qg = QueryGallery::from_dataset(&dataset(), &rows).unwrap();
+        let want = evaluate(&Embeddings::new(&data, 6, 1).unwrap(), &qg, &page_metrics_config())
+            .unwrap()
+            .report;
+        assert_eq!(a.metrics, serde_json::to_value(&want).unwrap());
+        assert!((a.metrics["OVERALL"]["cmc"]["1"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!((a.n_queries, a.n_gallery), (3, 3));
+        assert_eq!(a.cmc_curve.len(), 3);
+        assert!((a.cmc_curve[0] - 1.0 / 3.0).abs() < 1e-9 && (a.cmc_curve[2] - 1.0).abs() < 1e-9);
+        // 3 queries x 3 gallery items: 3 positive pairs, 6 negative.
+        assert_eq!(a.histogram.positive.iter().sum::<u64>(), 3);
+        assert_eq!(a.histogram.negative.iter().sum::<u64>(), 6);
+        // Worst first: the two misses (map@5 = 1/2), then q0 (1).
+        assert_eq!(a.queries.iter().map(|q| q.row).collect::<Vec<_>>()[2], 1);
+        assert_eq!(a.queries[2].results[0], (2, 0.1, true));
+    }
+
+    #[test]
+    fn rows_without_an_image_are_left_out_and_named() {
+        let mut present = [true; 7];
+        present[5] = false; // q2
+        let a = analyse(&dataset(), &embeddings(), 1, &present).unwrap();
+        assert_eq!(a.missing_rows, vec![5]);
+        assert_eq!(a.n_queries, 2);
+        assert!(matches!(
+            analyse(&dataset(), &embeddings(), 1, &[false; 7]),
+            Err(AnalysisError::NothingToEvaluate)
+        ));
+        assert!(matches!(
+            analyse(&dataset(), &embeddings()[1..], 1, &[true; 7]),
+            Err(AnalysisError::Shape { .. })
+        ));
+    }
+}

@@ -45,6 +45,12 @@ impl LabelledSet {
         self.dataset.records().len()
     }
 
+    /// No rows (a CSV with only a header).
+    #[wasm_bindgen(getter, js_name = isEmpty)]
+    pub fn is_empty(&self) -> bool {
+        self.dataset.records().is_empty()
+    }
+
     /// Each row's image path, as written in the CSV.
     #[wasm_bindgen(getter)]
     pub fn paths(&self) -> Vec<String> {
@@ -83,7 +89,12 @@ impl LabelledSet {
 
     /// Metrics and plots: see `analysis::Analysis` (JSON). `embeddings` holds one row of
     /// `dim` per CSV row; `present[r] = 0` marks rows whose image is missing or was skipped.
-    pub fn analyse(&self, embeddings: &[f32], dim: usize, present: &[u8]) -> Result<JsValue, JsValue> {
+    pub fn analyse(
+        &self,
+        embeddings: &[f32],
+        dim: usize,
+        present: &[u8],
+    ) -> Result<JsValue, JsValue> {
         let present: Vec<bool> = present.iter().map(|&p| p != 0).collect();
         let analysis =
             analysis::analyse(&self.dataset, embeddings, dim, &present).map_err(js_error)?;

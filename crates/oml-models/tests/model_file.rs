@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use burn::module::Module;
 use burn::store::ModuleSnapshot;
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_data::image::{Filter, IMAGENET_MEAN, IMAGENET_STD, Normalization, Preprocess, ResizePolicy};
+use oml_data::image::{
+    Filter, IMAGENET_MEAN, IMAGENET_STD, Normalization, Preprocess, ResizePolicy,
+};
 use oml_models::extractor::{Extractor, ExtractorWithMlp};
 use oml_models::model_file::{
     self, FileModel, ModelFileError, ModelSpec, SourceSpec, load_embedder, read_model,
@@ -91,7 +93,8 @@ fn the_loaded_embedder_folds_batch_norms_and_embeds_like_the_model() {
     let (_, embedder) = load_embedder(&bytes, &device).unwrap();
     assert!(embedder.normalise);
     assert_eq!(embedder.preprocess, PREPROCESS);
-    let pixels: Vec<f32> = (0..2 * 3 * 64 * 64).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+    let pixels: Vec<f32> =
+        (0..2 * 3 * 64 * 64).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
     let got = embedder.embed(pixels.clone(), 2);
     let input = Tensor::<4>::from_data(TensorData::new(pixels, [2, 3, 64, 64]), &device);
     let want = oml_models::embedder::l2_normalise(model.valid().extract(input));
@@ -103,7 +106,8 @@ fn the_loaded_embedder_folds_batch_norms_and_embeds_like_the_model() {
 /// A safetensors file with one tiny tensor and the given header entries.
 fn safetensors_with(meta: &[(&str, &str)]) -> Vec<u8> {
     let data = [0u8; 4];
-    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &data).unwrap();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &data).unwrap();
     let meta: HashMap<String, String> =
         meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     safetensors::serialize([("x", view)], Some(meta)).unwrap()
@@ -121,9 +125,12 @@ fn wrong_files_are_clear_errors() {
 
     let model = mobilenet_with_head(&device);
     let json = serde_json::to_string(&spec_of(&model)).unwrap();
-    let err =
-        read_spec(&safetensors_with(&[("oml.format", "oml-rs-model"), ("oml.format_version", "2"), ("oml.model", &json)]))
-            .unwrap_err();
+    let err = read_spec(&safetensors_with(&[
+        ("oml.format", "oml-rs-model"),
+        ("oml.format_version", "2"),
+        ("oml.model", &json),
+    ]))
+    .unwrap_err();
     assert!(matches!(err, ModelFileError::NewerVersion { found: 2 }), "{err}");
     assert!(err.to_string().contains("update oml"), "{err}");
 

@@ -64,14 +64,14 @@ pub fn write_table(
     if matches!(format, TableFormat::Npy | TableFormat::Safetensors) {
         let ids = ids_path(path);
         let list: String = table.ids.iter().map(|i| format!("{i}\n")).collect();
-        write_atomically(&ids, list.as_bytes()).map_err(|e| WriteEmbeddingsError::Io {
-            path: ids.clone(),
-            reason: e.to_string(),
-        })?;
+        write_atomically(&ids, list.as_bytes())
+            .map_err(|e| WriteEmbeddingsError::Io { path: ids.clone(), reason: e.to_string() })?;
         written.push(ids);
     }
     let bytes = match format {
-        TableFormat::Npy => npy_bytes(table.data, rows, table.dim).map_err(|e| io(e.to_string()))?,
+        TableFormat::Npy => {
+            npy_bytes(table.data, rows, table.dim).map_err(|e| io(e.to_string()))?
+        }
         TableFormat::Safetensors => {
             let ids = serde_json::to_string(table.ids).map_err(|e| io(e.to_string()))?;
             safetensors_bytes(table.data, rows, table.dim, Some(ids)).map_err(io)?
@@ -107,7 +107,9 @@ fn jsonl_bytes(table: &EmbeddingTable<'_>) -> Result<Vec<u8>, String> {
         out.push_str(",\"embedding\":[");
         for (j, v) in embedding.iter().enumerate() {
             if !v.is_finite() {
-                return Err(format!("row {i} ({id}) has a non-finite value, which JSON cannot hold"));
+                return Err(format!(
+                    "row {i} ({id}) has a non-finite value, which JSON cannot hold"
+                ));
             }
             if j > 0 {
                 out.push(',');

@@ -2,7 +2,6 @@ use std::io::Cursor;
 
 use npyz::WriterBuilder;
 
-
 /// Why an embedding matrix could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteEmbeddingsError {

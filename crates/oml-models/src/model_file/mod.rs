@@ -96,9 +96,9 @@ pub fn read_spec(bytes: &[u8]) -> Result<ModelSpec, ModelFileError> {
         }
         None => return Err(ModelFileError::NotAModelFile),
     }
-    let version = meta.get(KEY_VERSION).ok_or_else(|| {
-        ModelFileError::BadSpec(format!("no \"{KEY_VERSION}\" header entry"))
-    })?;
+    let version = meta
+        .get(KEY_VERSION)
+        .ok_or_else(|| ModelFileError::BadSpec(format!("no \"{KEY_VERSION}\" header entry")))?;
     let version: u32 = version.parse().map_err(|_| {
         ModelFileError::BadSpec(format!("\"{KEY_VERSION}\" is \"{version}\", not a number"))
     })?;
@@ -122,10 +122,8 @@ pub fn read_spec(bytes: &[u8]) -> Result<ModelSpec, ModelFileError> {
 pub fn read_model(bytes: &[u8], device: &Device) -> Result<(ModelSpec, FileModel), ModelFileError> {
     let spec = read_spec(bytes)?;
     let arch = spec.arch().ok_or_else(|| ModelFileError::UnknownArch(spec.arch.clone()))?;
-    let wrong = |details: String| ModelFileError::WrongArchitecture {
-        arch: spec.arch.clone(),
-        details,
-    };
+    let wrong =
+        |details: String| ModelFileError::WrongArchitecture { arch: spec.arch.clone(), details };
     let backbone = arch.init(device);
     let mut model = ExtractorWithMlp::new(backbone, &spec.head, device);
     if model.feat_dim() != spec.feat_dim {
@@ -137,7 +135,8 @@ pub fn read_model(bytes: &[u8], device: &Device) -> Result<(ModelSpec, FileModel
             model.feat_dim()
         )));
     }
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).validate(false).allow_partial(true);
+    let mut store =
+        SafetensorsStore::from_bytes(Some(bytes.to_vec())).validate(false).allow_partial(true);
     let result = model.load_from(&mut store).map_err(|e| wrong(e.to_string()))?;
     let mut problems: Vec<String> = Vec::new();
     problems.extend(result.missing.iter().take(3).map(|(p, _)| format!("{p} is missing")));
@@ -180,7 +179,8 @@ pub fn load_embedder(
     let (spec, model) = read_model(bytes, device)?;
     let preprocess = spec.preprocess.to_preprocess().map_err(ModelFileError::BadSpec)?;
     let model = model.fold_batch_norms();
-    let embedder = Embedder { model, preprocess, normalise: spec.normalise, device: device.clone() };
+    let embedder =
+        Embedder { model, preprocess, normalise: spec.normalise, device: device.clone() };
     Ok((spec, embedder))
 }
 

@@ -87,7 +87,9 @@ impl From<&Preprocess> for PreprocessSpec {
             ResizePolicy::ResizeCenterCrop { resize_to, crop } => {
                 ResizeSpec::ResizeCenterCrop { resize_to, crop }
             }
-            ResizePolicy::LongestSidePad { size, fill } => ResizeSpec::LongestSidePad { size, fill },
+            ResizePolicy::LongestSidePad { size, fill } => {
+                ResizeSpec::LongestSidePad { size, fill }
+            }
         };
         let filter = match p.filter {
             Filter::Bilinear => FilterSpec::Bilinear,
@@ -108,13 +110,16 @@ impl PreprocessSpec {
                 }
                 ResizePolicy::ResizeCenterCrop { resize_to, crop }
             }
-            ResizeSpec::LongestSidePad { size, fill } => ResizePolicy::LongestSidePad { size, fill },
+            ResizeSpec::LongestSidePad { size, fill } => {
+                ResizePolicy::LongestSidePad { size, fill }
+            }
         };
         let (w, h) = resize.output_size();
         if w == 0 || h == 0 {
             return Err(format!("input size {w}x{h} is empty"));
         }
-        if self.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) || self.mean.iter().any(|m| !m.is_finite())
+        if self.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            || self.mean.iter().any(|m| !m.is_finite())
         {
             return Err(format!("mean {:?} / std {:?} are not usable", self.mean, self.std));
         }
