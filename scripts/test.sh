@@ -31,4 +31,7 @@ scripts/check-exports.sh
 step "the wasm package (dist/oml-wasm) in Node.js against the native tools"
 scripts/test-wasm-pkg.sh
 
+step "the browser app (web/dist) in headless Chromium against the native tools"
+scripts/test-web.sh
+
 printf '\nall checks passed in %ss\n' "$((SECONDS - started))"

@@ -98,6 +98,36 @@ async function checkSearch(page) {
   assert.ok(distances.every((d, i) => i === 0 || d >= distances[i - 1]), `distances ascend: ${distances}`);
 }
 
+/**
+ * The package's image inputs in a real browser (main thread, CPU): an ImageBitmap and an
+ * ImageData of a photo-like opaque image embed like its encoded bytes (the browser's decoder
+ * and ours agree on opaque PNGs), and a File works as bytes do.
+ */
+async function checkImageInputs(page) {
+  return await page.evaluate(async () => {
+    const { Embedder } = window.wasmBindings;
+    const model = new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer());
+    const embedder = await Embedder.load(model, { backend: "cpu" });
+    const canvas = new OffscreenCanvas(64, 48);
+    const ctx = canvas.getContext("2d");
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) {
+      ctx.fillStyle = `rgb(${(x * 4) % 256}, ${(y * 5) % 256}, ${((x + y) * 3) % 256})`;
+      ctx.fillRect(x, y, 1, 1);
+    }
+    const blob = await canvas.convertToBlob({ type: "image/png" });
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    const fromBytes = await embedder.embed(bytes);
+    const fromFile = await embedder.embed(new File([blob], "x.png"));
+    const fromBitmap = await embedder.embed(await createImageBitmap(blob));
+    const fromImageData = await embedder.embed(ctx.getImageData(0, 0, 64, 48));
+    const diff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const result = { file: diff(fromFile, fromBytes), bitmap: diff(fromBitmap, fromBytes), image_data: diff(fromImageData, fromBytes) };
+    embedder.free();
+    if (!(result.file === 0 && result.bitmap < 1e-4 && result.image_data < 1e-4)) throw new Error(JSON.stringify(result));
+    return result;
+  });
+}
+
 const report = {};
 
 // --- CPU: no adapter without --enable-unsafe-webgpu
@@ -107,6 +137,7 @@ const report = {};
   assert.equal((await page.textContent("#backend")).trim(), "CPU");
   const r = await dropGallery(page, "cpu", 1e-4);
   await checkSearch(page);
+  report.image_inputs = await checkImageInputs(page);
   await page.screenshot({ path: join(artifacts, "web-cpu.png"), fullPage: true });
   assert.deepEqual(errors.filter((e) => !e.includes("favicon")), [], "no errors in the page");
   report.cpu = r;
@@ -115,7 +146,7 @@ const report = {};
 
 // --- WebGPU: SwiftShader's fallback adapter with --enable-unsafe-webgpu
 {
-  const { browser, page } = await open(["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]);
+  const { browser, page } = await open(["--enable-unsafe-webgpu"]);
   const backend = await page.evaluate(() => document.body.dataset.backend);
   report.webgpu_adapter = backend === "webgpu";
   if (backend === "webgpu") {
