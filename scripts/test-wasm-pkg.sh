@@ -16,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=data/emoji_small
 # 8 held-out emoji: Google drawings query, Twitter drawings are the gallery.
-{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation"' "$root/dataset.csv" | head -16; } > "$work/gallery.csv"
+{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation" && n++ < 16' "$root/dataset.csv"; } > "$work/gallery.csv"
 "$oml" export --model mobilenet_v2_imagenet --offline --out "$work/model.safetensors"
 "$oml" embed --model "$work/model.safetensors" --dataset "$work/gallery.csv" --dataset-root "$root" --out "$work/native.npy"
 queries=$(awk -F, 'NR > 1 && tolower($4) == "true" { print "'"$root"'/" $2 }' "$work/gallery.csv")

@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 root=data/emoji_small
 gallery="$work/gallery"
 mkdir -p "$gallery/images/google" "$gallery/images/twitter"
-{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation"' "$root/dataset.csv" | head -24; } > "$gallery/dataset.csv"
+{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation" && n++ < 24' "$root/dataset.csv"; } > "$gallery/dataset.csv"
 tail -n +2 "$gallery/dataset.csv" | cut -d, -f2 | while read -r path; do cp "$root/$path" "$gallery/$path"; done
 cp "$root"/LICENSE* "$gallery/../" 2>/dev/null || true
 printf 'not a png' > "$gallery/images/broken.png"

@@ -139,7 +139,7 @@ const report = {};
   await checkSearch(page);
   report.image_inputs = await checkImageInputs(page);
   await page.screenshot({ path: join(artifacts, "web-cpu.png"), fullPage: true });
-  assert.deepEqual(errors.filter((e) => !e.includes("favicon")), [], "no errors in the page");
+  assert.deepEqual(errors, [], "no errors in the page");
   report.cpu = r;
   await browser.close();
 }

@@ -7,9 +7,6 @@
 pub mod analysis;
 pub mod pca;
 
-use std::io::Cursor;
-
-use npyz::WriterBuilder;
 use oml_core::dataset::{Dataset, read_dataset};
 // The worker uses these through this crate's module: re-exported so they are linked in.
 pub use oml_wasm::{Embedder, JsIndex};
@@ -108,20 +105,43 @@ pub fn pca2d(embeddings: &[f32], dim: usize) -> Vec<f32> {
     pca::pca_2d(embeddings, dim)
 }
 
-/// The embeddings as a `.npy` file (float32, C order, `[rows, dim]`).
+/// The embeddings as a `.npy` file (format 1.0: float32 little-endian, C order,
+/// `[rows, dim]`; the header padded with spaces to a multiple of 64 bytes, as numpy writes it).
+/// Written by hand: numpy's format is a 10-byte preamble and a Python dict literal, and a
+/// library for it would pull dependencies that change how burn is built for this module.
 #[wasm_bindgen(js_name = npyBytes)]
 pub fn npy_bytes(embeddings: &[f32], rows: usize, dim: usize) -> Result<Vec<u8>, JsValue> {
     if embeddings.len() != rows * dim {
         return Err(js_error(format!("{} values for {rows} x {dim}", embeddings.len())));
     }
-    let mut cursor = Cursor::new(Vec::new());
-    let mut writer = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&[rows as u64, dim as u64])
-        .writer(&mut cursor)
-        .begin_nd()
-        .map_err(js_error)?;
-    writer.extend(embeddings.iter().copied()).map_err(js_error)?;
-    writer.finish().map_err(js_error)?;
-    Ok(cursor.into_inner())
+    Ok(npy(embeddings, rows, dim))
+}
+
+fn npy(data: &[f32], rows: usize, dim: usize) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&u16::try_from(header.len()).unwrap_or(u16::MAX).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn npy_files_read_back_with_npyz() {
+        let data: Vec<f32> = (0..6).map(|i| i as f32 * 0.5 - 1.0).collect();
+        let bytes = super::npy(&data, 2, 3);
+        assert_eq!(bytes.len() % 64, 24 % 64, "header padded to 64 bytes, then 24 data bytes");
+        let file = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(file.shape(), &[2, 3]);
+        assert_eq!(file.order(), npyz::Order::C);
+        assert_eq!(file.into_vec::<f32>().unwrap(), data);
+    }
 }
