@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser app end to end in headless Chromium: builds web/dist (scripts/build-web.sh),
-# makes a labelled gallery from committed emoji (12 held-out emoji, Google drawings query
+# makes a labelled gallery from committed emoji (20 held-out emoji, Google drawings query
 # Twitter drawings, plus a corrupt image and a text file that must be listed as skipped),
 # computes the native reference (`oml embed` + `oml metrics` with the same model file), and
 # runs tests/web/e2e.test.mjs. Installs Debian's chromium and playwright-core (npm) if
@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 root=data/emoji_small
 gallery="$work/gallery"
 mkdir -p "$gallery/images/google" "$gallery/images/twitter"
-{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation" && n++ < 24' "$root/dataset.csv"; } > "$gallery/dataset.csv"
+{ head -1 "$root/dataset.csv"; awk -F, '$3 == "validation" && n++ < 40' "$root/dataset.csv"; } > "$gallery/dataset.csv"
 tail -n +2 "$gallery/dataset.csv" | cut -d, -f2 | while read -r path; do cp "$root/$path" "$gallery/$path"; done
 cp "$root"/LICENSE* "$gallery/../" 2>/dev/null || true
 printf 'not a png' > "$gallery/images/broken.png"
