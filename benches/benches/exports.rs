@@ -1,7 +1,7 @@
-//! Exports: writing 10k x 384 embeddings with ids and labels in each format, a MobileNetV2
-//! model file written and loaded, and the wasm package's Index searching 10k x 384 (run
-//! natively here; in the page it is the same code compiled to wasm). Figures in
-//! benches/README.md.
+//! Exports and the browser side, natively: writing 10k x 384 embeddings with ids and labels in
+//! each format, a MobileNetV2 model file written and loaded, the wasm package's Index
+//! searching 10k x 384, and the browser app's analysis of a 1k labelled gallery (in the page
+//! the same code runs compiled to wasm). Figures in benches/README.md.
 
 use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -69,5 +69,27 @@ fn index(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tables, model_files, index);
+/// The browser app's analysis of a labelled gallery: 1,000 validation rows (500 queries, 500
+/// gallery items, 100 identities) of 384-d embeddings: `oml metrics`' metrics, CMC curve,
+/// histograms, worst queries; and the PCA map of the same rows.
+fn web_analysis(c: &mut Criterion) {
+    let n = 1000;
+    let data = Synthetic::new(n, 384, 2);
+    let mut csv = String::from("label,path,split,is_query,is_gallery\n");
+    for i in 0..n {
+        let (q, g) = if i % 2 == 0 { ("True", "False") } else { ("False", "True") };
+        csv.push_str(&format!("{},{i}.png,validation,{q},{g}\n", (i / 2) % 100));
+    }
+    let dataset = oml_core::dataset::read_dataset(csv.as_bytes(), "bench.csv").expect("csv");
+    let present = vec![true; n];
+    let mut group = c.benchmark_group("web_1k_x_384");
+    group.sample_size(10);
+    group.bench_function("analyse", |b| {
+        b.iter(|| oml_web::analysis::analyse(&dataset, &data.embeddings, 384, &present))
+    });
+    group.bench_function("pca_2d", |b| b.iter(|| oml_web::pca::pca_2d(&data.embeddings, 384)));
+    group.finish();
+}
+
+criterion_group!(benches, tables, model_files, index, web_analysis);
 criterion_main!(benches);
