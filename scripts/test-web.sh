@@ -33,5 +33,15 @@ printf 'not a png' > "$gallery/images/broken.png"
 printf 'notes' > "$gallery/notes.txt"
 "$oml" embed --model web/dist/model.safetensors --dataset "$gallery/dataset.csv" --out "$work/native.npy" 2>/dev/null
 "$oml" metrics --embeddings "$work/native.npy" --dataset "$gallery/dataset.csv" --json "$work/native.json" >/dev/null
-node tests/web/e2e.test.mjs web/dist "$gallery" "$work/native.json" "$artifacts" "$root/images"
+# The wasm package's example page, with the package scripts/test-wasm-pkg.sh built.
+example="$work/example"
+if [ -f dist/oml-wasm/oml_wasm.js ]; then
+    mkdir -p "$example"
+    cp wasm/example/index.html wasm/example/example.js web/dist/model.safetensors "$example/"
+    cp -r dist/oml-wasm "$example/oml-wasm"
+else
+    example=""
+    echo "test-web: dist/oml-wasm not built; the package's example page is not checked" >&2
+fi
+node tests/web/e2e.test.mjs web/dist "$gallery" "$work/native.json" "$artifacts" "$root/images" $example
 echo "test-web: screenshots in $artifacts"

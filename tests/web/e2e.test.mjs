@@ -12,14 +12,15 @@ import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 
-const [dist, galleryDir, nativeJson, artifacts, manyDir] = process.argv.slice(2);
+const [dist, galleryDir, nativeJson, artifacts, manyDir, exampleDir] = process.argv.slice(2);
 const native = JSON.parse(readFileSync(nativeJson, "utf8"));
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
   ".safetensors": "application/octet-stream" };
 const server = createServer((req, res) => {
   const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-  const file = join(dist, path.endsWith("/") ? `${path}index.html` : path);
+  const [base, rel] = exampleDir && path.startsWith("/example/") ? [exampleDir, path.slice(8)] : [dist, path];
+  const file = join(base, rel.endsWith("/") ? `${rel}index.html` : rel);
   try {
     if (!statSync(file).isFile()) throw new Error();
   } catch {
@@ -35,7 +36,7 @@ const url = `http://127.0.0.1:${server.address().port}/`;
 const FLAGS = ["--headless=new", "--no-sandbox", "--no-first-run", "--disable-quic", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"];
 
-async function open(extraFlags, query = "") {
+async function open(extraFlags, query = "", ready = ["ready", "error"]) {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...FLAGS, ...extraFlags] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
@@ -128,6 +129,41 @@ async function checkImageInputs(page) {
   });
 }
 
+/** A new image dropped on the query picker, and model files picked: a bad one is named, a good one loads. */
+async function checkPickers(page) {
+  const twitter = join(galleryDir, "images/twitter");
+  const [one] = (await import("node:fs")).readdirSync(twitter);
+  await page.setInputFiles("#query-input", join(twitter, one));
+  await page.waitForFunction(() => document.querySelector("#query .tile img")?.src.startsWith("blob:"));
+  assert.equal(await page.$$eval("#results .tile", (t) => t.length), 10, "a picked query image is searched");
+  await page.setInputFiles("#model-input", join(galleryDir, "dataset.csv"));
+  await page.waitForFunction(() => document.body.dataset.state === "error");
+  assert.match(await page.textContent("#message"), /dataset\.csv: .*not a safetensors file/);
+  await page.setInputFiles("#model-input", join(dist, "model.safetensors"));
+  await page.waitForFunction(() => document.body.dataset.state === "ready");
+  assert.match(await page.textContent("#model-name"), /model\.safetensors \(mobilenet_v2, 1280-d\)/);
+}
+
+/** The wasm package's example page (wasm/example) with the built package: embed, click, search. */
+async function checkExamplePage() {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  const page = await browser.newPage();
+  await page.goto(`${url}example/`);
+  await page.waitForFunction(() => !document.getElementById("files").disabled, null, { timeout: 120_000 });
+  assert.equal((await page.textContent("#badge")).trim(), "cpu");
+  const google = join(galleryDir, "images/google");
+  const files = (await import("node:fs")).readdirSync(google).slice(0, 5).map((f) => join(google, f));
+  await page.setInputFiles("#files", files);
+  await page.waitForFunction(() => document.querySelectorAll("#gallery .tile").length === 5, null, { timeout: 120_000 });
+  await page.click("#gallery .tile");
+  await page.waitForSelector("#results .tile");
+  const captions = await page.$$eval("#results .tile", (t) => t.map((e) => e.textContent));
+  assert.equal(captions.length, 5);
+  assert.equal(Number(captions[0]), 0, "the clicked image is its own nearest, at distance 0");
+  await page.screenshot({ path: join(artifacts, "package-example.png") });
+  await browser.close();
+}
+
 const report = {};
 
 // --- CPU: no adapter without --enable-unsafe-webgpu
@@ -138,6 +174,7 @@ const report = {};
   const r = await dropGallery(page, "cpu", 1e-4);
   await checkSearch(page);
   report.image_inputs = await checkImageInputs(page);
+  await checkPickers(page);
   await page.screenshot({ path: join(artifacts, "web-cpu.png"), fullPage: true });
   assert.deepEqual(errors, [], "no errors in the page");
   report.cpu = r;
@@ -191,6 +228,11 @@ if (manyDir) {
   };
   await page.screenshot({ path: join(artifacts, "web-many.png") });
   await browser.close();
+}
+
+if (exampleDir) {
+  await checkExamplePage();
+  report.package_example = "ok";
 }
 
 server.close();

@@ -138,7 +138,7 @@ mod tests {
     fn npy_files_read_back_with_npyz() {
         let data: Vec<f32> = (0..6).map(|i| i as f32 * 0.5 - 1.0).collect();
         let bytes = super::npy(&data, 2, 3);
-        assert_eq!(bytes.len() % 64, 24 % 64, "header padded to 64 bytes, then 24 data bytes");
+        assert_eq!(bytes.len() % 64, 24, "header padded to 64 bytes, then 24 data bytes");
         let file = npyz::NpyFile::new(&bytes[..]).unwrap();
         assert_eq!(file.shape(), &[2, 3]);
         assert_eq!(file.order(), npyz::Order::C);
