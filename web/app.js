@@ -85,9 +85,13 @@ function skip(list, path, reason) {
 }
 
 async function addFiles(entries) {
-  if (!model) return;
+  if (!model && !entries.some((e) => /\.safetensors$/i.test(e.path))) {
+    $("message").textContent = "no model is loaded yet: wait for it, or drop a model file (.safetensors)";
+    return;
+  }
   const models = entries.filter((e) => /\.safetensors$/i.test(e.path));
   if (models.length) await useModelFile(models[0].file);
+  if (!model || document.body.dataset.state === "error") return;
   const csvs = entries.filter((e) => /\.csv$/i.test(e.path));
   resetGallery();
   const skipped = [];
