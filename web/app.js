@@ -90,8 +90,10 @@ async function addFiles(entries) {
     return;
   }
   const models = entries.filter((e) => /\.safetensors$/i.test(e.path));
-  if (models.length) await useModelFile(models[0].file);
-  if (!model || document.body.dataset.state === "error") return;
+  if (models.length) {
+    await useModelFile(models[0].file);
+    if (document.body.dataset.state === "error") return;
+  }
   const csvs = entries.filter((e) => /\.csv$/i.test(e.path));
   resetGallery();
   const skipped = [];
