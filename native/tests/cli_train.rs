@@ -121,34 +121,27 @@ fn oml(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
 }
 
-/// `oml validate` and `oml visualize` on the trained run.
-fn check_tools_on(run: &Path) {
-    let csv = repo().join("data/emoji_small/dataset.csv");
-    let json = run.join("validate.json");
-    let last = run.join("last");
+/// `oml validate --checkpoint CK --dataset CSV`: its JSON report.
+fn validate(checkpoint: &Path, csv: &Path, json: &Path) -> serde_json::Value {
     let out = oml(&[
         "validate",
         "--checkpoint",
-        last.to_str().unwrap(),
+        checkpoint.to_str().unwrap(),
         "--dataset",
         csv.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let trained = last_metrics(run)["OVERALL/cmc/1"].as_f64().unwrap();
-    let validated = report["OVERALL"]["cmc"]["1"].as_f64().unwrap();
-    assert!((trained - validated).abs() < 0.02, "training said {trained}, validate {validated}");
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
 
-    // `oml search`: a validation query against the gallery rows, top 3 with ascending
-    // distances, each a gallery path of the CSV.
-    let query = repo().join("data/emoji_small/images/google/1f0cf.png");
+/// `oml search` of one query, top 3: (distance, path) per result line.
+fn search(checkpoint: &Path, csv: &Path, query: &Path) -> Vec<(f64, String)> {
     let out = oml(&[
         "search",
         "--checkpoint",
-        run.to_str().unwrap(),
+        checkpoint.to_str().unwrap(),
         "--gallery",
         csv.to_str().unwrap(),
         "--query",
@@ -158,16 +151,29 @@ fn check_tools_on(run: &Path) {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let hits: Vec<(f64, String)> = text
-        .lines()
+    text.lines()
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f[1].parse().unwrap(), f[4].to_owned())
         })
-        .collect();
-    assert_eq!(hits.len(), 3, "{text}");
-    assert!(hits.windows(2).all(|w| w[0].0 <= w[1].0), "{text}");
+        .collect()
+}
+
+/// `oml validate` and `oml visualize` on the trained run.
+fn check_tools_on(run: &Path) {
+    let csv = repo().join("data/emoji_small/dataset.csv");
+    let report = validate(&run.join("last"), &csv, &run.join("validate.json"));
+    let trained = last_metrics(run)["OVERALL/cmc/1"].as_f64().unwrap();
+    let validated = report["OVERALL"]["cmc"]["1"].as_f64().unwrap();
+    assert!((trained - validated).abs() < 0.02, "training said {trained}, validate {validated}");
+
+    // `oml search`: a validation query against the gallery rows, top 3 with ascending
+    // distances, each a gallery path of the CSV.
+    let query = repo().join("data/emoji_small/images/google/1f0cf.png");
+    let hits = search(run, &csv, &query);
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    assert!(hits.windows(2).all(|w| w[0].0 <= w[1].0), "{hits:?}");
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     for (_, path) in &hits {
         assert!(path.starts_with("images/twitter/") && csv_text.contains(path.as_str()), "{path}");
@@ -224,42 +230,16 @@ fn check_export_of(run: &Path, csv: &Path, query: &Path, hits: &[(f64, String)])
     let preprocess = spec.preprocess.to_preprocess().unwrap();
     assert_eq!(preprocess.output_size(), (32, 32), "the run's validation transforms");
 
-    let validate = |checkpoint: &Path, json: &Path| {
-        let out = oml(&[
-            "validate",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-            "--dataset",
-            csv.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
-        report["OVERALL"]["map"]["5"].as_f64().unwrap()
-    };
-    let from_checkpoint = validate(&run.join("best"), &run.join("best.json"));
-    let from_file = validate(&file, &run.join("file.json"));
+    let map5 = |r: serde_json::Value| r["OVERALL"]["map"]["5"].as_f64().unwrap();
+    let from_checkpoint = map5(validate(&run.join("best"), csv, &run.join("best.json")));
+    let from_file = map5(validate(&file, csv, &run.join("file.json")));
     assert!((from_checkpoint - from_file).abs() < 1e-3, "{from_checkpoint} vs {from_file}");
 
-    let out = oml(&[
-        "search",
-        "--checkpoint",
-        file.to_str().unwrap(),
-        "--gallery",
-        csv.to_str().unwrap(),
-        "--query",
-        query.to_str().unwrap(),
-        "--k",
-        "3",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    for (line, (distance, path)) in text.lines().skip(1).zip(hits) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(f[4], path, "{text}");
-        assert!((f[1].parse::<f64>().unwrap() - distance).abs() < 1e-3, "{text}");
+    let from_file = search(&file, csv, query);
+    assert_eq!(from_file.len(), hits.len());
+    for ((d, path), (want_d, want_path)) in from_file.iter().zip(hits) {
+        assert_eq!(path, want_path);
+        assert!((d - want_d).abs() < 1e-3, "{from_file:?} vs {hits:?}");
     }
 }
 
