@@ -2,31 +2,22 @@
 //! weights (scripts/fetch-weights.sh), against the library call, plus bad input.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use burn::tensor::Device;
+use common::{oml, s, stderr};
 use oml_core::dataset::read_dataset;
 use oml_models::embedder::Embedder;
 use oml_models::zoo;
 use oml_native::embed::{from_dataset, load_pixels};
 use oml_native::io::read_embeddings;
 use oml_native::zoo::{cache_dir, weights_for};
+use std::process::Command;
 
 fn tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/images/tiny")
-}
-
-fn oml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// The library path: zoo entry, weights, preprocessing, one image at a time.

@@ -4,27 +4,13 @@
 //! labels and categories.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use arrow_array::{Array, FixedSizeListArray, Float32Array, Int64Array, StringArray};
+use common::{oml, repo, s, stderr};
 use oml_native::io::read_embeddings;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn oml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Six rows of the committed emoji subset (two labels, one without a category), images
 /// relative to data/emoji_small.
