@@ -11,6 +11,10 @@ Run by hand (not by CI), e.g. on the full emoji set from scripts/fetch-data.sh:
 
     ~/.cache/oml-venv/bin/python benches/train_side_by_side.py ~/.cache/oml-rs/data/emoji \
         --epochs 12 --size 128 --lr 3e-4
+
+`--category-batches` and `--bank N` switch to what configs/emoji_mobilenet_v2.toml now uses:
+CategoryBalanceSampler (2 categories x 16 emoji x 2 drawings, resample_labels,
+weight_categories) and MinerWithBank (a bank of N batches, hardest positive and negative).
 """
 
 import argparse
@@ -32,9 +36,9 @@ from oml.inference import inference
 from oml.interfaces.models import IExtractor
 from oml.losses import TripletLossWithMiner
 from oml.metrics import calc_retrieval_metrics_rr
-from oml.miners import HardTripletsMiner
+from oml.miners import HardTripletsMiner, MinerWithBank, NHardTripletsMiner
 from oml.retrieval import RetrievalResults
-from oml.samplers import BalanceSampler
+from oml.samplers import BalanceSampler, CategoryBalanceSampler
 
 parser = argparse.ArgumentParser()
 parser.add_argument("root", type=Path)
@@ -42,6 +46,8 @@ parser.add_argument("--epochs", type=int, default=8)
 parser.add_argument("--size", type=int, default=96)
 parser.add_argument("--lr", type=float, default=1e-4)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--category-batches", action="store_true")
+parser.add_argument("--bank", type=int, default=0, help="MinerWithBank of this many batches")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
@@ -98,8 +104,19 @@ val = d.ImageQueryGalleryLabeledDataset(df_val, dataset_root=args.root, transfor
 model = MobileNetV2Extractor().train()
 optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=1e-6)
-criterion = TripletLossWithMiner(0.2, HardTripletsMiner(), need_logs=True)
-sampler = BalanceSampler(train.get_labels(), n_labels=32, n_instances=2)
+if args.bank:
+    miner = MinerWithBank(args.bank, NHardTripletsMiner(n_positive=1, n_negative=1))
+else:
+    miner = HardTripletsMiner()
+criterion = TripletLossWithMiner(0.2, miner, need_logs=True)
+if args.category_batches:
+    label2category = dict(zip(df_train["label"], df_train["category"]))
+    sampler = CategoryBalanceSampler(
+        train.get_labels(), label2category, n_categories=2, n_labels=16, n_instances=2,
+        resample_labels=True, weight_categories=True,
+    )
+else:
+    sampler = BalanceSampler(train.get_labels(), n_labels=32, n_instances=2)
 
 
 def cmc1():

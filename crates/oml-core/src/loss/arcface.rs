@@ -1,9 +1,9 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use super::LossError;
+use super::cross_entropy::{Smoothing, smoothed_cross_entropy};
 use super::reduction::Reduction;
 
 /// Configuration of [`ArcFaceLoss`] (OML `ArcFaceLoss`, `losses/arcface.py:12`).
@@ -119,37 +119,6 @@ impl ArcFaceLoss {
         self.weight.dims()[0]
     }
 
-    /// `Σ_c t_c · log p_c` for the non-label part of the smoothed targets, per sample `[B]`:
-    /// `ε/C · Σ_c log p_c`, or `ε/|cat| · Σ_{c ∈ cat(y)} log p_c` with categories.
-    fn smoothing_term(&self, log_p: Tensor<2>, labels: &[u32]) -> Tensor<1> {
-        let eps = self.smoothing_epsilon;
-        let [b, c] = log_p.dims();
-        match &self.label2category {
-            None => log_p.mean_dim(1).squeeze_dim::<1>(1).mul_scalar(eps),
-            Some(cat) => {
-                let n_cat = cat.iter().max().map_or(0, |&m| m as usize + 1);
-                let mut member = vec![0.0f32; c * n_cat];
-                let mut size = vec![0usize; n_cat];
-                for (class, &k) in cat.iter().enumerate() {
-                    member[class * n_cat + k as usize] = 1.0;
-                    size[k as usize] += 1;
-                }
-                let device = log_p.device();
-                let member = Tensor::<2>::from_data(TensorData::new(member, [c, n_cat]), &device);
-                let own: Vec<i64> = labels.iter().map(|&y| i64::from(cat[y as usize])).collect();
-                #[allow(clippy::cast_possible_truncation)]
-                let weight: Vec<f32> = labels
-                    .iter()
-                    .map(|&y| (eps / size[cat[y as usize] as usize] as f64) as f32)
-                    .collect();
-                let per_category = log_p.matmul(member); // [B, K]
-                let own = Tensor::<2, Int>::from_data(TensorData::new(own, [b, 1]), &device);
-                let weight = Tensor::<1>::from_data(TensorData::new(weight, [b]), &device);
-                per_category.gather(1, own).squeeze_dim::<1>(1) * weight
-            }
-        }
-    }
-
     /// # Shapes
     /// `x`: `[B, in_features]`, `labels`: `[B]` in `0..num_classes` → loss `[1]` (or `[B]`).
     pub fn forward(&self, x: Tensor<2>, labels: &[u32]) -> Result<ArcFaceOutput, LossError> {
@@ -198,19 +167,12 @@ impl ArcFaceLoss {
         let shift = (with_margin - cos_y).mul_scalar(self.s);
         let logits = scaled_cos.scatter(1, label_ids.clone(), shift, IndexingUpdateOp::Add);
 
-        // Cross-entropy against (1 − ε)·onehot + smoothing, without building the targets.
-        let log_p = log_softmax(logits, 1);
-        let at_label = log_p
-            .clone()
-            .gather(1, label_ids)
-            .squeeze_dim::<1>(1)
-            .mul_scalar(1.0 - self.smoothing_epsilon);
-        let log_likelihood = if self.smoothing_epsilon > 0.0 {
-            at_label + self.smoothing_term(log_p, labels)
-        } else {
-            at_label
+        let smoothing = match &self.label2category {
+            None => Smoothing::Uniform,
+            Some(category) => Smoothing::WithinCategory(category),
         };
-        let per_sample = log_likelihood.neg();
+        let per_sample =
+            smoothed_cross_entropy(logits, &label_ids, labels, self.smoothing_epsilon, smoothing);
         Ok(ArcFaceOutput { loss: self.reduction.apply(per_sample), accuracy })
     }
 }

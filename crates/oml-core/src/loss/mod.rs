@@ -3,6 +3,7 @@
 
 mod arcface;
 mod arcface_with_mlp;
+mod cross_entropy;
 mod distance;
 mod reduction;
 mod surrogate_precision;
