@@ -104,6 +104,11 @@ pub struct ExtractorSection {
     /// L2-normalise embeddings; default: as the zoo entry says.
     #[serde(default)]
     pub normalise_features: Option<bool>,
+    /// Keep the BatchNorm layers' running statistics (normalise with them during training,
+    /// never update them) while γ, β and everything else train: fine-tuning with small or
+    /// category-skewed batches. Default false (OML trains them).
+    #[serde(default)]
+    pub freeze_batch_norm: bool,
 }
 
 /// Image transforms: resize to `size` (squash, or longest side + pad), then for training

@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use oml_core::metrics::MetricsReport;
 use oml_models::embedder::l2_normalise;
-use oml_models::extractor::Extractor;
+use oml_models::extractor::{Extractor, freeze_batch_norm_statistics};
 use oml_models::zoo;
 
 use super::build::{augment, build_model, optimizer, preprocess, sampler};
@@ -95,6 +95,9 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             model.extractor = model.extractor.freeze();
         } else {
             model.extractor = model.extractor.unfreeze();
+        }
+        if config.extractor.freeze_batch_norm {
+            model = freeze_batch_norm_statistics(model);
         }
         let bar = ProgressBar::new(batches_per_epoch as u64);
         bar.set_style(

@@ -48,6 +48,9 @@ pub struct ConvBn {
     pub bn: Option<BatchNorm>,
     #[module(skip)]
     act: Activation,
+    /// A 1 × 1 convolution with stride 1 and one group, run as a matrix product.
+    #[module(skip)]
+    pointwise: bool,
 }
 
 /// Shape of one [`ConvBn`].
@@ -108,7 +111,8 @@ impl ConvBnSpec {
             .with_bias(false)
             .init(device);
         let bn = BatchNormConfig::new(self.channels[1]).with_epsilon(self.bn_epsilon).init(device);
-        ConvBn { conv, bn: Some(bn), act: self.act }
+        let pointwise = self.kernel == 1 && self.stride == 1 && self.groups == 1;
+        ConvBn { conv, bn: Some(bn), act: self.act, pointwise }
     }
 }
 
@@ -116,7 +120,7 @@ impl ConvBn {
     /// # Shapes
     /// `[B, C_in, H, W]` → `[B, C_out, H', W']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.conv.forward(x);
+        let y = if self.pointwise { pointwise_conv(&self.conv, x) } else { self.conv.forward(x) };
         let y = match &self.bn {
             Some(bn) => bn.forward(y),
             None => y,
@@ -140,6 +144,22 @@ impl ConvBn {
         self.conv.bias = Some(Param::from_tensor(bias.detach()));
         self
     }
+}
+
+/// A 1 × 1 convolution (stride 1, one group, no padding) as `W · X_b` per image:
+/// `[1, C_out, C_in] × [B, C_in, H·W]`. Same values as `Conv2d::forward`; its backward is two
+/// matrix products, where the convolution's backward goes through burn flex's general
+/// (im2col and transposed-convolution) kernels.
+fn pointwise_conv(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [b, c_in, h, w] = x.dims();
+    let [c_out, ..] = conv.weight.dims();
+    let weight = conv.weight.val().reshape([1, c_out, c_in]);
+    let y = weight.matmul(x.reshape([b, c_in, h * w]));
+    let y = match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, c_out, 1]),
+        None => y,
+    };
+    y.reshape([b, c_out, h, w])
 }
 
 /// Global average pooling.

@@ -3,6 +3,7 @@
 mod any;
 mod base;
 mod efficientnet_lite;
+mod frozen_batch_norm;
 mod head;
 pub mod layers;
 mod mobilenet_v2;
@@ -14,6 +15,7 @@ pub mod weights;
 pub use any::AnyExtractor;
 pub use base::{Extractor, WeightsError};
 pub use efficientnet_lite::{EfficientNetLite, EfficientNetLiteConfig};
+pub use frozen_batch_norm::{freeze_batch_norm_statistics, frozen_batch_norms};
 pub use head::{ExtractorWithMlp, MlpHead};
 pub use mobilenet_v2::{MobileNetV2, MobileNetV2Config};
 pub use resnet::{ResBlock, ResNet, ResNetConfig};
