@@ -8,7 +8,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oml_core::loss::TripletLossWithMinerConfig;
 use oml_core::miner::MinerConfig;
 use oml_models::embedder::l2_normalise;
-use oml_models::extractor::{Extractor, MobileNetV2Config};
+use oml_models::extractor::{
+    Extractor, MobileNetV2Config, freeze_batch_norm_statistics, freeze_depthwise_weights,
+};
 
 fn training(c: &mut Criterion) {
     let device = Device::flex().autodiff();
@@ -25,17 +27,26 @@ fn training(c: &mut Criterion) {
     .expect("valid config");
     let labels: Vec<u32> = (0..64u32).map(|i| i / 2).collect();
     let images = Tensor::<4>::random([64, 3, 96, 96], Distribution::Normal(0.0, 1.0), &device);
-    let mut model = Some(MobileNetV2Config::new().init(&device));
-    let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
-    group.bench_function("mobilenet_v2_96px_32x2_hard_triplet_adam_step", |b| {
-        b.iter(|| {
-            let m = model.take().expect("the model is put back after each step");
-            let e = l2_normalise(m.extract(images.clone()));
-            let out = criterion.forward(e, &labels).expect("a P x K batch");
-            let grads = GradientsParams::from_grads(out.loss.backward(), &m);
-            model = Some(optim.step(1e-4, m, grads));
+    // As OML trains (everything), and with the BatchNorm statistics and the depthwise
+    // convolutions' weights frozen (`freeze_batch_norm`, `freeze_depthwise`).
+    for frozen in [false, true] {
+        let mut m = MobileNetV2Config::new().init(&device);
+        if frozen {
+            m = freeze_batch_norm_statistics(freeze_depthwise_weights(m).0);
+        }
+        let mut model = Some(m);
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+        let name = if frozen { "_frozen_bn_depthwise" } else { "" };
+        group.bench_function(format!("mobilenet_v2_96px_32x2_hard_triplet_adam_step{name}"), |b| {
+            b.iter(|| {
+                let m = model.take().expect("the model is put back after each step");
+                let e = l2_normalise(m.extract(images.clone()));
+                let out = criterion.forward(e, &labels).expect("a P x K batch");
+                let grads = GradientsParams::from_grads(out.loss.backward(), &m);
+                model = Some(optim.step(1e-4, m, grads));
+            });
         });
-    });
+    }
     group.finish();
 }
 

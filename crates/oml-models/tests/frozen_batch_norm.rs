@@ -1,11 +1,13 @@
 //! Frozen BatchNorm statistics: on a training (autodiff) device the model then normalises with
-//! its running statistics, leaves them unchanged, and still trains γ and β.
+//! its running statistics, leaves them unchanged, and still trains γ and β. Frozen depthwise
+//! weights get no gradient.
 #![allow(clippy::unwrap_used)]
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use oml_models::extractor::{
-    Extractor, MobileNetV2, MobileNetV2Config, freeze_batch_norm_statistics, frozen_batch_norms,
+    Extractor, MobileNetV2, MobileNetV2Config, freeze_batch_norm_statistics,
+    freeze_depthwise_weights, frozen_batch_norms,
 };
 
 fn features(model: &MobileNetV2, images: &Tensor<4>) -> Vec<f32> {
@@ -45,4 +47,17 @@ fn frozen_statistics_train_like_inference_and_keep_gamma_trainable() {
 
     // `unfreeze` turns every training flag back on: the trainer re-applies the freeze after it.
     assert_eq!(frozen_batch_norms(&model.unfreeze()).0, 0);
+}
+
+#[test]
+fn frozen_depthwise_weights_get_no_gradient_and_the_rest_still_trains() {
+    let device = Device::flex().autodiff();
+    let images = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+    let (model, frozen) = freeze_depthwise_weights(MobileNetV2Config::new().init(&device));
+    assert_eq!(frozen, model.blocks.len(), "one depthwise weight per inverted residual block");
+    let grads = model.extract(images).sum().backward();
+    let block = &model.blocks[3];
+    assert!(block.depthwise.conv.weight.val().grad(&grads).is_none());
+    assert!(block.depthwise.bn.as_ref().unwrap().gamma.val().grad(&grads).is_some());
+    assert!(block.project.conv.weight.val().grad(&grads).is_some());
 }

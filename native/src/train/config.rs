@@ -109,6 +109,11 @@ pub struct ExtractorSection {
     /// category-skewed batches. Default false (OML trains them).
     #[serde(default)]
     pub freeze_batch_norm: bool,
+    /// Keep the depthwise convolutions' weights fixed (MobileNetV2, EfficientNet-Lite; 2 % of
+    /// MobileNetV2's parameters, whose gradient is the slowest part of a step on burn's CPU
+    /// backend). Default false.
+    #[serde(default)]
+    pub freeze_depthwise: bool,
 }
 
 /// Image transforms: resize to `size` (squash, or longest side + pad), then for training

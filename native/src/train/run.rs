@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use oml_core::metrics::MetricsReport;
 use oml_models::embedder::l2_normalise;
-use oml_models::extractor::{Extractor, freeze_batch_norm_statistics};
+use oml_models::extractor::{Extractor, freeze_batch_norm_statistics, freeze_depthwise_weights};
 use oml_models::zoo;
 
 use super::build::{augment, build_model, optimizer, preprocess, sampler};
@@ -98,6 +98,15 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         }
         if config.extractor.freeze_batch_norm {
             model = freeze_batch_norm_statistics(model);
+        }
+        if config.extractor.freeze_depthwise {
+            let (m, n) = freeze_depthwise_weights(model);
+            anyhow::ensure!(
+                n > 0,
+                "freeze_depthwise: {} has no depthwise convolutions",
+                config.extractor.model
+            );
+            model = m;
         }
         let bar = ProgressBar::new(batches_per_epoch as u64);
         bar.set_style(
