@@ -12,9 +12,11 @@ Run by hand (not by CI), e.g. on the full emoji set from scripts/fetch-data.sh:
     ~/.cache/oml-venv/bin/python benches/train_side_by_side.py ~/.cache/oml-rs/data/emoji \
         --epochs 12 --size 128 --lr 3e-4
 
-`--category-batches` and `--bank N` switch to what configs/emoji_mobilenet_v2.toml now uses:
-CategoryBalanceSampler (2 categories x 16 emoji x 2 drawings, resample_labels,
-weight_categories) and MinerWithBank (a bank of N batches, hardest positive and negative).
+`--category-batches`: CategoryBalanceSampler (2 categories x 16 emoji x 2 drawings,
+resample_labels, weight_categories); `--bank N`: MinerWithBank (a bank of N batches, hardest
+positive and negative); `--freeze-bn`: BatchNorms in eval mode while training (oml-train's
+`freeze_batch_norm`); `--freeze-depthwise`: depthwise convolution weights without gradient
+(`freeze_depthwise`).
 """
 
 import argparse
@@ -48,6 +50,8 @@ parser.add_argument("--lr", type=float, default=1e-4)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--category-batches", action="store_true")
 parser.add_argument("--bank", type=int, default=0, help="MinerWithBank of this many batches")
+parser.add_argument("--freeze-bn", action="store_true")
+parser.add_argument("--freeze-depthwise", action="store_true")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
@@ -101,8 +105,21 @@ df_val = df[df["split"] == "validation"].reset_index(drop=True)
 train = d.ImageLabeledDataset(df_train, dataset_root=args.root, transform=train_tf, f_imread=read_on_white)
 val = d.ImageQueryGalleryLabeledDataset(df_val, dataset_root=args.root, transform=val_tf, f_imread=read_on_white)
 
-model = MobileNetV2Extractor().train()
-optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+def train_mode():
+    model.train()
+    if args.freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
+model = MobileNetV2Extractor()
+train_mode()
+if args.freeze_depthwise:
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels:
+            m.weight.requires_grad_(False)
+optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=1e-6)
 if args.bank:
     miner = MinerWithBank(args.bank, NHardTripletsMiner(n_positive=1, n_negative=1))
@@ -124,7 +141,7 @@ def cmc1():
     with torch.no_grad():
         embeddings = inference(model, val, batch_size=64, num_workers=0)
     rr = RetrievalResults.from_embeddings(embeddings, val, n_items=10)
-    model.train()
+    train_mode()
     return float(calc_retrieval_metrics_rr(rr, cmc_top_k=(1,))["cmc"][1])
 
 
