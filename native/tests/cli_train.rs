@@ -325,3 +325,47 @@ fn a_corrupt_image_is_named_and_skipped_when_asked() {
         stderr(&out)
     );
 }
+
+/// `freeze_depthwise` and `freeze_batch_norm` reach the model: after an epoch the depthwise
+/// weights and the BatchNorm statistics are still the pretrained ones, while the 1 × 1
+/// convolutions and the BatchNorms' γ have moved.
+#[test]
+fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
+    use burn::tensor::{Device, Tensor};
+    use oml_models::extractor::{AnyExtractor, MobileNetV2Config};
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("frozen");
+    let mut args = tiny_args(&run, 1);
+    for set in [
+        "extractor.freeze_depthwise=true",
+        "extractor.freeze_batch_norm=true",
+        "valid_before_training=false",
+    ] {
+        args.extend(["--set".to_owned(), set.to_owned()]);
+    }
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let device = Device::flex();
+    let trained = oml_native::trained::load_checkpoint(&run.join("last"), &device).unwrap();
+    let entry = oml_models::zoo::find("mobilenet_v2_imagenet").unwrap();
+    let weights = oml_native::zoo::weights_for(entry, &oml_native::zoo::cache_dir(), true);
+    let mut before = MobileNetV2Config::new().init(&device);
+    before.load_weights(&weights.unwrap()).unwrap();
+    let AnyExtractor::MobileNetV2(after) = &trained.model.extractor else {
+        panic!("the recipe trains MobileNetV2");
+    };
+    let same = |a: Tensor<4>, b: Tensor<4>| a.equal(b).all().into_scalar::<bool>();
+    let same1 = |a: Tensor<1>, b: Tensor<1>| a.equal(b).all().into_scalar::<bool>();
+    for (a, b) in after.blocks.iter().zip(&before.blocks) {
+        assert!(same(a.depthwise.conv.weight.val(), b.depthwise.conv.weight.val()));
+        let (bn_a, bn_b) = (a.project.bn.as_ref().unwrap(), b.project.bn.as_ref().unwrap());
+        assert!(same1(bn_a.running_mean.value(), bn_b.running_mean.value()));
+        assert!(same1(bn_a.running_var.value(), bn_b.running_var.value()));
+    }
+    let (a, b) = (&after.blocks[5], &before.blocks[5]);
+    assert!(!same(a.project.conv.weight.val(), b.project.conv.weight.val()), "1 x 1 trains");
+    let (bn_a, bn_b) = (a.project.bn.as_ref().unwrap(), b.project.bn.as_ref().unwrap());
+    assert!(!same1(bn_a.gamma.val(), bn_b.gamma.val()), "γ trains");
+}
