@@ -244,6 +244,20 @@ fn check_export_of(run: &Path, csv: &Path, query: &Path, hits: &[(f64, String)])
 }
 
 #[test]
+fn every_committed_config_loads() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(repo().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            oml_native::train::TrainConfig::load(&path, &[])
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "configs/ holds the README recipe and the benchmark recipe");
+}
+
+#[test]
 fn bad_configs_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let base = tiny_args(&dir.path().join("run"), 1);
