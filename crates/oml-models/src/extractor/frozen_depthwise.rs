@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 ///
 /// Why: on burn 0.22's CPU backend the weight gradient of a grouped convolution runs one small
 /// convolution per channel (`conv2d_weight_grad_groups`), which made these 2 % of
-/// MobileNetV2's parameters cost about a third of a training step
+/// MobileNetV2's parameters cost about a quarter of a training step
 /// (`cargo run --release -p oml-benches --example depthwise_probe`).
 ///
 /// A module's [`unfreeze`](Module::unfreeze) makes them trainable again; apply this after it.
