@@ -62,6 +62,16 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let train_device = device.clone().autodiff();
 
     let mut model = build_model(config, &run.base, entry, &train_device)?;
+    if config.extractor.freeze_depthwise {
+        // Checked before anything runs; applied again after each epoch's (un)freeze below.
+        let (frozen, n) = freeze_depthwise_weights(model);
+        anyhow::ensure!(
+            n > 0,
+            "extractor.freeze_depthwise: {} has no depthwise convolutions",
+            config.extractor.model
+        );
+        model = frozen;
+    }
     let mut optim = optimizer(config);
     let mut state = TrainState { epochs_done: 0, best: None, steps: 0 };
     let mut start_value = None;
@@ -100,13 +110,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             model = freeze_batch_norm_statistics(model);
         }
         if config.extractor.freeze_depthwise {
-            let (m, n) = freeze_depthwise_weights(model);
-            anyhow::ensure!(
-                n > 0,
-                "freeze_depthwise: {} has no depthwise convolutions",
-                config.extractor.model
-            );
-            model = m;
+            model = freeze_depthwise_weights(model).0;
         }
         let bar = ProgressBar::new(batches_per_epoch as u64);
         bar.set_style(
