@@ -194,24 +194,32 @@ fn arcface_matches_oml() {
                 .collect();
             config = config.with_label2category(Some(cats));
         }
-        let (w, w_shape) = matrix(&c["weight"]);
-        let weight = Param::from_tensor(leaf(&w, w_shape));
-        let loss = config.with_weight(weight).unwrap();
-        let x = leaf(&emb, shape);
-        let out = loss.forward(x.clone(), &labels(&c["labels"])).unwrap();
-        assert!(
-            (out.accuracy - c["accuracy"].as_f64().unwrap()).abs() < 1e-6,
-            "{name} accuracy {} vs {}",
-            out.accuracy,
-            c["accuracy"]
-        );
-        let want = c["loss"].as_f64().unwrap() as f32;
-        assert_close(&[scalar(&out.loss) as f32], &[want], &format!("{name} loss"));
-        let grads = out.loss.backward();
-        let gx = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
-        assert_close(&gx, &matrix(&c["grad_embeddings"]).0, &format!("{name} grad x"));
-        let gw = loss.weight.val().grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
-        assert_close(&gw, &matrix(&c["grad_weight"]).0, &format!("{name} grad weight"));
+        // Both formulations: `forward` (the fused operation on flex) and the tensor ops.
+        for fused in [true, false] {
+            let name = &format!("{name}{}", if fused { "" } else { " (tensor ops)" });
+            let (w, w_shape) = matrix(&c["weight"]);
+            let weight = Param::from_tensor(leaf(&w, w_shape));
+            let loss = config.with_weight(weight).unwrap();
+            let x = leaf(&emb, shape);
+            let out = if fused {
+                loss.forward(x.clone(), &labels(&c["labels"])).unwrap()
+            } else {
+                loss.forward_tensor_ops(x.clone(), &labels(&c["labels"])).unwrap()
+            };
+            assert!(
+                (out.accuracy - c["accuracy"].as_f64().unwrap()).abs() < 1e-6,
+                "{name} accuracy {} vs {}",
+                out.accuracy,
+                c["accuracy"]
+            );
+            let want = c["loss"].as_f64().unwrap() as f32;
+            assert_close(&[scalar(&out.loss) as f32], &[want], &format!("{name} loss"));
+            let grads = out.loss.backward();
+            let gx = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+            assert_close(&gx, &matrix(&c["grad_embeddings"]).0, &format!("{name} grad x"));
+            let gw = loss.weight.val().grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+            assert_close(&gw, &matrix(&c["grad_weight"]).0, &format!("{name} grad weight"));
+        }
     }
 }
 

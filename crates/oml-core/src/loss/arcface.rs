@@ -121,7 +121,54 @@ impl ArcFaceLoss {
 
     /// # Shapes
     /// `x`: `[B, in_features]`, `labels`: `[B]` in `0..num_classes` → loss `[1]` (or `[B]`).
+    ///
+    /// On the flex (CPU) backend this runs as one fused operation with a hand-written backward
+    /// pass (`arcface_fused.rs`, feature `flex-kernels`); elsewhere as
+    /// [`Self::forward_tensor_ops`]. Both give the same value and gradients.
     pub fn forward(&self, x: Tensor<2>, labels: &[u32]) -> Result<ArcFaceOutput, LossError> {
+        self.check_inputs(&x, labels)?;
+        #[cfg(feature = "flex-kernels")]
+        if super::arcface_fused::available(&x.device())
+            && x.dtype() == burn::tensor::DType::F32
+            && self.weight.val().dtype() == burn::tensor::DType::F32
+        {
+            return Ok(self.forward_fused(x, labels));
+        }
+        Ok(self.forward_unchecked(x, labels))
+    }
+
+    /// The backend-independent formulation (burn tensor operations, autodiff's gradients):
+    /// what [`Self::forward`] runs on backends without the fused operation.
+    pub fn forward_tensor_ops(
+        &self,
+        x: Tensor<2>,
+        labels: &[u32],
+    ) -> Result<ArcFaceOutput, LossError> {
+        self.check_inputs(&x, labels)?;
+        Ok(self.forward_unchecked(x, labels))
+    }
+
+    #[cfg(feature = "flex-kernels")]
+    fn forward_fused(&self, x: Tensor<2>, labels: &[u32]) -> ArcFaceOutput {
+        let b = labels.len();
+        let spec = super::arcface_fused::ArcFaceSpec {
+            labels: labels.to_vec(),
+            m: self.m,
+            s: self.s,
+            epsilon: self.smoothing_epsilon,
+            category: self.label2category.clone(),
+        };
+        let out =
+            super::arcface_fused::arcface_cross_entropy(normalize_rows(x), self.weight.val(), spec);
+        let correct: f32 = out.clone().detach().slice([0..b, 1..2]).into_data().iter::<f32>().sum();
+        let per_sample = out.slice([0..b, 0..1]).squeeze_dim::<1>(1);
+        ArcFaceOutput {
+            loss: self.reduction.apply(per_sample),
+            accuracy: f64::from(correct) / b.max(1) as f64,
+        }
+    }
+
+    fn check_inputs(&self, x: &Tensor<2>, labels: &[u32]) -> Result<(), LossError> {
         let c = self.num_classes();
         let [b, d] = x.dims();
         if labels.len() != b || d != self.weight.dims()[1] {
@@ -139,6 +186,11 @@ impl ArcFaceLoss {
         if let Some(&label) = labels.iter().find(|&&l| l as usize >= c) {
             return Err(LossError::LabelOutOfRange { label, num_classes: c });
         }
+        Ok(())
+    }
+
+    fn forward_unchecked(&self, x: Tensor<2>, labels: &[u32]) -> ArcFaceOutput {
+        let b = labels.len();
         let device = x.device();
         // s·(x̂ · ŵ_cᵀ) = (x̂ · w_cᵀ) / (‖w_c‖ / s): one division of the [B, C] product by the
         // scaled class norms instead of normalising the (usually larger) [C, D] weight and
@@ -173,7 +225,7 @@ impl ArcFaceLoss {
         };
         let per_sample =
             smoothed_cross_entropy(logits, &label_ids, labels, self.smoothing_epsilon, smoothing);
-        Ok(ArcFaceOutput { loss: self.reduction.apply(per_sample), accuracy })
+        ArcFaceOutput { loss: self.reduction.apply(per_sample), accuracy }
     }
 }
 

@@ -2,6 +2,8 @@
 //! autodiff when the device is an autodiff device).
 
 mod arcface;
+#[cfg(feature = "flex-kernels")]
+mod arcface_fused;
 mod arcface_with_mlp;
 mod cross_entropy;
 mod distance;
