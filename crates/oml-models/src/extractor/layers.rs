@@ -127,11 +127,10 @@ impl ConvBn {
         } else {
             self.conv.forward(x)
         };
-        let y = match &self.bn {
-            Some(bn) => bn.forward(y),
-            None => y,
-        };
-        self.act.apply(y)
+        match &self.bn {
+            Some(bn) => batch_norm_act(bn, y, self.act),
+            None => self.act.apply(y),
+        }
     }
 
     /// For inference: `conv(x)·s + (β − μ·s)` with `s = γ / sqrt(σ² + ε)`, the BatchNorm's
@@ -150,6 +149,23 @@ impl ConvBn {
         self.conv.bias = Some(Param::from_tensor(bias.detach()));
         self
     }
+}
+
+/// `act(bn(x))`. Training on flex (feature `flex-kernels`), the two run as one operation with
+/// a hand-written backward (`fused_batch_norm.rs`: same values, gradients and running
+/// statistics); elsewhere as burn's `BatchNorm::forward` then [`Activation::apply`].
+///
+/// # Shapes
+/// `[N, C, H, W]` → `[N, C, H, W]`.
+pub fn batch_norm_act(bn: &BatchNorm, x: Tensor<4>, act: Activation) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    if bn.training.is_enabled()
+        && x.device().is_autodiff()
+        && super::fused_batch_norm::available(&x, &x.device())
+    {
+        return super::fused_batch_norm::batch_norm_act_train(x, bn, act);
+    }
+    act.apply(bn.forward(x))
 }
 
 /// A 1 × 1 convolution (stride 1, one group, no padding) as `W · X_b` per image:

@@ -5,6 +5,8 @@ mod base;
 mod efficientnet_lite;
 mod frozen_batch_norm;
 mod frozen_depthwise;
+#[cfg(feature = "flex-kernels")]
+mod fused_batch_norm;
 mod head;
 pub mod layers;
 mod mobilenet_v2;
