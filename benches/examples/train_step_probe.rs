@@ -4,6 +4,7 @@
 //! Run: `cargo run --release -p oml-benches --example train_step_probe -- [SIZE] [STEPS]`
 //! (defaults 160 px, 6 steps; the first step is a warm-up and not counted).
 #![allow(clippy::expect_used)]
+#![allow(unsafe_code)] // The switchable global allocator below forwards unsafe calls.
 
 use std::time::Instant;
 
@@ -14,7 +15,47 @@ use oml_core::miner::MinerConfig;
 use oml_models::embedder::l2_normalise;
 use oml_models::extractor::{Extractor, MobileNetV2Config, freeze_depthwise_weights};
 
+/// As the `oml` binaries run (`native/src/retain_large.rs`), unless `PROBE_SYSTEM_ALLOC` is set.
+struct Allocator;
+
+static RETAIN: oml_native::retain_large::RetainLarge = oml_native::retain_large::RetainLarge::new();
+static USE_SYSTEM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+// SAFETY: every call goes to one of two allocators, chosen before the first allocation that
+// matters and never switched afterwards for a live block (the switch happens at start-up).
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        if USE_SYSTEM.load(std::sync::atomic::Ordering::Relaxed) {
+            unsafe { std::alloc::System.alloc(l) }
+        } else {
+            unsafe { RETAIN.alloc(l) }
+        }
+    }
+    unsafe fn alloc_zeroed(&self, l: std::alloc::Layout) -> *mut u8 {
+        if USE_SYSTEM.load(std::sync::atomic::Ordering::Relaxed) {
+            unsafe { std::alloc::System.alloc_zeroed(l) }
+        } else {
+            unsafe { RETAIN.alloc_zeroed(l) }
+        }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        if USE_SYSTEM.load(std::sync::atomic::Ordering::Relaxed) {
+            unsafe { std::alloc::System.dealloc(p, l) }
+        } else {
+            unsafe { RETAIN.dealloc(p, l) }
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Allocator = Allocator;
+
 fn main() {
+    // Small blocks only are allocated before this point, and both allocators free those alike.
+    USE_SYSTEM.store(
+        std::env::var_os("PROBE_SYSTEM_ALLOC").is_some(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let mut args = std::env::args().skip(1);
     let size: usize = args.next().map_or(160, |s| s.parse().expect("SIZE is a number"));
     let steps: usize = args.next().map_or(6, |s| s.parse().expect("STEPS is a number"));

@@ -8,6 +8,7 @@ pub mod draw;
 pub mod embed;
 pub mod eval;
 pub mod io;
+pub mod retain_large;
 pub mod train;
 pub mod trained;
 pub mod zoo;

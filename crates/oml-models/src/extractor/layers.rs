@@ -125,7 +125,7 @@ impl ConvBn {
         let y = if self.pointwise && x.device().is_autodiff() {
             pointwise_conv(&self.conv, x)
         } else {
-            self.conv.forward(x)
+            convolution(&self.conv, x)
         };
         match &self.bn {
             Some(bn) => batch_norm_act(bn, y, self.act),
@@ -149,6 +149,39 @@ impl ConvBn {
         self.conv.bias = Some(Param::from_tensor(bias.detach()));
         self
     }
+}
+
+/// `conv.forward(x)`; on flex (feature `flex-kernels`) a depthwise convolution with symmetric
+/// padding and no bias runs as a direct stencil with a hand-written backward
+/// (`fused_depthwise.rs`: same values and gradients).
+///
+/// # Shapes
+/// `[B, C_in, H, W]` → `[B, C_out, H', W']`.
+pub fn convolution(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex-kernels")]
+    {
+        use super::fused_depthwise::{Geometry, available, depthwise_conv};
+        let [out, per_group, kh, kw] = conv.weight.dims();
+        let stride = conv.stride[0];
+        let padding = match &conv.padding {
+            PaddingConfig2d::Explicit(t, l, b, r) if t == l && t == b && t == r => Some(*t),
+            PaddingConfig2d::Valid => Some(0),
+            _ => None,
+        };
+        if let Some(padding) = padding
+            && conv.groups == out
+            && per_group == 1
+            && x.dims()[1] == out
+            && kh == kw
+            && conv.stride[1] == stride
+            && conv.dilation == [1, 1]
+            && conv.bias.is_none()
+            && available(&x, &conv.weight.val())
+        {
+            return depthwise_conv(x, conv.weight.val(), Geometry { stride, padding });
+        }
+    }
+    conv.forward(x)
 }
 
 /// `act(bn(x))`. Training on flex (feature `flex-kernels`), the two run as one operation with

@@ -7,6 +7,8 @@ mod frozen_batch_norm;
 mod frozen_depthwise;
 #[cfg(feature = "flex-kernels")]
 mod fused_batch_norm;
+#[cfg(feature = "flex-kernels")]
+mod fused_depthwise;
 mod head;
 pub mod layers;
 mod mobilenet_v2;
