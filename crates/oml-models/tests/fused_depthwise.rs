@@ -74,5 +74,12 @@ fn direct_depthwise_runs_without_autodiff() {
         .with_bias(false)
         .init(&device);
     let x = Tensor::<4>::random([3, 4, 9, 10], Distribution::Normal(0.0, 1.0), &device);
-    assert_close(convolution(&conv, x.clone()), conv.forward(x), "inference");
+    assert_close(convolution(&conv, x.clone()), conv.forward(x.clone()), "inference");
+    // With a bias (a folded BatchNorm), 5 x 5, stride 1.
+    let conv = Conv2dConfig::new([4, 4], [5, 5])
+        .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+        .with_groups(4)
+        .init(&device);
+    assert!(conv.bias.is_some());
+    assert_close(convolution(&conv, x.clone()), conv.forward(x), "inference with bias");
 }

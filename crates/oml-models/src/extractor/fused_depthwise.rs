@@ -39,6 +39,18 @@ pub(crate) trait DepthwiseOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
+/// The same convolution plus a per-channel bias, for inference (BatchNorm folded into the
+/// convolution): flex without autodiff only.
+#[backend_extension(Flex)]
+pub(crate) trait DepthwiseBiasOps: Backend {
+    fn depthwise_conv_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        geometry: Geometry,
+    ) -> FloatTensor<Self>;
+}
+
 /// Whether [`depthwise_conv`] can run: f32 tensors on flex.
 pub(crate) fn available(x: &Tensor<4>, weight: &Tensor<4>) -> bool {
     x.dtype() == DType::F32
@@ -57,9 +69,39 @@ pub(crate) fn depthwise_conv(x: Tensor<4>, weight: Tensor<4>, geometry: Geometry
     ))
 }
 
+/// [`DepthwiseBiasOps`] on a tensor without autodiff.
+///
+/// # Shapes
+/// `x` `[N, C, H, W]`, `weight` `[C, 1, k, k]`, `bias` `[C]` → `[N, C, H', W']`.
+pub(crate) fn depthwise_conv_bias(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    geometry: Geometry,
+) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as DepthwiseBiasOps>::depthwise_conv_bias(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        geometry,
+    ))
+}
+
 impl DepthwiseOps for Flex {
     fn depthwise_conv(x: FlexTensor, weight: FlexTensor, geometry: Geometry) -> FlexTensor {
-        forward(&contiguous(x), &contiguous(weight), geometry)
+        forward(&contiguous(x), &contiguous(weight), None, geometry)
+    }
+}
+
+impl DepthwiseBiasOps for Flex {
+    fn depthwise_conv_bias(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        geometry: Geometry,
+    ) -> FlexTensor {
+        let bias = contiguous(bias);
+        forward(&contiguous(x), &contiguous(weight), Some(slice(&bias)), geometry)
     }
 }
 
@@ -72,7 +114,7 @@ impl<C: CheckpointStrategy> DepthwiseOps for Autodiff<Flex, C> {
         let prep = DepthwiseBackward.prepare::<C>([x.node(), weight.node()]).compute_bound();
         let input = contiguous(x.primitive().clone());
         let w = contiguous(weight.primitive().clone());
-        let output = forward(&input, &w, geometry);
+        let output = forward(&input, &w, None, geometry);
         match prep.stateful() {
             OpsKind::Tracked(prep) => prep.finish((input, w, geometry), output),
             OpsKind::UnTracked(prep) => prep.finish(output),
@@ -204,7 +246,13 @@ impl Shape {
     }
 }
 
-fn forward(x: &FlexTensor, weight: &FlexTensor, geometry: Geometry) -> FlexTensor {
+/// `y = conv(x) (+ bias)`.
+fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&[f32]>,
+    geometry: Geometry,
+) -> FlexTensor {
     let shape = Shape::of(x, weight, geometry);
     let n = x.layout().shape()[0];
     let (x_values, w_values) = (slice(x), slice(weight));
@@ -212,6 +260,9 @@ fn forward(x: &FlexTensor, weight: &FlexTensor, geometry: Geometry) -> FlexTenso
     let mut y = vec![0.0f32; n * shape.c * out_plane];
     y.par_chunks_mut(out_plane.max(1)).enumerate().for_each(|(plane, y)| {
         let c = plane % shape.c;
+        if let Some(bias) = bias {
+            y.fill(bias[c]);
+        }
         let x = &x_values[plane * in_plane..(plane + 1) * in_plane];
         let w = &w_values[c * taps..(c + 1) * taps];
         shape.for_each_tap(|o, i, j, iy, q0, q1, ix0| {

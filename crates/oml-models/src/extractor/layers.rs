@@ -152,15 +152,16 @@ impl ConvBn {
 }
 
 /// `conv.forward(x)`; on flex (feature `flex-kernels`) a depthwise convolution with symmetric
-/// padding and no bias runs as a direct stencil with a hand-written backward
-/// (`fused_depthwise.rs`: same values and gradients).
+/// padding runs as a direct stencil: with a hand-written backward when it has no bias
+/// (training), forward only with a bias (inference, BatchNorm folded in); same values and
+/// gradients (`fused_depthwise.rs`).
 ///
 /// # Shapes
 /// `[B, C_in, H, W]` → `[B, C_out, H', W']`.
 pub fn convolution(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     #[cfg(feature = "flex-kernels")]
     {
-        use super::fused_depthwise::{Geometry, available, depthwise_conv};
+        use super::fused_depthwise::{Geometry, available, depthwise_conv, depthwise_conv_bias};
         let [out, per_group, kh, kw] = conv.weight.dims();
         let stride = conv.stride[0];
         let padding = match &conv.padding {
@@ -175,10 +176,17 @@ pub fn convolution(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
             && kh == kw
             && conv.stride[1] == stride
             && conv.dilation == [1, 1]
-            && conv.bias.is_none()
             && available(&x, &conv.weight.val())
         {
-            return depthwise_conv(x, conv.weight.val(), Geometry { stride, padding });
+            let geometry = Geometry { stride, padding };
+            match &conv.bias {
+                None => return depthwise_conv(x, conv.weight.val(), geometry),
+                // Inference (BatchNorm folded in): the forward-only kernel.
+                Some(bias) if !x.device().is_autodiff() => {
+                    return depthwise_conv_bias(x, conv.weight.val(), bias.val(), geometry);
+                }
+                Some(_) => {}
+            }
         }
     }
     conv.forward(x)
