@@ -28,6 +28,7 @@ use burn::backend::{
 };
 use burn::nn::BatchNorm;
 use burn::tensor::{DType, Device, Tensor, TensorData};
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::layers::Activation;
@@ -282,6 +283,7 @@ fn delta_sums<A: Act>(
 }
 
 /// [`delta_sums`] over one `[H·W]` plane, in eight f32 lanes.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma"))]
 fn plane_delta_sums<A: Act>(x: &[f32], dy: &[f32], scale: f32, shift: f32) -> (f32, f32) {
     let mut sum = [0.0f32; 8];
     let mut dot = [0.0f32; 8];
@@ -317,26 +319,34 @@ struct InputGrad {
 /// `∂L/∂x = γ·inv_std·(δ − mean(δ) − x̂·mean(δ·x̂))`, written over `dy` in place.
 fn input_grad<A: Act>(x: &[f32], dy: &mut [f32], c: usize, hw: usize, coefficients: &[InputGrad]) {
     dy.par_chunks_mut(hw.max(1)).enumerate().for_each(|(k, dy)| {
-        let g = &coefficients[k % c];
-        let at = k * hw;
-        for (dy, &x) in dy.iter_mut().zip(&x[at..at + hw]) {
-            let delta = *dy * A::derivative(x * g.scale + g.shift);
-            let xhat = (x - g.mean) * g.inv_std;
-            *dy = g.gamma_inv_std * (delta - g.mean_delta - xhat * g.mean_delta_xhat);
-        }
+        input_grad_plane::<A>(&x[k * hw..(k + 1) * hw], dy, &coefficients[k % c]);
     });
+}
+
+/// [`input_grad`] on one plane.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma"))]
+fn input_grad_plane<A: Act>(x: &[f32], dy: &mut [f32], g: &InputGrad) {
+    for (dy, &x) in dy.iter_mut().zip(x) {
+        let delta = *dy * A::derivative(x * g.scale + g.shift);
+        let xhat = (x - g.mean) * g.inv_std;
+        *dy = g.gamma_inv_std * (delta - g.mean_delta - xhat * g.mean_delta_xhat);
+    }
 }
 
 /// `y = act(scale·x + shift)` per channel.
 fn normalize<A: Act>(x: &[f32], y: &mut [f32], c: usize, hw: usize, affine: &Affine) {
     y.par_chunks_mut(hw.max(1)).enumerate().for_each(|(k, y)| {
         let ch = k % c;
-        let (scale, shift) = (affine.scale[ch], affine.shift[ch]);
-        let at = k * hw;
-        for (y, &x) in y.iter_mut().zip(&x[at..at + hw]) {
-            *y = A::value(x * scale + shift);
-        }
+        normalize_plane::<A>(&x[k * hw..(k + 1) * hw], y, affine.scale[ch], affine.shift[ch]);
     });
+}
+
+/// [`normalize`] on one plane.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma"))]
+fn normalize_plane<A: Act>(x: &[f32], y: &mut [f32], scale: f32, shift: f32) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = A::value(x * scale + shift);
+    }
 }
 
 /// `z = scale·x + shift` per channel, with `scale = γ/sqrt(σ² + ε)`, `shift = β − μ·scale`.
@@ -412,6 +422,7 @@ fn forward(
 }
 
 /// `Σ (x − p)` and `Σ (x − p)²` over one plane, in eight f32 lanes.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2+fma"))]
 fn shifted_sums(x: &[f32], pivot: f32) -> (f32, f32) {
     let mut sum = [0.0f32; 8];
     let mut squares = [0.0f32; 8];
