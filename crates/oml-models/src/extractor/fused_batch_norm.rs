@@ -31,6 +31,8 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::flex_buffers::{contiguous, slice};
+
 use super::layers::Activation;
 
 /// The normalised, activated output and the batch statistics `[C]` (no gradient).
@@ -452,17 +454,4 @@ fn dims(x: &FlexTensor) -> (usize, usize, usize) {
 
 fn channel_values(t: &FlexTensor) -> Vec<f32> {
     slice(&contiguous(t.clone())).to_vec()
-}
-
-/// `t` as a dense, row-major buffer of exactly its elements.
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    let dense = t.is_contiguous()
-        && t.layout().start_offset() == 0
-        && t.bytes().len() == t.layout().num_elements() * size_of::<f32>();
-    if dense { t } else { FlexTensor::from_data(t.into_data()) }
-}
-
-/// The elements of a tensor from [`contiguous`].
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.storage::<f32>()
 }

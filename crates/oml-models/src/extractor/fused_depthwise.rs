@@ -24,6 +24,8 @@ use burn::tensor::{DType, Tensor, TensorData};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::flex_buffers::{contiguous, slice};
+
 /// Stride and padding (the kernel size comes from the weight).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Geometry {
@@ -317,17 +319,4 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     lanes.iter().sum::<f32>()
         + ac.remainder().iter().zip(bc.remainder()).map(|(a, b)| a * b).sum::<f32>()
-}
-
-/// `t` as a dense, row-major buffer of exactly its elements.
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    let dense = t.is_contiguous()
-        && t.layout().start_offset() == 0
-        && t.bytes().len() == t.layout().num_elements() * size_of::<f32>();
-    if dense { t } else { FlexTensor::from_data(t.into_data()) }
-}
-
-/// The elements of a tensor from [`contiguous`].
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.storage::<f32>()
 }

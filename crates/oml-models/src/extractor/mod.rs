@@ -3,6 +3,8 @@
 mod any;
 mod base;
 mod efficientnet_lite;
+#[cfg(feature = "flex-kernels")]
+mod flex_buffers;
 mod frozen_batch_norm;
 mod frozen_depthwise;
 #[cfg(feature = "flex-kernels")]
