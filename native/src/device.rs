@@ -38,6 +38,32 @@ impl DeviceChoice {
     }
 }
 
+impl DeviceChoice {
+    /// `n` devices of this kind for data-parallel training: CUDA devices 0..n, discrete GPUs
+    /// 0..n through wgpu, or the CPU n times (replicas sharing its cores).
+    pub fn devices(self, n: usize) -> anyhow::Result<Vec<Device>> {
+        if n <= 1 {
+            return Ok(vec![self.device()?]);
+        }
+        let first = self.device()?;
+        if matches!(first.clone().inner().as_dispatch(), burn::backend::DispatchDevice::Flex(_)) {
+            return Ok(vec![first; n]);
+        }
+        (0..n).map(|i| indexed(self, i)).collect()
+    }
+}
+
+#[allow(clippy::needless_return, unreachable_code, unused_variables)]
+fn indexed(choice: DeviceChoice, index: usize) -> anyhow::Result<Device> {
+    #[cfg(feature = "cuda")]
+    if matches!(choice, DeviceChoice::Cuda | DeviceChoice::Auto) {
+        return Ok(Device::cuda(index));
+    }
+    #[cfg(feature = "wgpu")]
+    return Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)));
+    anyhow::bail!("no GPU backend for device {index} in this build")
+}
+
 #[allow(clippy::needless_return, unreachable_code)]
 fn auto() -> Device {
     #[cfg(feature = "cuda")]

@@ -73,15 +73,30 @@ fn the_emoji_packages_become_google_queries_against_twitter() {
     let dir = tempfile::tempdir().unwrap();
     let (google, twitter) = (dir.path().join("g"), dir.path().join("t"));
     let names: Vec<String> = (0..6).map(|i| format!("1f60{i}.png")).collect();
+    // Every emoji has two skin-tone variants drawn by both vendors, and one Twitter lacks.
+    let tone = |n: &str, t: &str, twitter: bool| {
+        let image = n.replace(".png", &format!("-{t}.png"));
+        format!(r#""{t}":{{"image":"{image}","has_img_google":true,"has_img_twitter":{twitter}}}"#)
+    };
     let entries: Vec<String> = names
         .iter()
-        .map(|n| format!(r#"{{"image":"{n}","category":"Smileys","has_img_google":true,"has_img_twitter":true}}"#))
+        .map(|n| {
+            let tones =
+                [tone(n, "1f3fb", true), tone(n, "1f3fc", true), tone(n, "1f3fd", false)];
+            format!(
+                r#"{{"image":"{n}","category":"Smileys","has_img_google":true,"has_img_twitter":true,"skin_variations":{{{}}}}}"#,
+                tones.join(",")
+            )
+        })
         .collect();
     std::fs::create_dir_all(google.join("img/google/64")).unwrap();
     std::fs::create_dir_all(twitter.join("img/twitter/64")).unwrap();
     std::fs::write(google.join("emoji.json"), format!("[{}]", entries.join(","))).unwrap();
-    for n in &names {
-        std::fs::copy(png(), google.join("img/google/64").join(n)).unwrap();
+    for n in names.iter().flat_map(|n| {
+        let variants = ["1f3fb", "1f3fc", "1f3fd"].map(|t| n.replace(".png", &format!("-{t}.png")));
+        std::iter::once(n.clone()).chain(variants)
+    }) {
+        std::fs::copy(png(), google.join("img/google/64").join(&n)).unwrap();
         std::fs::copy(png(), twitter.join("img/twitter/64").join(n)).unwrap();
     }
     let out_dir = dir.path().join("out");
@@ -107,6 +122,42 @@ fn the_emoji_packages_become_google_queries_against_twitter() {
     for r in dataset.records().iter().filter(|r| r.split == Split::Validation) {
         let google = r.path.starts_with("images/google/");
         assert_eq!((r.is_query, r.is_gallery), (google, !google), "{}", r.path);
+    }
+    // With --skin-tones the training emoji gain their two variants both vendors draw, with
+    // their label; the validation split is the same as without.
+    let tones_dir = dir.path().join("tones");
+    let out = oml(&[
+        "convert",
+        "emoji",
+        "--google",
+        google.to_str().unwrap(),
+        "--twitter",
+        twitter.to_str().unwrap(),
+        "--out",
+        tones_dir.to_str().unwrap(),
+        "--val-fraction",
+        "0.5",
+        "--skin-tones",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tones = load(&tones_dir.join("dataset.csv"));
+    assert_eq!(tones.records().len(), 12 + 3 * 2 * 2);
+    let rows = |d: &oml_core::dataset::Dataset, split: Split| -> Vec<(i64, String)> {
+        let mut v: Vec<_> = d
+            .records()
+            .iter()
+            .filter(|r| r.split == split)
+            .map(|r| (r.label, r.path.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(rows(&tones, Split::Validation), rows(&dataset, Split::Validation));
+    for (label, path) in rows(&tones, Split::Train).iter().filter(|(_, p)| p.contains('-')) {
+        let base = path.split('-').next().unwrap().to_owned() + ".png";
+        let own = rows(&dataset, Split::Train).into_iter().find(|(_, p)| *p == base);
+        assert_eq!(own.map(|(l, _)| l), Some(*label), "{path} keeps the label of {base}");
+        assert!(!path.contains("1f3fd"), "{path}: Twitter has no drawing of it");
     }
     // Not the package folder: a clear error.
     let out = oml(&[

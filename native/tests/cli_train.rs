@@ -383,3 +383,82 @@ fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
     let (bn_a, bn_b) = (a.project.bn.as_ref().unwrap(), b.project.bn.as_ref().unwrap());
     assert!(!same1(bn_a.gamma.val(), bn_b.gamma.val()), "γ trains");
 }
+
+/// `criterion.name = "arcface"`: the class weights start imprinted, train with the model, are
+/// kept in `last/criterion.bpk` (not in `best/`, which is the model alone) and come back on
+/// `--resume`; a triplet-loss run cannot be resumed as an ArcFace one.
+#[test]
+fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("arcface");
+    let mut args = tiny_args(&run, 2);
+    for set in ["criterion={name=\"arcface\", m=0.3, s=30.0}", "valid_before_training=false"] {
+        args.extend(["--set".to_owned(), set.to_owned()]);
+    }
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("class weights imprinted"), "{}", stderr(&out));
+    assert!(run.join("last/criterion.bpk").is_file());
+    assert!(!run.join("best/criterion.bpk").exists(), "best/ holds the model alone");
+    let losses: Vec<f64> = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["train_loss"].as_f64().unwrap()
+        })
+        .collect();
+    assert!(losses.len() == 2 && losses[1] < losses[0], "the loss falls: {losses:?}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("name = \"arcface\""), "{config}");
+    check_tools_on(&run);
+
+    let out =
+        train_cmd(&["--resume", run.to_str().unwrap(), "--set", "max_epochs=3"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(state(&run).unwrap()["epochs_done"], 3);
+
+    // The triplet run's checkpoint has no class weights to resume ArcFace from.
+    let triplet = dir.path().join("triplet");
+    let mut args = tiny_args(&triplet, 1);
+    args.extend(["--set".to_owned(), "valid_before_training=false".to_owned()]);
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = train_cmd(&[
+        "--resume",
+        triplet.to_str().unwrap(),
+        "--set",
+        "max_epochs=2",
+        "--set",
+        "criterion={name=\"arcface\"}",
+    ])
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not trained with the ArcFace criterion"), "{}", stderr(&out));
+}
+
+/// `devices = 2` on the CPU: two replicas, each step takes two batches, so an epoch is half
+/// the optimizer steps of a one-device run over the same batches.
+#[test]
+fn two_devices_take_two_batches_per_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = |name: &str, devices: usize| {
+        let run = dir.path().join(name);
+        let mut args = tiny_args(&run, 1);
+        for set in [format!("devices={devices}"), "valid_before_training=false".to_owned()] {
+            args.extend(["--set".to_owned(), set]);
+        }
+        let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(last_metrics(&run)["OVERALL/cmc/1"].as_f64().is_some());
+        state(&run).unwrap()["steps"].as_u64().unwrap()
+    };
+    let (one, two) = (steps("one", 1), steps("two", 2));
+    assert!(one >= 2, "{one}");
+    assert_eq!(two, one.div_ceil(2), "one device: {one} steps");
+    let mut args = tiny_args(&dir.path().join("none"), 1);
+    args.extend(["--set".to_owned(), "devices=0".to_owned()]);
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("devices must be at least 1"), "{}", stderr(&out));
+}

@@ -74,6 +74,10 @@ enum Source {
         /// Keep only this many emoji (a seeded choice).
         #[arg(long)]
         limit: Option<usize>,
+        /// Add the skin-tone variants of the training emoji as more images of their label
+        /// (validation keeps the base drawings: the same benchmark, more training data).
+        #[arg(long)]
+        skin_tones: bool,
     },
 }
 
@@ -100,7 +104,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<(), Failure> {
             let (labels, images) = convert_folder(&opts).map_err(bad_input)?;
             eprintln!("oml convert: {labels} labels, {images} images -> {}", out.display());
         }
-        Source::Emoji { google, twitter, out, val_fraction, seed, limit } => {
+        Source::Emoji { google, twitter, out, val_fraction, seed, limit, skin_tones } => {
             let opts = EmojiOptions {
                 google: google.clone(),
                 twitter: twitter.clone(),
@@ -108,6 +112,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Result<(), Failure> {
                 val_fraction: *val_fraction,
                 seed: *seed,
                 limit: *limit,
+                skin_tones: *skin_tones,
             };
             let n = convert_emoji(&opts).map_err(bad_input)?;
             eprintln!("oml convert: {n} emoji -> {}", out.join("dataset.csv").display());

@@ -23,12 +23,17 @@ pub struct EmojiOptions {
     pub seed: u64,
     /// Keep only this many emoji (a seeded choice), for small committed subsets.
     pub limit: Option<usize>,
+    /// Add the skin-tone variants of the training emoji as more images of their label (the
+    /// validation emoji keep their base drawings only, so the benchmark is unchanged).
+    pub skin_tones: bool,
 }
 
 #[derive(Debug)]
 struct Emoji {
     image: String,
     category: String,
+    /// Images of the skin-tone variants both vendors draw.
+    variants: Vec<String>,
 }
 
 fn read_index(package: &Path) -> anyhow::Result<Vec<(Emoji, bool, bool)>> {
@@ -48,8 +53,20 @@ fn read_index(package: &Path) -> anyhow::Result<Vec<(Emoji, bool, bool)>> {
                     .map(str::to_owned)
                     .ok_or_else(|| anyhow!("{}: entry {i} has no string `{name}`", path.display()))
             };
+            let variants = e["skin_variations"]
+                .as_object()
+                .map(|v| {
+                    v.values()
+                        .filter(|v| {
+                            v["has_img_google"].as_bool() == Some(true)
+                                && v["has_img_twitter"].as_bool() == Some(true)
+                        })
+                        .filter_map(|v| v["image"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
             Ok((
-                Emoji { image: field("image")?, category: field("category")? },
+                Emoji { image: field("image")?, category: field("category")?, variants },
                 e["has_img_google"].as_bool().unwrap_or(false),
                 e["has_img_twitter"].as_bool().unwrap_or(false),
             ))
@@ -100,16 +117,32 @@ pub fn convert_emoji(opts: &EmojiOptions) -> anyhow::Result<usize> {
         emoji.iter().enumerate().map(|(i, e)| (i, e, i < n_val)).collect();
     rows.sort_by(|a, b| a.1.image.cmp(&b.1.image));
     for (label, (_, e, is_val)) in rows.iter().enumerate() {
-        for (vendor, package, query, gallery) in
-            [("google", &opts.google, "True", "False"), ("twitter", &opts.twitter, "False", "True")]
-        {
-            let from = source(package, vendor, &e.image);
-            let rel = format!("images/{vendor}/{}", e.image);
-            std::fs::copy(&from, opts.out.join(&rel))
-                .with_context(|| format!("cannot copy {}", from.display()))?;
-            let (split, q, g) =
-                if *is_val { ("validation", query, gallery) } else { ("train", "", "") };
-            csv.push_str(&format!("{label},{rel},{split},{q},{g},{}\n", e.category));
+        let mut images = vec![&e.image];
+        if opts.skin_tones && !is_val {
+            let mut variants: Vec<&String> = e
+                .variants
+                .iter()
+                .filter(|v| {
+                    source(&opts.google, "google", v).is_file()
+                        && source(&opts.twitter, "twitter", v).is_file()
+                })
+                .collect();
+            variants.sort();
+            images.extend(variants);
+        }
+        for image in images {
+            for (vendor, package, query, gallery) in [
+                ("google", &opts.google, "True", "False"),
+                ("twitter", &opts.twitter, "False", "True"),
+            ] {
+                let from = source(package, vendor, image);
+                let rel = format!("images/{vendor}/{image}");
+                std::fs::copy(&from, opts.out.join(&rel))
+                    .with_context(|| format!("cannot copy {}", from.display()))?;
+                let (split, q, g) =
+                    if *is_val { ("validation", query, gallery) } else { ("train", "", "") };
+                csv.push_str(&format!("{label},{rel},{split},{q},{g},{}\n", e.category));
+            }
         }
     }
     crate::io::write_atomically(&opts.out.join("dataset.csv"), csv.as_bytes())?;

@@ -65,25 +65,7 @@ pub fn sampler(
     data: &TrainData,
 ) -> anyhow::Result<Box<dyn BatchSampler + Send + Sync>> {
     let seed = config.seed;
-    let categories = || -> anyhow::Result<Vec<u32>> {
-        // Dense category ids of the training rows, in first-appearance order.
-        let mut ids = std::collections::HashMap::new();
-        data.train_rows
-            .iter()
-            .map(|&r| {
-                let record = &data.dataset.records()[r];
-                let name = record.category.clone().ok_or_else(|| {
-                    anyhow!(
-                        "{} line {}: the sampler needs a category on every training row",
-                        data.dataset.source_name(),
-                        record.line
-                    )
-                })?;
-                let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-                Ok(*ids.entry(name).or_insert(next))
-            })
-            .collect()
-    };
+    let categories = || train_categories(data);
     let labels = &data.train_labels;
     Ok(match config.sampler {
         SamplerSection::Balance { n_labels, n_instances } => Box::new(BalanceSampler::new(
@@ -125,6 +107,27 @@ pub fn sampler(
             },
         )?),
     })
+}
+
+/// Dense category ids of the training rows, in first-appearance order; an error naming the
+/// line of a row without one.
+pub fn train_categories(data: &TrainData) -> anyhow::Result<Vec<u32>> {
+    let mut ids = std::collections::HashMap::new();
+    data.train_rows
+        .iter()
+        .map(|&r| {
+            let record = &data.dataset.records()[r];
+            let name = record.category.clone().ok_or_else(|| {
+                anyhow!(
+                    "{} line {}: a category is needed on every training row",
+                    data.dataset.source_name(),
+                    record.line
+                )
+            })?;
+            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            Ok(*ids.entry(name).or_insert(next))
+        })
+        .collect()
 }
 
 pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {

@@ -1,5 +1,6 @@
-//! Checkpoints: a folder with the model (`model.bpk`), the optimizer state (`optimizer.bpk`)
-//! and `state.json` (epochs done, best metric). Both use burn's burnpack format, which keeps
+//! Checkpoints: a folder with the model (`model.bpk`), the optimizer state (`optimizer.bpk`),
+//! the criterion's trained weights when it has any (`criterion.bpk`, ArcFace) and
+//! `state.json` (epochs done, best metric). Both use burn's burnpack format, which keeps
 //! each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
 //! a format without them (safetensors) would silently restart Adam's moments.
 //! Written to a temporary folder and renamed into place, so a kill at any moment leaves the
@@ -11,6 +12,8 @@ use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
+
+use super::criterion::Trainee;
 
 /// Progress saved with a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,16 +28,18 @@ pub struct TrainState {
 
 pub const MODEL_FILE: &str = "model.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const CRITERION_FILE: &str = "criterion.bpk";
 const STATE_FILE: &str = "state.json";
 
 fn err(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}: {e}", path.display())
 }
 
-/// Writes `dir` (replacing it) with the model, optimizer and state.
-pub fn save<M: Module>(
+/// Writes `dir` (replacing it) with the model and state; with the optimizer given (a
+/// checkpoint to resume from), also the optimizer and the criterion's weights.
+pub fn save(
     dir: &Path,
-    model: &M,
+    trainee: &Trainee,
     optimizer: Option<&ModuleOptimizer>,
     state: &TrainState,
 ) -> anyhow::Result<()> {
@@ -44,11 +49,13 @@ pub fn save<M: Module>(
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
     let model_path = tmp.join(MODEL_FILE);
-    let mut store = BurnpackStore::from_file(&model_path).overwrite(true);
-    model.save_into(&mut store).map_err(|e| err(&model_path, e))?;
+    save_module(&trainee.model, &model_path)?;
     if let Some(optimizer) = optimizer {
         let path = tmp.join(OPTIMIZER_FILE);
         optimizer.to_record().save(&path).map_err(|e| err(&path, e))?;
+        if let Some(arcface) = &trainee.arcface {
+            save_module(arcface, &tmp.join(CRITERION_FILE))?;
+        }
     }
     let state_path = tmp.join(STATE_FILE);
     let json = serde_json::to_string_pretty(state).map_err(|e| err(&state_path, e))?;
@@ -63,6 +70,11 @@ pub fn save<M: Module>(
     let _ = std::fs::remove_dir_all(&old);
     sync_dir(parent);
     Ok(())
+}
+
+fn save_module<M: Module>(module: &M, path: &Path) -> anyhow::Result<()> {
+    let mut store = BurnpackStore::from_file(path).overwrite(true);
+    module.save_into(&mut store).map_err(|e| err(path, e))
 }
 
 fn sync_dir(dir: &Path) {
@@ -108,16 +120,30 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
     Some(dir.to_owned())
 }
 
-/// Loads a checkpoint written by [`save`] into `model` (and `optimizer`, when given).
-pub fn load<M: Module>(
+/// Loads a checkpoint written by [`save`] with its optimizer into `trainee` and `optimizer`.
+pub fn load(
     dir: &Path,
-    model: M,
+    trainee: Trainee,
     optimizer: Option<ModuleOptimizer>,
-) -> anyhow::Result<(M, Option<ModuleOptimizer>, TrainState)> {
+) -> anyhow::Result<(Trainee, Option<ModuleOptimizer>, TrainState)> {
     let state_path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| err(&state_path, e))?;
     let state: TrainState = serde_json::from_str(&text).map_err(|e| err(&state_path, e))?;
-    let model = load_model(&dir.join(MODEL_FILE), model)?;
+    let model = load_model(&dir.join(MODEL_FILE), trainee.model)?;
+    let arcface = match trainee.arcface {
+        Some(arcface) => {
+            let path = dir.join(CRITERION_FILE);
+            if !path.is_file() {
+                anyhow::bail!(
+                    "{}: missing; this checkpoint was not trained with the ArcFace criterion",
+                    path.display()
+                );
+            }
+            Some(load_model(&path, arcface)?)
+        }
+        None => None,
+    };
+    let trainee = Trainee { model, arcface };
     let optimizer = match optimizer {
         Some(o) => {
             let path = dir.join(OPTIMIZER_FILE);
@@ -126,7 +152,7 @@ pub fn load<M: Module>(
         }
         None => None,
     };
-    Ok((model, optimizer, state))
+    Ok((trainee, optimizer, state))
 }
 
 /// Loads a model saved by [`save`]; every tensor must be there with its shape.

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use oml_core::loss::TripletLossWithMinerConfig;
 use serde::{Deserialize, Serialize};
 
+use super::criterion::CriterionSection;
 use crate::device::DeviceChoice;
 
 /// Everything a training run needs. Paths are relative to the config file's folder.
@@ -23,6 +23,12 @@ pub struct TrainConfig {
     /// `auto`, `cpu`, `wgpu` or `cuda`. Default `auto`.
     #[serde(default)]
     pub device: DeviceChoice,
+    /// Train data-parallel on this many devices of that kind (`cuda` 0..n, `wgpu` discrete
+    /// GPUs 0..n): each takes its own batch from the sampler and the optimizer steps on the
+    /// mean of their gradients, so a step consumes `devices` batches (OML: `devices` with
+    /// DDP). With `cpu` the replicas share the one CPU (it works, it is not faster). Default 1.
+    #[serde(default = "one_device")]
+    pub devices: usize,
     /// Number of training epochs.
     pub max_epochs: u64,
     /// Validate every this many epochs (and after the last). Default 1.
@@ -53,7 +59,8 @@ pub struct TrainConfig {
     pub transforms_train: TransformsSection,
     pub transforms_val: TransformsSection,
     pub sampler: SamplerSection,
-    pub criterion: TripletLossWithMinerConfig,
+    /// The loss: `name = "triplet_with_miner"` (default) with its miner, or `"arcface"`.
+    pub criterion: CriterionSection,
     pub optimizer: OptimizerSection,
     #[serde(default)]
     pub scheduler: SchedulerSection,
@@ -63,6 +70,9 @@ pub struct TrainConfig {
 
 fn default_dataframe() -> PathBuf {
     PathBuf::from("df.csv")
+}
+fn one_device() -> usize {
+    1
 }
 fn one() -> u64 {
     1
@@ -344,6 +354,9 @@ impl TrainConfig {
             if !(16..=1024).contains(&size) {
                 return Err(format!("transforms size {size} is outside 16..=1024"));
             }
+        }
+        if self.devices == 0 {
+            return Err("devices must be at least 1".into());
         }
         if self.valid_period == 0 {
             return Err("valid_period must be at least 1".into());

@@ -3,15 +3,18 @@
 mod build;
 mod checkpoint;
 pub mod config;
+mod criterion;
 mod data;
 mod log;
 mod report;
 mod run;
+mod step;
 mod validation;
 
 pub use build::{TrainModel, build_model, val_preprocess};
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
 pub use config::{ConfigError, TrainConfig};
+pub use criterion::{ArcFaceSection, CriterionSection};
 pub use run::{Run, train};
 
 use std::path::{Path, PathBuf};

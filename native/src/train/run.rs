@@ -6,20 +6,20 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use burn::module::Module;
-use burn::optim::GradientsParams;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use oml_core::metrics::MetricsReport;
-use oml_models::embedder::l2_normalise;
 use oml_models::extractor::{Extractor, freeze_batch_norm_statistics, freeze_depthwise_weights};
 use oml_models::zoo;
 
-use super::build::{augment, build_model, optimizer, preprocess, sampler};
+use super::build::{augment, build_model, optimizer, preprocess, sampler, train_categories};
 use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
+use super::criterion::{self as crit, CriterionSection, Trainee};
 use super::data::{ImagePipeline, TrainData};
 use super::log::{forget_metrics_after, log_metrics};
-use super::validation::{Validation, validate};
+use super::step::{Batch, Criterion, Trainer};
+use super::validation::{Validation, embed_valid, validate};
 use crate::cli::table::render_report;
 
 /// What one run is: its folder, resolved config and where the config's paths start.
@@ -58,7 +58,6 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         augment: augment(&config.transforms_train, &train_pre),
         seed: config.seed,
     };
-    let criterion = config.criterion.init()?;
     let train_device = device.clone().autodiff();
 
     let mut model = build_model(config, &run.base, entry, &train_device)?;
@@ -72,6 +71,23 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         );
         model = frozen;
     }
+    // ArcFace's class ids: the training labels, dense.
+    let (classes, n_classes) = crit::class_ids(&data.train_labels);
+    let (criterion, arcface) = match &config.criterion {
+        CriterionSection::TripletWithMiner(c) => (Criterion::Triplet(c.init()?), None),
+        CriterionSection::ArcFace(a) => {
+            let label2category = if a.smooth_within_categories {
+                Some(crit::class_categories(&classes, &train_categories(&data)?, n_classes))
+            } else {
+                None
+            };
+            let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
+            let loss = c.init(&train_device)?;
+            (Criterion::ArcFace, Some((c, loss)))
+        }
+    };
+    let (arcface_config, arcface) = arcface.unzip();
+    let mut trainee = Trainee { model, arcface };
     let mut optim = optimizer(config);
     let mut state = TrainState { epochs_done: 0, best: None, steps: 0 };
     let mut start_value = None;
@@ -79,21 +95,44 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     if resume {
         let dir = checkpoint::find(&last_dir)
             .ok_or_else(|| anyhow!("{}: no checkpoint to resume from", last_dir.display()))?;
-        let (m, o, s) = checkpoint::load(&dir, model, Some(optim))?;
-        model = m;
+        let (t, o, s) = checkpoint::load(&dir, trainee, Some(optim))?;
+        trainee = t;
         optim = o.unwrap_or_else(|| optimizer(config));
         state = s;
         forget_metrics_after(run, state.epochs_done)?;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
-    } else if config.valid_before_training
-        && let Some(Validation { report, .. }) =
-            validate(run, &data, &model, &val_pipeline, normalise, &device)?
-    {
-        println!("before training:\n{}", render_report(&report));
-        log_metrics(run, 0, None, &report)?;
-        start_value = report.get(&config.metric_for_checkpointing);
+    } else {
+        if let (CriterionSection::ArcFace(a), Some(c), Some(loss)) =
+            (&config.criterion, &arcface_config, &trainee.arcface)
+            && a.imprint
+        {
+            let started = Instant::now();
+            let e = embed_valid(&trainee.model, &data.train, &val_pipeline, true, &device, 64)?;
+            let weight = crit::imprinted_weight(&e, loss.weight.dims()[1], &classes, n_classes);
+            trainee.arcface = Some(crit::with_weight(c, loss, weight, &train_device)?);
+            eprintln!(
+                "arcface: {n_classes} class weights imprinted from {} images in {:.1} s",
+                data.train.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if config.valid_before_training
+            && let Some(Validation { report, .. }) =
+                validate(run, &data, &trainee.model, &val_pipeline, normalise, &device)?
+        {
+            println!("before training:\n{}", render_report(&report));
+            log_metrics(run, 0, None, &report)?;
+            start_value = report.get(&config.metric_for_checkpointing);
+        }
     }
 
+    // What the progress bar shows besides the loss: the share of active triplets, or
+    // ArcFace's accuracy on the batch.
+    let watch_name = criterion.watched();
+    let devices: Vec<Device> =
+        config.device.devices(config.devices)?.into_iter().map(Device::autodiff).collect();
+    let trainer = Trainer::new(devices, criterion, normalise);
+    let per_step = trainer.batches_per_step();
     let batches_per_epoch = sampler.batches_per_epoch();
     let batch_size = sampler.batch_size();
     let (w, h) = train_pre.output_size();
@@ -101,6 +140,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     for epoch in state.epochs_done..config.max_epochs {
         let lr = config.scheduler.lr(config.optimizer.lr, epoch, config.max_epochs);
         let frozen = epoch < config.freeze_n_epochs;
+        let mut model = trainee.model;
         if frozen {
             model.extractor = model.extractor.freeze();
         } else {
@@ -112,6 +152,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         if config.extractor.freeze_depthwise {
             model = freeze_depthwise_weights(model).0;
         }
+        trainee.model = model;
         let bar = ProgressBar::new(batches_per_epoch as u64);
         bar.set_style(
             ProgressStyle::with_template(
@@ -140,37 +181,40 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                     }
                 }
             });
-            for loaded in rx {
+            let mut step_batches = Vec::with_capacity(per_step);
+            let mut rx = rx.into_iter().peekable();
+            while let Some(loaded) = rx.next() {
                 let (pixels, rows) = loaded?;
-                let labels: Vec<u32> = rows.iter().map(|&r| data.train_labels[r]).collect();
-                let x = Tensor::<4>::from_data(
-                    TensorData::new(pixels, [rows.len(), 3, h as usize, w as usize]),
-                    &train_device,
-                );
-                let mut e = model.extract(x);
-                if normalise {
-                    e = l2_normalise(e);
+                step_batches.push(Batch {
+                    pixels,
+                    shape: [rows.len(), 3, h as usize, w as usize],
+                    labels: rows.iter().map(|&r| data.train_labels[r]).collect(),
+                    classes: rows.iter().map(|&r| classes[r]).collect(),
+                });
+                if step_batches.len() < per_step && rx.peek().is_some() {
+                    continue;
                 }
-                let out = criterion.forward(e, &labels)?;
-                let loss_value = f64::from(out.loss.clone().into_scalar::<f32>());
-                if !loss_value.is_finite() {
-                    anyhow::bail!("the loss became {loss_value} at epoch {}", epoch + 1);
-                }
-                let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-                model = optim.step(lr, model.clone(), grads);
+                let n = step_batches.len() as u64;
+                let (t, stats) = trainer
+                    .step(trainee.clone(), &mut optim, lr, std::mem::take(&mut step_batches))
+                    .with_context(|| format!("epoch {}", epoch + 1))?;
+                trainee = t;
                 state.steps += 1;
-                loss_sum += loss_value;
-                active_sum += out.logs.map_or(f64::NAN, |l| l.active_tri);
-                n_batches += 1;
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    loss_sum += stats.loss * n as f64;
+                    active_sum += stats.watched * n as f64;
+                }
+                n_batches += n;
                 #[allow(clippy::cast_precision_loss)]
                 let ips = (n_batches as f64 * batch_size as f64) / started.elapsed().as_secs_f64();
                 #[allow(clippy::cast_precision_loss)]
                 bar.set_message(format!(
-                    "loss {:.4} active {:.2} {ips:.1} img/s lr {lr:.2e}",
+                    "loss {:.4} {watch_name} {:.2} {ips:.1} img/s lr {lr:.2e}",
                     loss_sum / n_batches as f64,
                     active_sum / n_batches as f64,
                 ));
-                bar.inc(1);
+                bar.inc(n);
             }
             Ok(())
         })?;
@@ -190,7 +234,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         let due = (epoch + 1) % config.valid_period == 0 || is_last;
         if due
             && let Some(validation) =
-                validate(run, &data, &model, &val_pipeline, normalise, &device)?
+                validate(run, &data, &trainee.model, &val_pipeline, normalise, &device)?
         {
             let report = &validation.report;
             println!("after epoch {}:\n{}", epoch + 1, render_report(report));
@@ -203,11 +247,11 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             })?;
             if state.best.is_none_or(|(b, _)| value > b) {
                 state.best = Some((value, epoch + 1));
-                checkpoint::save(&run.dir.join("best"), &model, None, &state)?;
+                checkpoint::save(&run.dir.join("best"), &trainee, None, &state)?;
             }
             last_report = Some(validation);
         }
-        checkpoint::save(&last_dir, &model, Some(&optim), &state)
+        checkpoint::save(&last_dir, &trainee, Some(&optim), &state)
             .with_context(|| "cannot write the checkpoint")?;
     }
     let metric = &config.metric_for_checkpointing;

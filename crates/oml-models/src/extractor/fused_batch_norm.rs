@@ -31,7 +31,7 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::flex_buffers::{contiguous, slice};
+use super::flex_buffers::{contiguous, par_filled, slice};
 
 use super::layers::Activation;
 
@@ -336,11 +336,11 @@ fn input_grad_plane<A: Act>(x: &[f32], dy: &mut [f32], g: &InputGrad) {
 }
 
 /// `y = act(scale·x + shift)` per channel.
-fn normalize<A: Act>(x: &[f32], y: &mut [f32], c: usize, hw: usize, affine: &Affine) {
-    y.par_chunks_mut(hw.max(1)).enumerate().for_each(|(k, y)| {
+fn normalize<A: Act>(x: &[f32], c: usize, hw: usize, affine: &Affine) -> Vec<f32> {
+    par_filled(x.len(), hw, |k, y| {
         let ch = k % c;
         normalize_plane::<A>(&x[k * hw..(k + 1) * hw], y, affine.scale[ch], affine.shift[ch]);
-    });
+    })
 }
 
 /// [`normalize`] on one plane.
@@ -410,12 +410,11 @@ fn forward(
     let variance: Vec<f32> = stats.iter().map(|s| s.1).collect();
     let affine =
         Affine::new(&channel_values(gamma), &channel_values(beta), &mean, &variance, epsilon);
-    let mut output = vec![0.0f32; values.len()];
-    match act {
-        Activation::None => normalize::<Identity>(values, &mut output, c, hw, &affine),
-        Activation::Relu => normalize::<Relu>(values, &mut output, c, hw, &affine),
-        Activation::Relu6 => normalize::<Relu6>(values, &mut output, c, hw, &affine),
-    }
+    let output = match act {
+        Activation::None => normalize::<Identity>(values, c, hw, &affine),
+        Activation::Relu => normalize::<Relu>(values, c, hw, &affine),
+        Activation::Relu6 => normalize::<Relu6>(values, c, hw, &affine),
+    };
     Forward {
         output: FlexTensor::from_data(TensorData::new(output, x.layout().shape().clone())),
         mean: FlexTensor::from_data(TensorData::new(mean, [c])),

@@ -24,7 +24,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::flex_buffers::{contiguous, slice};
+use super::flex_buffers::{contiguous, par_filled, slice};
 
 /// Stride and padding (the kernel size comes from the weight).
 #[derive(Debug, Clone, Copy)]
@@ -141,8 +141,7 @@ impl Backward<Flex, 2> for DepthwiseBackward {
             (shape.h * shape.w, shape.oh * shape.ow, shape.k * shape.k);
 
         if let Some(node) = node_x {
-            let mut dx = vec![0.0f32; x_values.len()];
-            dx.par_chunks_mut(in_plane.max(1)).enumerate().for_each(|(plane, dx)| {
+            let dx = par_filled(x_values.len(), in_plane, |plane, dx| {
                 let c = plane % shape.c;
                 let dy = &dy_values[plane * out_plane..(plane + 1) * out_plane];
                 input_grad_plane(&shape, dy, &w_values[c * taps..(c + 1) * taps], dx);
@@ -233,8 +232,7 @@ fn forward(
     let n = x.layout().shape()[0];
     let (x_values, w_values) = (slice(x), slice(weight));
     let (in_plane, out_plane, taps) = (shape.h * shape.w, shape.oh * shape.ow, shape.k * shape.k);
-    let mut y = vec![0.0f32; n * shape.c * out_plane];
-    y.par_chunks_mut(out_plane.max(1)).enumerate().for_each(|(plane, y)| {
+    let y = par_filled(n * shape.c * out_plane, out_plane, |plane, y| {
         let c = plane % shape.c;
         if let Some(bias) = bias {
             y.fill(bias[c]);

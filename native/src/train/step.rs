@@ -1,0 +1,291 @@
+//! One optimizer step, on one device or data-parallel over several: each device trains a
+//! replica of the model (`Module::fork`) on its own batch, and the optimizer takes one step on
+//! the mean of their gradients (burn's `MultiGradientsParams` sums the devices' gradients, each
+//! on a device of its own per parameter; every replica's loss is divided by the number of
+//! devices, so the sum is the mean). Batch statistics and triplet mining stay within each
+//! device's batch, as in OML's (PyTorch DDP) multi-device training.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer, MultiGradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use oml_core::loss::TripletLossWithMiner;
+use oml_core::miner::DynMiner;
+use oml_models::embedder::l2_normalise;
+use oml_models::extractor::Extractor;
+
+use super::criterion::Trainee;
+
+/// The loss of a step: the triplet loss with its miner, or ArcFace (whose class weights are
+/// part of the [`Trainee`]).
+pub enum Criterion {
+    Triplet(TripletLossWithMiner<DynMiner>),
+    ArcFace,
+}
+
+impl std::fmt::Debug for Criterion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Triplet(_) => "Criterion::Triplet",
+            Self::ArcFace => "Criterion::ArcFace",
+        })
+    }
+}
+
+impl Criterion {
+    /// What the progress bar shows beside the loss.
+    pub fn watched(&self) -> &'static str {
+        match self {
+            Self::Triplet(_) => "active",
+            Self::ArcFace => "acc",
+        }
+    }
+}
+
+/// One device's batch: `[n, 3, h, w]` pixels, the rows' labels, and their ArcFace class ids.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub pixels: Vec<f32>,
+    pub shape: [usize; 4],
+    pub labels: Vec<u32>,
+    pub classes: Vec<u32>,
+}
+
+/// The mean loss of a step over its batches, and the mean of what the criterion reports
+/// (active triplets or ArcFace accuracy).
+#[derive(Debug, Clone, Copy)]
+pub struct StepStats {
+    pub loss: f64,
+    pub watched: f64,
+}
+
+/// The loss of `trainee` on `batch` (on `device`), times `scale`, and the criterion's figure.
+fn replica_loss(
+    trainee: &Trainee,
+    criterion: &Criterion,
+    normalise: bool,
+    batch: &Batch,
+    device: &Device,
+    scale: f64,
+) -> anyhow::Result<(Tensor<1>, f64, f64)> {
+    let x = Tensor::<4>::from_data(TensorData::new(batch.pixels.clone(), batch.shape), device);
+    let mut e = trainee.model.extract(x);
+    if normalise {
+        e = l2_normalise(e);
+    }
+    let (loss, watched) = match (criterion, &trainee.arcface) {
+        (Criterion::Triplet(t), _) => {
+            let out = t.forward(e, &batch.labels)?;
+            (out.loss, out.logs.map_or(f64::NAN, |l| l.active_tri))
+        }
+        (Criterion::ArcFace, Some(a)) => {
+            let out = a.forward(e, &batch.classes)?;
+            (out.loss, out.accuracy)
+        }
+        (Criterion::ArcFace, None) => anyhow::bail!("the ArcFace criterion has no class weights"),
+    };
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    if !value.is_finite() {
+        anyhow::bail!("the loss became {value}");
+    }
+    let loss = if (scale - 1.0).abs() > 0.0 { loss.mul_scalar(scale) } else { loss };
+    Ok((loss, value, watched))
+}
+
+/// What a device's worker sends back: the replica's gradients, its loss and figure.
+type ReplicaOut = anyhow::Result<(GradientsParams, f64, f64)>;
+
+/// A device's worker thread: it lives as long as the [`Trainer`], so that burn's
+/// `RunningState` (BatchNorm's running statistics, kept per thread and averaged over threads)
+/// sees the same threads step after step.
+struct Worker {
+    jobs: Sender<(Trainee, Batch, f64)>,
+    results: Receiver<ReplicaOut>,
+}
+
+/// Steps of the training loop on one device (on the caller's thread) or data-parallel over
+/// several (one worker thread per device).
+pub struct Trainer {
+    devices: Vec<Device>,
+    criterion: Arc<Criterion>,
+    normalise: bool,
+    workers: Vec<Worker>,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer").field("devices", &self.devices.len()).finish_non_exhaustive()
+    }
+}
+
+impl Trainer {
+    /// `devices[0]` is the main device: the model lives there between steps.
+    pub fn new(devices: Vec<Device>, criterion: Criterion, normalise: bool) -> Self {
+        let criterion = Arc::new(criterion);
+        let workers = if devices.len() > 1 {
+            devices
+                .iter()
+                .map(|device| {
+                    let (jobs, job_rx) = channel::<(Trainee, Batch, f64)>();
+                    let (result_tx, results) = channel();
+                    let (criterion, device) = (Arc::clone(&criterion), device.clone());
+                    std::thread::spawn(move || {
+                        for (replica, batch, scale) in job_rx {
+                            let out = replica_loss(
+                                &replica, &criterion, normalise, &batch, &device, scale,
+                            )
+                            .map(|(loss, value, watched)| {
+                                let grads = GradientsParams::from_grads(loss.backward(), &replica);
+                                (grads, value, watched)
+                            });
+                            if result_tx.send(out).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    Worker { jobs, results }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { devices, criterion, normalise, workers }
+    }
+
+    /// How many batches one step takes (one per device).
+    pub fn batches_per_step(&self) -> usize {
+        self.devices.len().max(1)
+    }
+
+    /// One step: `batches[i]` on device i (at most one batch per device; the last step of
+    /// an epoch may have fewer), then the optimizer on the mean of their gradients. Returns
+    /// the updated trainee on the main device.
+    pub fn step(
+        &self,
+        trainee: Trainee,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        batches: Vec<Batch>,
+    ) -> anyhow::Result<(Trainee, StepStats)> {
+        anyhow::ensure!(
+            !batches.is_empty() && batches.len() <= self.batches_per_step(),
+            "a step takes one to {} batches, got {}",
+            self.batches_per_step(),
+            batches.len()
+        );
+        if self.workers.is_empty() {
+            let device = &self.devices[0];
+            let (loss, value, watched) =
+                replica_loss(&trainee, &self.criterion, self.normalise, &batches[0], device, 1.0)?;
+            let grads = GradientsParams::from_grads(loss.backward(), &trainee);
+            let trainee = optim.step(lr, trainee, grads);
+            return Ok((trainee, StepStats { loss: value, watched }));
+        }
+        // Each replica's loss is scaled by 1/n, so the summed gradients are the mean (n can
+        // be below the number of devices in an epoch's last step).
+        let n = batches.len();
+        #[allow(clippy::cast_precision_loss)]
+        let share = 1.0 / n as f64;
+        for (worker, (batch, device)) in
+            self.workers.iter().zip(batches.into_iter().zip(&self.devices))
+        {
+            let replica = trainee.clone().fork(device);
+            worker
+                .jobs
+                .send((replica, batch, share))
+                .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))?;
+        }
+        let mut multi = MultiGradientsParams::default();
+        let (mut loss, mut watched) = (0.0, 0.0);
+        for (worker, device) in self.workers.iter().zip(&self.devices).take(n) {
+            let (grads, value, w) = worker
+                .results
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))??;
+            multi.grads.push((grads, device.clone()));
+            loss += value * share;
+            watched += w * share;
+        }
+        let trainee = optim.step_multi(lr, trainee, multi).fork(&self.devices[0]);
+        Ok((trainee, StepStats { loss, watched }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::optim::SgdConfig;
+    use oml_core::loss::TripletLossWithMinerConfig;
+    use oml_core::miner::MinerConfig;
+    use oml_models::extractor::{AnyExtractor, ExtractorWithMlp, MobileNetV2Config};
+
+    use super::*;
+
+    fn criterion() -> Criterion {
+        let config = TripletLossWithMinerConfig {
+            margin: Some(0.2),
+            reduction: oml_core::loss::Reduction::Mean,
+            need_logs: true,
+            miner: MinerConfig::HardTriplets {},
+        };
+        Criterion::Triplet(config.init().unwrap())
+    }
+
+    fn batch(seed: u64) -> Batch {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let shape = [8, 3, 32, 32];
+        let pixels = (0..shape.iter().product::<usize>()).map(|_| rng.random_range(-1.0..1.0));
+        let labels = vec![0, 0, 1, 1, 2, 2, 3, 3];
+        Batch { pixels: pixels.collect(), shape, labels: labels.clone(), classes: labels }
+    }
+
+    fn params(t: &Trainee) -> Vec<Vec<f32>> {
+        fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+            t.try_into_vec_as::<f32>().unwrap()
+        }
+        let AnyExtractor::MobileNetV2(m) = &t.model.extractor else { unreachable!() };
+        let mut out = vec![values(m.stem.conv.weight.val())];
+        for b in [&m.blocks[3], &m.blocks[15]] {
+            out.push(values(b.project.conv.weight.val()));
+            out.push(values(b.project.bn.as_ref().unwrap().gamma.val()));
+        }
+        out.push(values(m.head.conv.weight.val()));
+        out
+    }
+
+    /// Two replicas on two batches take the same step as one device on the mean of the two
+    /// batches' losses.
+    #[test]
+    fn a_data_parallel_step_is_a_step_on_the_mean_of_the_replicas_losses() {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        let extractor =
+            AnyExtractor::MobileNetV2(MobileNetV2Config::new().with_width_mult(0.35).init(&device));
+        let trainee =
+            Trainee { model: ExtractorWithMlp::new(extractor, &[], &device), arcface: None };
+        let batches = vec![batch(1), batch(2)];
+        let lr = 0.5;
+
+        let parallel = Trainer::new(vec![device.clone(), device.clone()], criterion(), true);
+        let mut optim: ModuleOptimizer = SgdConfig::new().init();
+        let (a, stats) = parallel.step(trainee.clone(), &mut optim, lr, batches.clone()).unwrap();
+
+        let single = criterion();
+        let (l1, v1, _) = replica_loss(&trainee, &single, true, &batches[0], &device, 0.5).unwrap();
+        let (l2, v2, _) = replica_loss(&trainee, &single, true, &batches[1], &device, 0.5).unwrap();
+        let grads = GradientsParams::from_grads((l1 + l2).backward(), &trainee);
+        let mut optim: ModuleOptimizer = SgdConfig::new().init();
+        let b = optim.step(lr, trainee.clone(), grads);
+
+        assert!((stats.loss - (v1 + v2) / 2.0).abs() < 1e-6, "{} vs {}", stats.loss, v1 + v2);
+        let (before, a, b) = (params(&trainee), params(&a), params(&b));
+        for ((x, y), z) in a.iter().zip(&b).zip(&before) {
+            let moved = y.iter().zip(z).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+            let diff = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+            assert!(moved > 1e-4, "the step moves the weights ({moved})");
+            assert!(diff <= 1e-3 * moved, "parallel and single steps differ by {diff} ({moved})");
+        }
+    }
+}
