@@ -99,19 +99,24 @@ fn the_emoji_packages_become_google_queries_against_twitter() {
         std::fs::copy(png(), google.join("img/google/64").join(&n)).unwrap();
         std::fs::copy(png(), twitter.join("img/twitter/64").join(n)).unwrap();
     }
+    let convert = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "convert",
+            "emoji",
+            "--google",
+            google.to_str().unwrap(),
+            "--twitter",
+            twitter.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--val-fraction",
+            "0.5",
+        ];
+        args.extend(extra);
+        oml(&args)
+    };
     let out_dir = dir.path().join("out");
-    let out = oml(&[
-        "convert",
-        "emoji",
-        "--google",
-        google.to_str().unwrap(),
-        "--twitter",
-        twitter.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--val-fraction",
-        "0.5",
-    ]);
+    let out = convert(&out_dir, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dataset = load(&out_dir.join("dataset.csv"));
     assert_eq!(dataset.records().len(), 12);
@@ -126,19 +131,7 @@ fn the_emoji_packages_become_google_queries_against_twitter() {
     // With --skin-tones the training emoji gain their two variants both vendors draw, with
     // their label; the validation split is the same as without.
     let tones_dir = dir.path().join("tones");
-    let out = oml(&[
-        "convert",
-        "emoji",
-        "--google",
-        google.to_str().unwrap(),
-        "--twitter",
-        twitter.to_str().unwrap(),
-        "--out",
-        tones_dir.to_str().unwrap(),
-        "--val-fraction",
-        "0.5",
-        "--skin-tones",
-    ]);
+    let out = convert(&tones_dir, &["--skin-tones"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tones = load(&tones_dir.join("dataset.csv"));
     assert_eq!(tones.records().len(), 12 + 3 * 2 * 2);
