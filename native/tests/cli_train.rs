@@ -275,6 +275,9 @@ fn bad_configs_name_the_key() {
     let out = run(&["--set", "extractor.model=resnet"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown model `resnet`"), "{}", stderr(&out));
+    let out = run(&["--set", "ema_decay=1.0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ema_decay must be between 0 and 1"), "{}", stderr(&out));
     // A sampler that cannot be filled: more labels per batch than the data has.
     let out = run(&["--set", "sampler.n_labels=5000"]);
     assert_eq!(out.status.code(), Some(2));
@@ -435,6 +438,35 @@ fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
     .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not trained with the ArcFace criterion"), "{}", stderr(&out));
+}
+
+/// `ema_decay`: validation and `model.bpk` are the weight average, the raw weights are kept
+/// in `last/trained.bpk` for `--resume`, and the tools read the average.
+#[test]
+fn a_weight_average_is_validated_saved_and_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("ema");
+    let mut args = tiny_args(&run, 2);
+    for set in ["ema_decay=0.9", "valid_before_training=false"] {
+        args.extend(["--set".to_owned(), set.to_owned()]);
+    }
+    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (model, trained) = (run.join("last/model.bpk"), run.join("last/trained.bpk"));
+    assert!(trained.is_file() && !run.join("best/trained.bpk").exists());
+    assert_ne!(std::fs::read(&model).unwrap(), std::fs::read(&trained).unwrap());
+    // What training logged is what the tools measure on the checkpoint: the average.
+    let csv = repo().join("data/emoji_small/dataset.csv");
+    let logged = last_metrics(&run)["OVERALL/map/5"].as_f64().unwrap();
+    let report = validate(&run.join("last"), &csv, &run.join("average.json"));
+    let average = report["OVERALL"]["map"]["5"].as_f64().unwrap();
+    assert!((logged - average).abs() < 1e-4, "training logged {logged}, validate {average}");
+
+    let out =
+        train_cmd(&["--resume", run.to_str().unwrap(), "--set", "max_epochs=3"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(state(&run).unwrap()["epochs_done"], 3);
+    assert!(run.join("last/trained.bpk").is_file());
 }
 
 /// `devices = 2` on the CPU: two replicas, each step takes two batches, so an epoch is half

@@ -1,6 +1,8 @@
 //! Checkpoints: a folder with the model (`model.bpk`), the optimizer state (`optimizer.bpk`),
 //! the criterion's trained weights when it has any (`criterion.bpk`, ArcFace) and
-//! `state.json` (epochs done, best metric). Both use burn's burnpack format, which keeps
+//! `state.json` (epochs done, best metric). With `ema_decay`, `model.bpk` is the weight
+//! average (what validation measured and what the tools load) and a resumable checkpoint
+//! also keeps the raw trained weights in `trained.bpk`. Both use burn's burnpack format, which keeps
 //! each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
 //! a format without them (safetensors) would silently restart Adam's moments.
 //! Written to a temporary folder and renamed into place, so a kill at any moment leaves the
@@ -13,6 +15,7 @@ use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
+use super::build::TrainModel;
 use super::criterion::Trainee;
 
 /// Progress saved with a checkpoint.
@@ -29,17 +32,20 @@ pub struct TrainState {
 pub const MODEL_FILE: &str = "model.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const CRITERION_FILE: &str = "criterion.bpk";
+const TRAINED_FILE: &str = "trained.bpk";
 const STATE_FILE: &str = "state.json";
 
 fn err(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}: {e}", path.display())
 }
 
-/// Writes `dir` (replacing it) with the model and state; with the optimizer given (a
-/// checkpoint to resume from), also the optimizer and the criterion's weights.
+/// Writes `dir` (replacing it) with the model (the weight `average` when there is one) and
+/// state; with the optimizer given (a checkpoint to resume from), also the optimizer, the
+/// criterion's weights and, under an average, the raw trained weights.
 pub fn save(
     dir: &Path,
     trainee: &Trainee,
+    average: Option<&TrainModel>,
     optimizer: Option<&ModuleOptimizer>,
     state: &TrainState,
 ) -> anyhow::Result<()> {
@@ -49,8 +55,11 @@ pub fn save(
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
     let model_path = tmp.join(MODEL_FILE);
-    save_module(&trainee.model, &model_path)?;
+    save_module(average.unwrap_or(&trainee.model), &model_path)?;
     if let Some(optimizer) = optimizer {
+        if average.is_some() {
+            save_module(&trainee.model, &tmp.join(TRAINED_FILE))?;
+        }
         let path = tmp.join(OPTIMIZER_FILE);
         optimizer.to_record().save(&path).map_err(|e| err(&path, e))?;
         if let Some(arcface) = &trainee.arcface {
@@ -121,15 +130,31 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Loads a checkpoint written by [`save`] with its optimizer into `trainee` and `optimizer`.
+/// A checkpoint read back by [`load`].
+pub struct Loaded {
+    pub trainee: Trainee,
+    pub optimizer: Option<ModuleOptimizer>,
+    /// The weight average, when the checkpoint was written under one.
+    pub average: Option<TrainModel>,
+    pub state: TrainState,
+}
+
+/// Reads a checkpoint written by [`save`] into `trainee` (and `optimizer`, when given).
 pub fn load(
     dir: &Path,
     trainee: Trainee,
     optimizer: Option<ModuleOptimizer>,
-) -> anyhow::Result<(Trainee, Option<ModuleOptimizer>, TrainState)> {
+) -> anyhow::Result<Loaded> {
     let state_path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| err(&state_path, e))?;
     let state: TrainState = serde_json::from_str(&text).map_err(|e| err(&state_path, e))?;
-    let model = load_model(&dir.join(MODEL_FILE), trainee.model)?;
+    let trained_path = dir.join(TRAINED_FILE);
+    let (model, average) = if trained_path.is_file() {
+        let average = load_model(&dir.join(MODEL_FILE), trainee.model.clone())?;
+        (load_model(&trained_path, trainee.model)?, Some(average))
+    } else {
+        (load_model(&dir.join(MODEL_FILE), trainee.model)?, None)
+    };
     let arcface = match trainee.arcface {
         Some(arcface) => {
             let path = dir.join(CRITERION_FILE);
@@ -152,7 +177,7 @@ pub fn load(
         }
         None => None,
     };
-    Ok((trainee, optimizer, state))
+    Ok(Loaded { trainee, optimizer, average, state })
 }
 
 /// Loads a model saved by [`save`]; every tensor must be there with its shape.
@@ -178,6 +203,54 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         let state = TrainState { epochs_done, best: None, steps: 0 };
         std::fs::write(dir.join(STATE_FILE), serde_json::to_string(&state).unwrap()).unwrap();
+    }
+
+    /// Under a weight average, `model.bpk` is the average and the raw weights come back from
+    /// `trained.bpk`; without one, `model.bpk` is the model.
+    #[test]
+    fn a_weight_average_is_the_model_file_and_the_raw_weights_resume() {
+        use burn::tensor::Device;
+        use oml_models::extractor::{AnyExtractor, ExtractorWithMlp, MobileNetV2Config};
+
+        let device = Device::flex();
+        let small = || {
+            let e = AnyExtractor::MobileNetV2(
+                MobileNetV2Config::new().with_width_mult(0.35).init(&device),
+            );
+            ExtractorWithMlp::new(e, &[], &device)
+        };
+        let first = |m: &TrainModel| {
+            let AnyExtractor::MobileNetV2(n) = &m.extractor else { unreachable!() };
+            n.stem.conv.weight.val().try_into_vec_as::<f32>().unwrap()[0]
+        };
+        let raw = Trainee { model: small(), arcface: None };
+        let average = raw.model.valid().map(&mut Shift);
+        let optimizer: ModuleOptimizer = burn::optim::SgdConfig::new().init();
+        let state = TrainState { epochs_done: 1, best: None, steps: 3 };
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("last");
+        save(&dir, &raw, Some(&average), Some(&optimizer), &state).unwrap();
+        let template = Trainee { model: small(), arcface: None };
+        let loaded = load(&dir, template.clone(), None).unwrap();
+        assert_eq!(loaded.state, state);
+        assert_eq!(first(&loaded.trainee.model), first(&raw.model));
+        assert_eq!(first(loaded.average.as_ref().unwrap()), first(&raw.model) + 1.0);
+        assert_eq!(first(&load_model(&dir.join(MODEL_FILE), small()).unwrap()), first(&average));
+
+        save(&dir, &raw, None, Some(&optimizer), &state).unwrap();
+        let loaded = load(&dir, template, None).unwrap();
+        assert!(loaded.average.is_none() && !dir.join(TRAINED_FILE).exists());
+        assert_eq!(first(&loaded.trainee.model), first(&raw.model));
+    }
+
+    struct Shift;
+    impl burn::module::ModuleMapper for Shift {
+        fn map_float<const D: usize>(
+            &mut self,
+            p: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            p.map(|t| t.add_scalar(1.0))
+        }
     }
 
     #[test]

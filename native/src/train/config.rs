@@ -45,6 +45,13 @@ pub struct TrainConfig {
     /// Default 0.
     #[serde(default)]
     pub freeze_n_epochs: u64,
+    /// Validate and checkpoint an exponential moving average of the weights instead of the
+    /// raw weights: after step n, `avg = d·avg + (1 − d)·θ` with
+    /// `d = min(ema_decay, (1 + n) / (10 + n))` (timm's model EMA with warm-up). Smooths the
+    /// step-to-step noise of small-batch training; the raw weights still train and resume.
+    /// E.g. `0.99` (about the last 100 steps). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema_decay: Option<f64>,
     /// Numeric precision; only `32` for now.
     #[serde(default = "thirty_two")]
     pub precision: u32,
@@ -357,6 +364,11 @@ impl TrainConfig {
         }
         if self.devices == 0 {
             return Err("devices must be at least 1".into());
+        }
+        if let Some(d) = self.ema_decay
+            && !(d > 0.0 && d < 1.0)
+        {
+            return Err(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
         }
         if self.valid_period == 0 {
             return Err("valid_period must be at least 1".into());

@@ -1,5 +1,6 @@
 //! `oml-train`: config-driven training and validation (OML's `extractor_training_pipeline`).
 
+mod average;
 mod build;
 mod checkpoint;
 pub mod config;

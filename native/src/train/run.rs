@@ -12,6 +12,7 @@ use oml_core::metrics::MetricsReport;
 use oml_models::extractor::{Extractor, freeze_batch_norm_statistics, freeze_depthwise_weights};
 use oml_models::zoo;
 
+use super::average::WeightAverage;
 use super::build::{augment, build_model, optimizer, preprocess, sampler, train_categories};
 use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
@@ -91,14 +92,19 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let mut optim = optimizer(config);
     let mut state = TrainState { epochs_done: 0, best: None, steps: 0 };
     let mut start_value = None;
+    let mut average = config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d));
     let last_dir = run.dir.join("last");
     if resume {
         let dir = checkpoint::find(&last_dir)
             .ok_or_else(|| anyhow!("{}: no checkpoint to resume from", last_dir.display()))?;
-        let (t, o, s) = checkpoint::load(&dir, trainee, Some(optim))?;
-        trainee = t;
-        optim = o.unwrap_or_else(|| optimizer(config));
-        state = s;
+        let loaded = checkpoint::load(&dir, trainee, Some(optim))?;
+        trainee = loaded.trainee;
+        optim = loaded.optimizer.unwrap_or_else(|| optimizer(config));
+        state = loaded.state;
+        // A run resumed with `ema_decay` newly set starts its average here.
+        average = config
+            .ema_decay
+            .map(|d| WeightAverage::new(loaded.average.as_ref().unwrap_or(&trainee.model), d));
         forget_metrics_after(run, state.epochs_done)?;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
     } else {
@@ -199,6 +205,9 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                     .step(trainee.clone(), &mut optim, lr, std::mem::take(&mut step_batches))
                     .with_context(|| format!("epoch {}", epoch + 1))?;
                 trainee = t;
+                if let Some(average) = &mut average {
+                    average.update(&trainee.model, state.steps)?;
+                }
                 state.steps += 1;
                 #[allow(clippy::cast_precision_loss)]
                 {
@@ -232,9 +241,17 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         state.epochs_done = epoch + 1;
         let is_last = epoch + 1 == config.max_epochs;
         let due = (epoch + 1) % config.valid_period == 0 || is_last;
+        // What is validated and saved as the model: the weight average, if any.
+        let averaged = average.as_ref().map(|a| &a.model);
         if due
-            && let Some(validation) =
-                validate(run, &data, &trainee.model, &val_pipeline, normalise, &device)?
+            && let Some(validation) = validate(
+                run,
+                &data,
+                averaged.unwrap_or(&trainee.model),
+                &val_pipeline,
+                normalise,
+                &device,
+            )?
         {
             let report = &validation.report;
             println!("after epoch {}:\n{}", epoch + 1, render_report(report));
@@ -247,11 +264,11 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             })?;
             if state.best.is_none_or(|(b, _)| value > b) {
                 state.best = Some((value, epoch + 1));
-                checkpoint::save(&run.dir.join("best"), &trainee, None, &state)?;
+                checkpoint::save(&run.dir.join("best"), &trainee, averaged, None, &state)?;
             }
             last_report = Some(validation);
         }
-        checkpoint::save(&last_dir, &trainee, Some(&optim), &state)
+        checkpoint::save(&last_dir, &trainee, averaged, Some(&optim), &state)
             .with_context(|| "cannot write the checkpoint")?;
     }
     let metric = &config.metric_for_checkpointing;
