@@ -9,8 +9,10 @@ use oml_core::loss::TripletLossWithMinerConfig;
 use oml_core::miner::MinerConfig;
 use oml_models::embedder::l2_normalise;
 use oml_models::extractor::{
-    Extractor, MobileNetV2Config, freeze_batch_norm_statistics, freeze_depthwise_weights,
+    AnyExtractor, Extractor, ExtractorWithMlp, MobileNetV2Config, freeze_batch_norm_statistics,
+    freeze_depthwise_weights,
 };
+use oml_native::train::WeightAverage;
 
 fn training(c: &mut Criterion) {
     let device = Device::flex().autodiff();
@@ -50,5 +52,21 @@ fn training(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, training);
+/// One update of the weight average (`ema_decay`) of the full MobileNetV2 (3.5 M floats,
+/// BatchNorm statistics included), as `oml-train` does after every step.
+fn weight_average(c: &mut Criterion) {
+    let device = Device::flex().autodiff();
+    let extractor = AnyExtractor::MobileNetV2(MobileNetV2Config::new().init(&device));
+    let model = ExtractorWithMlp::new(extractor, &[], &device);
+    let mut average = WeightAverage::new(&model, 0.99);
+    let mut step = 0;
+    c.bench_function("ema_update_mobilenet_v2", |b| {
+        b.iter(|| {
+            average.update(&model, step).expect("the same model");
+            step += 1;
+        });
+    });
+}
+
+criterion_group!(benches, training, weight_average);
 criterion_main!(benches);
