@@ -2,8 +2,8 @@
 //! the criterion's trained weights when it has any (`criterion.bpk`, ArcFace) and
 //! `state.json` (epochs done, best metric). With `ema_decay`, `model.bpk` is the weight
 //! average (what validation measured and what the tools load) and a resumable checkpoint
-//! also keeps the raw trained weights in `trained.bpk`. Both use burn's burnpack format, which keeps
-//! each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
+//! also keeps the raw trained weights in `trained.bpk`. All use burn's burnpack format, which
+//! keeps each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
 //! a format without them (safetensors) would silently restart Adam's moments.
 //! Written to a temporary folder and renamed into place, so a kill at any moment leaves the
 //! previous checkpoint or the new one, never half of one.
@@ -129,7 +129,6 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
     Some(dir.to_owned())
 }
 
-/// Loads a checkpoint written by [`save`] with its optimizer into `trainee` and `optimizer`.
 /// A checkpoint read back by [`load`].
 pub struct Loaded {
     pub trainee: Trainee,
