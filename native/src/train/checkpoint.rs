@@ -3,8 +3,8 @@
 //! `state.json` (epochs done, best metric). With `ema_decay`, `model.bpk` is the weight
 //! average (what validation measured and what the tools load) and a resumable checkpoint
 //! also keeps the raw trained weights in `trained.bpk`. All use burn's burnpack format, which
-//! keeps each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded from
-//! a format without them (safetensors) would silently restart Adam's moments.
+//! keeps each parameter's id: the optimizer's state is keyed by those ids, so a model reloaded
+//! from a format without them (safetensors) would silently restart Adam's moments.
 //! Written to a temporary folder and renamed into place, so a kill at any moment leaves the
 //! previous checkpoint or the new one, never half of one.
 
