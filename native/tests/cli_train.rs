@@ -39,6 +39,15 @@ fn tiny_args(run_dir: &Path, epochs: u64) -> Vec<String> {
     args
 }
 
+/// `oml-train` on [`tiny_args`] with extra `--set` assignments.
+fn train_tiny(run_dir: &Path, epochs: u64, sets: &[&str]) -> Output {
+    let mut args = tiny_args(run_dir, epochs);
+    for set in sets {
+        args.extend(["--set".to_owned(), (*set).to_owned()]);
+    }
+    train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap()
+}
+
 fn last_metrics(run_dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
@@ -394,11 +403,8 @@ fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
 fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("arcface");
-    let mut args = tiny_args(&run, 2);
-    for set in ["criterion={name=\"arcface\", m=0.3, s=30.0}", "valid_before_training=false"] {
-        args.extend(["--set".to_owned(), set.to_owned()]);
-    }
-    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    let sets = ["criterion={name=\"arcface\", m=0.3, s=30.0}", "valid_before_training=false"];
+    let out = train_tiny(&run, 2, &sets);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("class weights imprinted"), "{}", stderr(&out));
     assert!(run.join("last/criterion.bpk").is_file());
@@ -422,9 +428,7 @@ fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
 
     // The triplet run's checkpoint has no class weights to resume ArcFace from.
     let triplet = dir.path().join("triplet");
-    let mut args = tiny_args(&triplet, 1);
-    args.extend(["--set".to_owned(), "valid_before_training=false".to_owned()]);
-    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    let out = train_tiny(&triplet, 1, &["valid_before_training=false"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = train_cmd(&[
         "--resume",
@@ -446,11 +450,7 @@ fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
 fn a_weight_average_is_validated_saved_and_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("ema");
-    let mut args = tiny_args(&run, 2);
-    for set in ["ema_decay=0.9", "valid_before_training=false"] {
-        args.extend(["--set".to_owned(), set.to_owned()]);
-    }
-    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    let out = train_tiny(&run, 2, &["ema_decay=0.9", "valid_before_training=false"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (model, trained) = (run.join("last/model.bpk"), run.join("last/trained.bpk"));
     assert!(trained.is_file() && !run.join("best/trained.bpk").exists());
@@ -476,11 +476,8 @@ fn two_devices_take_two_batches_per_step() {
     let dir = tempfile::tempdir().unwrap();
     let steps = |name: &str, devices: usize| {
         let run = dir.path().join(name);
-        let mut args = tiny_args(&run, 1);
-        for set in [format!("devices={devices}"), "valid_before_training=false".to_owned()] {
-            args.extend(["--set".to_owned(), set]);
-        }
-        let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+        let out =
+            train_tiny(&run, 1, &[&format!("devices={devices}"), "valid_before_training=false"]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(last_metrics(&run)["OVERALL/cmc/1"].as_f64().is_some());
         state(&run).unwrap()["steps"].as_u64().unwrap()
@@ -488,9 +485,7 @@ fn two_devices_take_two_batches_per_step() {
     let (one, two) = (steps("one", 1), steps("two", 2));
     assert!(one >= 2, "{one}");
     assert_eq!(two, one.div_ceil(2), "one device: {one} steps");
-    let mut args = tiny_args(&dir.path().join("none"), 1);
-    args.extend(["--set".to_owned(), "devices=0".to_owned()]);
-    let out = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+    let out = train_tiny(&dir.path().join("none"), 1, &["devices=0"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("devices must be at least 1"), "{}", stderr(&out));
 }
