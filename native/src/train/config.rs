@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::criterion::CriterionSection;
+pub use super::nodes::NodesSection;
 use crate::device::DeviceChoice;
 
 /// Everything a training run needs. Paths are relative to the config file's folder.
@@ -29,6 +30,10 @@ pub struct TrainConfig {
     /// DDP). With `cpu` the replicas share the one CPU (it works, it is not faster). Default 1.
     #[serde(default = "one_device")]
     pub devices: usize,
+    /// Training across several machines: `[nodes]` with `count`, this machine's `rank` and
+    /// node 0's `address` (see [`NodesSection`]). Default: one machine.
+    #[serde(default)]
+    pub nodes: NodesSection,
     /// Number of training epochs.
     pub max_epochs: u64,
     /// Validate every this many epochs (and after the last). Default 1.
@@ -370,6 +375,7 @@ impl TrainConfig {
         {
             return Err(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
         }
+        self.nodes.check()?;
         if self.valid_period == 0 {
             return Err("valid_period must be at least 1".into());
         }

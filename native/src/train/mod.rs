@@ -6,7 +6,9 @@ mod checkpoint;
 pub mod config;
 mod criterion;
 mod data;
+mod flat;
 mod log;
+mod nodes;
 mod report;
 mod run;
 mod step;
@@ -17,6 +19,7 @@ pub use build::{TrainModel, build_model, val_preprocess};
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
 pub use config::{ConfigError, TrainConfig};
 pub use criterion::{ArcFaceSection, CriterionSection};
+pub use nodes::{Agreement, Cluster, NodesError, NodesSection};
 pub use run::{Run, train};
 
 use std::path::{Path, PathBuf};

@@ -18,7 +18,9 @@ use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
 use super::criterion::{self as crit, CriterionSection, Trainee};
 use super::data::{ImagePipeline, TrainData};
+use super::flat::{self, Tensors};
 use super::log::{forget_metrics_after, log_metrics};
+use super::nodes::{Agreement, Cluster};
 use super::step::{Batch, Criterion, Trainer};
 use super::validation::{Validation, embed_valid, validate};
 use crate::cli::table::render_report;
@@ -107,7 +109,33 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             .map(|d| WeightAverage::new(loaded.average.as_ref().unwrap_or(&trainee.model), d));
         forget_metrics_after(run, state.epochs_done)?;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
+    }
+    // Other machines: connect before anything long runs, so a mistake shows at once.
+    let cluster = if config.nodes.count > 1 {
+        let agreement = Agreement {
+            fingerprint: fingerprint(config, &data.train_labels, &trainee),
+            epochs_done: state.epochs_done,
+        };
+        eprintln!(
+            "node {} of {}: connecting through {}",
+            config.nodes.rank, config.nodes.count, config.nodes.address
+        );
+        let mut cluster = Cluster::connect(&config.nodes, &agreement)?;
+        eprintln!("node {}: all {} nodes connected", config.nodes.rank, config.nodes.count);
+        // Every node starts from node 0's weights, as PyTorch DDP does.
+        let mut values = flat::values(&trainee, Tensors::All);
+        cluster.broadcast(&mut values)?;
+        if cluster.rank() != 0 {
+            trainee = flat::with_values(trainee, Tensors::All, &values);
+            if !resume {
+                average = config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d));
+            }
+        }
+        Some(cluster)
     } else {
+        None
+    };
+    if !resume {
         if let (CriterionSection::ArcFace(a), Some(c), Some(loss)) =
             (&config.criterion, &arcface_config, &trainee.arcface)
             && a.imprint
@@ -137,9 +165,9 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let watch_name = criterion.watched();
     let devices: Vec<Device> =
         config.device.devices(config.devices)?.into_iter().map(Device::autodiff).collect();
-    let trainer = Trainer::new(devices, criterion, normalise);
+    let mut trainer = Trainer::new(devices, criterion, normalise, cluster);
     let per_step = trainer.batches_per_step();
-    let batches_per_epoch = sampler.batches_per_epoch();
+    let (n_nodes, rank) = trainer.nodes();
     let batch_size = sampler.batch_size();
     let (w, h) = train_pre.output_size();
     let mut last_report = None;
@@ -159,7 +187,17 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             model = freeze_depthwise_weights(model).0;
         }
         trainee.model = model;
-        let bar = ProgressBar::new(batches_per_epoch as u64);
+        // The epoch's steps: groups of `per_step` batches per node; this node's share of each
+        // group, and the group's size.
+        let steps: Vec<(Vec<Vec<usize>>, usize)> = sampler
+            .epoch(epoch)
+            .chunks(per_step * n_nodes)
+            .map(|group| {
+                (group.iter().skip(rank * per_step).take(per_step).cloned().collect(), group.len())
+            })
+            .collect();
+        let local_batches: usize = steps.iter().map(|(b, _)| b.len()).sum();
+        let bar = ProgressBar::new(local_batches as u64);
         bar.set_style(
             ProgressStyle::with_template(
                 "epoch {prefix} [{bar:25}] {pos}/{len} batches {msg} eta {eta}",
@@ -169,40 +207,46 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         );
         bar.set_prefix(format!("{}/{}", epoch + 1, config.max_epochs));
         let started = Instant::now();
-        let batches = sampler.epoch(epoch);
-        let (mut loss_sum, mut n_batches, mut active_sum) = (0.0, 0u64, 0.0);
+        let (mut loss_sum, mut active_sum, mut n_total, mut n_batches) = (0.0, 0.0, 0u64, 0u64);
         std::thread::scope(|scope| -> anyhow::Result<()> {
             let (tx, rx) = sync_channel(1);
             let items = &data.train;
             let pipeline = &train_pipeline;
-            let batches = &batches;
+            let steps = &steps;
             scope.spawn(move || {
-                for rows in batches {
-                    let refs: Vec<_> = rows.iter().map(|&r| &items[r]).collect();
-                    let keys: Vec<(u64, u64)> = rows.iter().map(|&r| (epoch, r as u64)).collect();
-                    let loaded = pipeline.load_batch(&refs, &keys);
-                    let stop = loaded.is_err();
-                    if tx.send(loaded.map(|p| (p, rows.clone()))).is_err() || stop {
+                for (group, total) in steps {
+                    let mut loaded = Vec::with_capacity(group.len());
+                    for rows in group {
+                        let refs: Vec<_> = rows.iter().map(|&r| &items[r]).collect();
+                        let keys: Vec<(u64, u64)> =
+                            rows.iter().map(|&r| (epoch, r as u64)).collect();
+                        match pipeline.load_batch(&refs, &keys) {
+                            Ok(pixels) => loaded.push((pixels, rows)),
+                            Err(e) => {
+                                tx.send(Err(e)).ok();
+                                return;
+                            }
+                        }
+                    }
+                    if tx.send(Ok((loaded, *total))).is_err() {
                         return;
                     }
                 }
             });
-            let mut step_batches = Vec::with_capacity(per_step);
-            let mut rx = rx.into_iter().peekable();
-            while let Some(loaded) = rx.next() {
-                let (pixels, rows) = loaded?;
-                step_batches.push(Batch {
-                    pixels,
-                    shape: [rows.len(), 3, h as usize, w as usize],
-                    labels: rows.iter().map(|&r| data.train_labels[r]).collect(),
-                    classes: rows.iter().map(|&r| classes[r]).collect(),
-                });
-                if step_batches.len() < per_step && rx.peek().is_some() {
-                    continue;
-                }
-                let n = step_batches.len() as u64;
+            for loaded in rx {
+                let (group, total) = loaded?;
+                let n = group.len() as u64;
+                let step_batches = group
+                    .into_iter()
+                    .map(|(pixels, rows)| Batch {
+                        pixels,
+                        shape: [rows.len(), 3, h as usize, w as usize],
+                        labels: rows.iter().map(|&r| data.train_labels[r]).collect(),
+                        classes: rows.iter().map(|&r| classes[r]).collect(),
+                    })
+                    .collect();
                 let (t, stats) = trainer
-                    .step(trainee.clone(), &mut optim, lr, std::mem::take(&mut step_batches))
+                    .step(trainee.clone(), &mut optim, lr, step_batches, total)
                     .with_context(|| format!("epoch {}", epoch + 1))?;
                 trainee = t;
                 if let Some(average) = &mut average {
@@ -211,17 +255,18 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                 state.steps += 1;
                 #[allow(clippy::cast_precision_loss)]
                 {
-                    loss_sum += stats.loss * n as f64;
-                    active_sum += stats.watched * n as f64;
+                    loss_sum += stats.loss * total as f64;
+                    active_sum += stats.watched * total as f64;
                 }
+                n_total += total as u64;
                 n_batches += n;
                 #[allow(clippy::cast_precision_loss)]
                 let ips = (n_batches as f64 * batch_size as f64) / started.elapsed().as_secs_f64();
                 #[allow(clippy::cast_precision_loss)]
                 bar.set_message(format!(
                     "loss {:.4} {watch_name} {:.2} {ips:.1} img/s lr {lr:.2e}",
-                    loss_sum / n_batches as f64,
-                    active_sum / n_batches as f64,
+                    loss_sum / n_total as f64,
+                    active_sum / n_total as f64,
                 ));
                 bar.inc(n);
             }
@@ -229,7 +274,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         })?;
         bar.finish_and_clear();
         #[allow(clippy::cast_precision_loss)]
-        let mean_loss = loss_sum / n_batches.max(1) as f64;
+        let mean_loss = loss_sum / n_total.max(1) as f64;
         #[allow(clippy::cast_precision_loss)]
         let ips = (n_batches as f64 * batch_size as f64) / started.elapsed().as_secs_f64();
         eprintln!(
@@ -303,4 +348,26 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         );
     }
     Ok(last_report.map(|v| v.report))
+}
+
+/// What every node of a cluster must share: the config but for each machine's own settings,
+/// the training rows' labels, and the shapes of the tensors that train.
+fn fingerprint(config: &TrainConfig, labels: &[u32], trainee: &Trainee) -> String {
+    use sha2::{Digest, Sha256};
+    let mut shared = config.clone();
+    shared.nodes.rank = 0;
+    shared.nodes.address = String::new();
+    shared.nodes.timeout_s = 0;
+    shared.run_dir = None;
+    shared.dataset_root = PathBuf::new();
+    shared.device = crate::device::DeviceChoice::default();
+    let mut hash = Sha256::new();
+    hash.update(shared.to_toml().as_bytes());
+    for label in labels {
+        hash.update(label.to_le_bytes());
+    }
+    let (trainable, buffers) = flat::sizes(trainee);
+    hash.update((trainable as u64).to_le_bytes());
+    hash.update((buffers as u64).to_le_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

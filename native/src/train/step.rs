@@ -3,7 +3,9 @@
 //! the mean of their gradients (burn's `MultiGradientsParams` sums the devices' gradients, each
 //! on a device of its own per parameter; every replica's loss is divided by the number of
 //! devices, so the sum is the mean). Batch statistics and triplet mining stay within each
-//! device's batch, as in OML's (PyTorch DDP) multi-device training.
+//! device's batch, as in OML's (PyTorch DDP) multi-device training. Across several machines
+//! ([`Cluster`]) each node sums its devices' gradients into one vector, the nodes add their
+//! vectors up, and every node takes the same optimizer step on the sum.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -17,6 +19,8 @@ use oml_models::embedder::l2_normalise;
 use oml_models::extractor::Extractor;
 
 use super::criterion::Trainee;
+use super::flat::{self, Tensors};
+use super::nodes::Cluster;
 
 /// The loss of a step: the triplet loss with its miner, or ArcFace (whose class weights are
 /// part of the [`Trainee`]).
@@ -112,6 +116,7 @@ pub struct Trainer {
     criterion: Arc<Criterion>,
     normalise: bool,
     workers: Vec<Worker>,
+    cluster: Option<Cluster>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -121,8 +126,14 @@ impl std::fmt::Debug for Trainer {
 }
 
 impl Trainer {
-    /// `devices[0]` is the main device: the model lives there between steps.
-    pub fn new(devices: Vec<Device>, criterion: Criterion, normalise: bool) -> Self {
+    /// `devices[0]` is the main device: the model lives there between steps. With a
+    /// `cluster`, the steps are taken together with the other nodes.
+    pub fn new(
+        devices: Vec<Device>,
+        criterion: Criterion,
+        normalise: bool,
+        cluster: Option<Cluster>,
+    ) -> Self {
         let criterion = Arc::new(criterion);
         let workers = if devices.len() > 1 {
             devices
@@ -151,31 +162,49 @@ impl Trainer {
         } else {
             Vec::new()
         };
-        Self { devices, criterion, normalise, workers }
+        Self { devices, criterion, normalise, workers, cluster }
     }
 
-    /// How many batches one step takes (one per device).
+    /// How many batches one step takes on this node (one per device).
     pub fn batches_per_step(&self) -> usize {
         self.devices.len().max(1)
     }
 
+    /// Number of nodes taking the steps together, and this node's rank.
+    pub fn nodes(&self) -> (usize, usize) {
+        self.cluster.as_ref().map_or((1, 0), |c| (c.count(), c.rank()))
+    }
+
     /// One step: `batches[i]` on device i (at most one batch per device; the last step of
-    /// an epoch may have fewer), then the optimizer on the mean of their gradients. Returns
-    /// the updated trainee on the main device.
+    /// an epoch may have fewer, and on a node of a cluster none), then the optimizer on the
+    /// mean of the gradients of the step's `total` batches (over all nodes). Returns the
+    /// updated trainee on the main device and the mean loss over the `total` batches.
     pub fn step(
-        &self,
+        &mut self,
         trainee: Trainee,
         optim: &mut ModuleOptimizer,
         lr: f64,
         batches: Vec<Batch>,
+        total: usize,
     ) -> anyhow::Result<(Trainee, StepStats)> {
+        let n = batches.len();
         anyhow::ensure!(
-            !batches.is_empty() && batches.len() <= self.batches_per_step(),
-            "a step takes one to {} batches, got {}",
+            n <= self.batches_per_step() && n <= total && total > 0,
+            "a step takes up to {} of its {total} batches here, got {n}",
             self.batches_per_step(),
-            batches.len()
         );
-        if self.workers.is_empty() {
+        anyhow::ensure!(
+            n > 0 || self.cluster.is_some(),
+            "a step on a single node takes at least one batch"
+        );
+        anyhow::ensure!(
+            n == total || self.cluster.is_some(),
+            "{n} of {total} batches on a single node"
+        );
+        // Each replica's loss is scaled by 1/total, so the summed gradients are the mean.
+        #[allow(clippy::cast_precision_loss)]
+        let share = 1.0 / total as f64;
+        if self.workers.is_empty() && self.cluster.is_none() {
             let device = &self.devices[0];
             let (loss, value, watched) =
                 replica_loss(&trainee, &self.criterion, self.normalise, &batches[0], device, 1.0)?;
@@ -183,33 +212,71 @@ impl Trainer {
             let trainee = optim.step(lr, trainee, grads);
             return Ok((trainee, StepStats { loss: value, watched }));
         }
-        // Each replica's loss is scaled by 1/n, so the summed gradients are the mean (n can
-        // be below the number of devices in an epoch's last step).
-        let n = batches.len();
+        let mut local = Vec::with_capacity(n);
+        if self.workers.is_empty() {
+            if let Some(batch) = batches.first() {
+                let device = &self.devices[0];
+                let (loss, value, watched) =
+                    replica_loss(&trainee, &self.criterion, self.normalise, batch, device, share)?;
+                let grads = GradientsParams::from_grads(loss.backward(), &trainee);
+                local.push((grads, device.clone(), value, watched));
+            }
+        } else {
+            for (worker, (batch, device)) in
+                self.workers.iter().zip(batches.into_iter().zip(&self.devices))
+            {
+                let replica = trainee.clone().fork(device);
+                worker
+                    .jobs
+                    .send((replica, batch, share))
+                    .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))?;
+            }
+            for (worker, device) in self.workers.iter().zip(&self.devices).take(n) {
+                let (grads, value, w) = worker
+                    .results
+                    .recv()
+                    .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))??;
+                local.push((grads, device.clone(), value, w));
+            }
+        }
+        let Some(cluster) = &mut self.cluster else {
+            let (mut loss, mut watched) = (0.0, 0.0);
+            let mut multi = MultiGradientsParams::default();
+            for (grads, device, value, w) in local {
+                multi.grads.push((grads, device));
+                loss += value * share;
+                watched += w * share;
+            }
+            let trainee = optim.step_multi(lr, trainee, multi).fork(&self.devices[0]);
+            return Ok((trainee, StepStats { loss, watched }));
+        };
+        // One vector: this node's summed gradients, then its share of the loss and of the
+        // criterion's figure; the nodes add theirs up.
+        let (trainable, _) = flat::sizes(&trainee);
+        let mut sum = vec![0.0f32; trainable + 2];
+        for (mut grads, _, value, w) in local {
+            flat::add_gradients(&trainee, &mut grads, &mut sum[..trainable]);
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                sum[trainable] += (value * share) as f32;
+                sum[trainable + 1] += (w * share) as f32;
+            }
+        }
+        cluster.all_reduce_sum(&mut sum)?;
+        let grads = flat::gradients(&trainee, &sum[..trainable], &self.devices[0]);
+        let trainee = optim.step(lr, trainee, grads);
+        // The mean of the nodes' BatchNorm running statistics, as burn averages those of
+        // the devices (threads) of one node.
+        flat::fold_running_stats(&trainee);
+        let mut running = flat::values(&trainee, Tensors::RunningStats);
+        cluster.all_reduce_sum(&mut running)?;
         #[allow(clippy::cast_precision_loss)]
-        let share = 1.0 / n as f64;
-        for (worker, (batch, device)) in
-            self.workers.iter().zip(batches.into_iter().zip(&self.devices))
-        {
-            let replica = trainee.clone().fork(device);
-            worker
-                .jobs
-                .send((replica, batch, share))
-                .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))?;
-        }
-        let mut multi = MultiGradientsParams::default();
-        let (mut loss, mut watched) = (0.0, 0.0);
-        for (worker, device) in self.workers.iter().zip(&self.devices).take(n) {
-            let (grads, value, w) = worker
-                .results
-                .recv()
-                .map_err(|_| anyhow::anyhow!("a device's worker has stopped"))??;
-            multi.grads.push((grads, device.clone()));
-            loss += value * share;
-            watched += w * share;
-        }
-        let trainee = optim.step_multi(lr, trainee, multi).fork(&self.devices[0]);
-        Ok((trainee, StepStats { loss, watched }))
+        let n_nodes = cluster.count() as f32;
+        running.iter_mut().for_each(|v| *v /= n_nodes);
+        let trainee = flat::with_values(trainee, Tensors::RunningStats, &running);
+        let stats =
+            StepStats { loss: f64::from(sum[trainable]), watched: f64::from(sum[trainable + 1]) };
+        Ok((trainee, stats))
     }
 }
 
@@ -255,6 +322,70 @@ mod tests {
         out
     }
 
+    /// Two nodes with a batch each take the step of one node with two devices; both end
+    /// with the same model, BatchNorm statistics included.
+    #[test]
+    fn two_nodes_take_the_step_of_two_devices() {
+        use super::super::nodes::{Agreement, NodesSection};
+        let device = Device::flex().autodiff();
+        let build = || {
+            let extractor = AnyExtractor::MobileNetV2(
+                MobileNetV2Config::new().with_width_mult(0.35).init(&device),
+            );
+            Trainee { model: ExtractorWithMlp::new(extractor, &[], &device), arcface: None }
+        };
+        let trainee = build();
+        // Each node gets a model of its own with the same values (clones would share their
+        // BatchNorm statistics; and the tests running beside this one draw from the same RNG).
+        let start = flat::values(&trainee, Tensors::All);
+        let fresh = || flat::with_values(build(), Tensors::All, &start);
+        let batches = vec![batch(1), batch(2)];
+        let lr = 0.5;
+
+        let mut parallel =
+            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None);
+        let mut optim: ModuleOptimizer = SgdConfig::new().init();
+        let (expected, expected_stats) =
+            parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
+
+        let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let nodes: Vec<_> = (0..2)
+            .map(|rank| {
+                let (trainee, batch, device) = (fresh(), batches[rank].clone(), device.clone());
+                let section =
+                    NodesSection { count: 2, rank, address: address.to_string(), timeout_s: 10 };
+                std::thread::spawn(move || {
+                    let agreement = Agreement { fingerprint: "f".into(), epochs_done: 0 };
+                    let cluster = Cluster::connect(&section, &agreement).unwrap();
+                    let mut trainer = Trainer::new(vec![device], criterion(), true, Some(cluster));
+                    let mut optim: ModuleOptimizer = SgdConfig::new().init();
+                    trainer.step(trainee, &mut optim, lr, vec![batch], 2).unwrap()
+                })
+            })
+            .collect();
+        let results: Vec<_> = nodes.into_iter().map(|n| n.join().unwrap()).collect();
+        let all = |t: &Trainee| flat::values(&t.model.valid(), Tensors::All);
+        assert!(all(&results[0].0) == all(&results[1].0), "the nodes hold the same model");
+        let running = |t: &Trainee| flat::values(&t.model.valid(), Tensors::RunningStats);
+        assert!(running(&results[0].0) == running(&expected), "the mean of the nodes' statistics");
+        for (t, stats) in &results {
+            assert!((stats.loss - expected_stats.loss).abs() < 1e-5);
+            let moved = params(t)
+                .iter()
+                .flatten()
+                .zip(params(&trainee).iter().flatten())
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max);
+            let diff = params(t)
+                .iter()
+                .flatten()
+                .zip(params(&expected).iter().flatten())
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max);
+            assert!(moved > 1e-4 && diff <= 1e-4 * moved, "moved {moved}, differs by {diff}");
+        }
+    }
+
     /// Two replicas on two batches take the same step as one device on the mean of the two
     /// batches' losses.
     #[test]
@@ -268,9 +399,11 @@ mod tests {
         let batches = vec![batch(1), batch(2)];
         let lr = 0.5;
 
-        let parallel = Trainer::new(vec![device.clone(), device.clone()], criterion(), true);
+        let mut parallel =
+            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None);
         let mut optim: ModuleOptimizer = SgdConfig::new().init();
-        let (a, stats) = parallel.step(trainee.clone(), &mut optim, lr, batches.clone()).unwrap();
+        let (a, stats) =
+            parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
 
         let single = criterion();
         let (l1, v1, _) = replica_loss(&trainee, &single, true, &batches[0], &device, 0.5).unwrap();
