@@ -287,6 +287,13 @@ fn bad_configs_name_the_key() {
     let out = run(&["--set", "ema_decay=1.0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("ema_decay must be between 0 and 1"), "{}", stderr(&out));
+    let out = run(&["--set", r#"extractor.freeze=["blocks.1", "blocks.99"]"#]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("extractor.freeze: `blocks.99` names no weights of mobilenet_v2"),
+        "{}",
+        stderr(&out)
+    );
     // A sampler that cannot be filled: more labels per batch than the data has.
     let out = run(&["--set", "sampler.n_labels=5000"]);
     assert_eq!(out.status.code(), Some(2));
@@ -352,11 +359,11 @@ fn a_corrupt_image_is_named_and_skipped_when_asked() {
     );
 }
 
-/// `freeze_depthwise` and `freeze_batch_norm` reach the model: after an epoch the depthwise
-/// weights and the BatchNorm statistics are still the pretrained ones, while the 1 × 1
-/// convolutions and the BatchNorms' γ have moved.
+/// `freeze_depthwise`, `freeze` and `freeze_batch_norm` reach the model: after an epoch the
+/// depthwise weights, the named parts (the stem, block 1) and the BatchNorm statistics are
+/// still the pretrained ones, while the other 1 × 1 convolutions and BatchNorms' γ have moved.
 #[test]
-fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
+fn frozen_depthwise_weights_named_parts_and_batch_norm_statistics_stay_pretrained() {
     use burn::tensor::{Device, Tensor};
     use oml_models::extractor::{AnyExtractor, MobileNetV2Config};
 
@@ -366,6 +373,7 @@ fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
     for set in [
         "extractor.freeze_depthwise=true",
         "extractor.freeze_batch_norm=true",
+        r#"extractor.freeze=["stem", "extractor.MobileNetV2.blocks.1"]"#,
         "valid_before_training=false",
     ] {
         args.extend(["--set".to_owned(), set.to_owned()]);
@@ -390,6 +398,13 @@ fn frozen_depthwise_weights_and_batch_norm_statistics_stay_pretrained() {
         assert!(same1(bn_a.running_mean.value(), bn_b.running_mean.value()));
         assert!(same1(bn_a.running_var.value(), bn_b.running_var.value()));
     }
+    assert!(same(after.stem.conv.weight.val(), before.stem.conv.weight.val()), "stem frozen");
+    let (a, b) = (&after.blocks[1], &before.blocks[1]);
+    assert!(same(a.project.conv.weight.val(), b.project.conv.weight.val()), "block 1 frozen");
+    let (bn_a, bn_b) = (a.project.bn.as_ref().unwrap(), b.project.bn.as_ref().unwrap());
+    assert!(same1(bn_a.gamma.val(), bn_b.gamma.val()), "block 1's γ frozen");
+    let (a, b) = (&after.blocks[0], &before.blocks[0]);
+    assert!(!same(a.project.conv.weight.val(), b.project.conv.weight.val()), "block 0 trains");
     let (a, b) = (&after.blocks[5], &before.blocks[5]);
     assert!(!same(a.project.conv.weight.val(), b.project.conv.weight.val()), "1 x 1 trains");
     let (bn_a, bn_b) = (a.project.bn.as_ref().unwrap(), b.project.bn.as_ref().unwrap());

@@ -136,6 +136,12 @@ pub struct ExtractorSection {
     /// backend). Default false.
     #[serde(default)]
     pub freeze_depthwise: bool,
+    /// Parts of the model whose weights stay pretrained, by module path: e.g.
+    /// `["stem", "blocks.0", "blocks.1"]` for MobileNetV2's stem and first blocks (paths as
+    /// in `oml export`'s tensor names, with or without the leading `extractor.<Arch>`). Their
+    /// backward pass is skipped too. A path that names nothing is an error. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<String>,
 }
 
 /// Image transforms: resize to `size` (squash, or longest side + pad), then for training

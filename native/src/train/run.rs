@@ -9,7 +9,9 @@ use burn::module::Module;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use oml_core::metrics::MetricsReport;
-use oml_models::extractor::{Extractor, freeze_batch_norm_statistics, freeze_depthwise_weights};
+use oml_models::extractor::{
+    Extractor, freeze_batch_norm_statistics, freeze_depthwise_weights, freeze_paths,
+};
 use oml_models::zoo;
 
 use super::average::WeightAverage;
@@ -72,6 +74,18 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             "extractor.freeze_depthwise: {} has no depthwise convolutions",
             config.extractor.model
         );
+        model = frozen;
+    }
+    if !config.extractor.freeze.is_empty() {
+        let (frozen, counts) = freeze_paths(model, &config.extractor.freeze);
+        if let Some((path, _)) = config.extractor.freeze.iter().zip(&counts).find(|(_, n)| **n == 0)
+        {
+            anyhow::bail!(
+                "extractor.freeze: `{path}` names no weights of {} (paths as in `oml export`'s \
+                 tensor names, e.g. `blocks.0`)",
+                config.extractor.model
+            );
+        }
         model = frozen;
     }
     // ArcFace's class ids: the training labels, dense.
@@ -185,6 +199,9 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         }
         if config.extractor.freeze_depthwise {
             model = freeze_depthwise_weights(model).0;
+        }
+        if !config.extractor.freeze.is_empty() {
+            model = freeze_paths(model, &config.extractor.freeze).0;
         }
         trainee.model = model;
         // The epoch's steps: groups of `per_step` batches per node; this node's share of each
