@@ -16,7 +16,8 @@ Run by hand (not by CI), e.g. on the full emoji set from scripts/fetch-data.sh:
 resample_labels, weight_categories); `--bank N`: MinerWithBank (a bank of N batches, hardest
 positive and negative); `--freeze-bn`: BatchNorms in eval mode while training (oml-train's
 `freeze_batch_norm`); `--freeze-depthwise`: depthwise convolution weights without gradient
-(`freeze_depthwise`).
+(`freeze_depthwise`); `--hflip P` and `--hue H`: horizontal flips and hue shifts as
+`configs/emoji_benchmark.toml` has them (`hflip = 0.5`, `hue = 0.05`).
 """
 
 import argparse
@@ -52,6 +53,8 @@ parser.add_argument("--category-batches", action="store_true")
 parser.add_argument("--bank", type=int, default=0, help="MinerWithBank of this many batches")
 parser.add_argument("--freeze-bn", action="store_true")
 parser.add_argument("--freeze-depthwise", action="store_true")
+parser.add_argument("--hflip", type=float, default=0.0, help="horizontal flip probability")
+parser.add_argument("--hue", type=float, default=0.0, help="ColorJitter hue")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
@@ -93,7 +96,8 @@ norm = T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 train_tf = T.Compose([
     T.Resize((args.size, args.size)),
     T.RandomResizedCrop(args.size, scale=(0.6, 1.0), ratio=(0.85, 1.18)),
-    T.ColorJitter(0.2, 0.2, 0.2, 0.0),
+    T.RandomHorizontalFlip(args.hflip),
+    T.ColorJitter(0.2, 0.2, 0.2, args.hue),
     T.ToTensor(),
     norm,
 ])

@@ -287,6 +287,13 @@ fn bad_configs_name_the_key() {
     let out = run(&["--set", "ema_decay=1.0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("ema_decay must be between 0 and 1"), "{}", stderr(&out));
+    let out = run(&["--set", "transforms_train.grayscale=1.5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("transforms_train.grayscale is a probability"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&["--set", r#"extractor.freeze=["blocks.1", "blocks.99"]"#]);
     assert!(!out.status.success());
     assert!(

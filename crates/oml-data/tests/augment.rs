@@ -15,6 +15,7 @@ fn full() -> Augment {
         crop: Some(RandomResizedCrop::new(32, 24)),
         flip_p: 0.5,
         jitter: Some(ColorJitter { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
+        grayscale_p: 0.2,
         filter: Filter::Bilinear,
     }
 }
@@ -56,7 +57,13 @@ fn flips_mirror_and_follow_their_probability() {
     let flipped = horizontal_flip(&image);
     assert_eq!(flipped.get_pixel(0, 1), image.get_pixel(6, 1));
     assert_eq!(horizontal_flip(&flipped), image);
-    let always = Augment { crop: None, flip_p: 1.0, jitter: None, filter: Filter::Bilinear };
+    let always = Augment {
+        crop: None,
+        flip_p: 1.0,
+        jitter: None,
+        grayscale_p: 0.0,
+        filter: Filter::Bilinear,
+    };
     let never = Augment { flip_p: 0.0, ..always };
     for row in 0..20 {
         assert_eq!(always.apply(&image, 0, 0, row), flipped);
@@ -75,6 +82,7 @@ fn colour_jitter_stays_in_its_ranges() {
         crop: None,
         flip_p: 0.0,
         jitter: Some(ColorJitter { brightness: 0.4, ..ColorJitter::default() }),
+        grayscale_p: 0.0,
         filter: Filter::Bilinear,
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -95,4 +103,34 @@ fn colour_jitter_stays_in_its_ranges() {
     let image = gradient(20, 10);
     let none = Augment { jitter: Some(ColorJitter::default()), ..aug };
     assert_eq!(none.apply(&image, 0, 0, 5), image);
+}
+
+#[test]
+fn grey_scale_is_luma_and_follows_its_probability() {
+    let image = gradient(9, 5);
+    let mut grey = image.clone();
+    oml_data::augment::grayscale(&mut grey);
+    for (g, p) in grey.pixels().zip(image.pixels()) {
+        let y = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        assert_eq!(g.0, [y.round() as u8; 3], "{p:?}");
+    }
+    let always = Augment {
+        crop: None,
+        flip_p: 0.0,
+        jitter: None,
+        grayscale_p: 1.0,
+        filter: Filter::Bilinear,
+    };
+    assert_eq!(always.apply(&image, 0, 0, 3), grey);
+    let some = Augment { grayscale_p: 0.25, ..always };
+    let n = (0..400).filter(|&row| some.apply(&image, 0, 0, row) == grey).count();
+    assert!((60..140).contains(&n), "{n} grey in 400");
+    // Without grey-scale no draw is spent: a flip decides the same way as before.
+    let flips = Augment { flip_p: 0.5, grayscale_p: 0.0, ..always };
+    let flips_and_grey = Augment { flip_p: 0.5, grayscale_p: 0.5, ..always };
+    for row in 0..50 {
+        let a = flips.apply(&image, 1, 2, row) == image;
+        let b = flips_and_grey.apply(&image, 1, 2, row);
+        assert_eq!(a, b == image || b == grey, "row {row}");
+    }
 }

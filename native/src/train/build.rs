@@ -52,10 +52,11 @@ pub fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
         saturation: j.saturation,
         hue: j.hue,
     });
-    (crop.is_some() || t.hflip > 0.0 || jitter.is_some()).then_some(Augment {
+    (crop.is_some() || t.hflip > 0.0 || jitter.is_some() || t.grayscale > 0.0).then_some(Augment {
         crop,
         flip_p: t.hflip,
         jitter,
+        grayscale_p: t.grayscale,
         filter: base.filter,
     })
 }

@@ -166,6 +166,10 @@ pub struct TransformsSection {
     pub hflip: f64,
     #[serde(default)]
     pub color_jitter: Option<JitterSection>,
+    /// Probability of a grey-scale image (torchvision's `RandomGrayscale`), after the colour
+    /// jitter. Default 0.
+    #[serde(default)]
+    pub grayscale: f64,
 }
 
 fn white() -> [u8; 3] {
@@ -367,6 +371,14 @@ impl TrainConfig {
         }
         if !(self.optimizer.lr.is_finite() && self.optimizer.lr > 0.0) {
             return Err(format!("optimizer.lr must be positive, got {}", self.optimizer.lr));
+        }
+        for (name, p) in [
+            ("transforms_train.hflip", self.transforms_train.hflip),
+            ("transforms_train.grayscale", self.transforms_train.grayscale),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} is a probability, got {p}"));
+            }
         }
         for size in [self.transforms_train.size, self.transforms_val.size] {
             if !(16..=1024).contains(&size) {

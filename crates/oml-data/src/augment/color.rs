@@ -19,6 +19,17 @@ fn luma(p: [f32; 3]) -> f32 {
     0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
+/// The image in grey: each pixel's ITU-R 601-2 luma in all three channels, rounded
+/// (torchvision's `rgb_to_grayscale` with 3 output channels).
+pub fn grayscale(image: &mut RgbImage) {
+    for px in image.pixels_mut() {
+        let y = luma([f32::from(px[0]), f32::from(px[1]), f32::from(px[2])]);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let y = y.round().clamp(0.0, 255.0) as u8;
+        px.0 = [y, y, y];
+    }
+}
+
 fn blend(image: &mut RgbImage, factor: f32, other: impl Fn([f32; 3]) -> [f32; 3]) {
     for px in image.pixels_mut() {
         let p = [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])];

@@ -9,19 +9,24 @@ use image::RgbImage;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use color::ColorJitter;
+pub use color::{ColorJitter, grayscale};
 pub use geometry::{RandomResizedCrop, horizontal_flip};
 
 use crate::image::Filter;
 
 /// torchvision-style training transforms: random resized crop (or none), horizontal flip with
-/// probability `flip_p`, colour jitter. Applied in that order, before normalisation.
+/// probability `flip_p`, colour jitter, grey-scale with probability `grayscale_p`. Applied in
+/// that order, before normalisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Augment {
     pub crop: Option<RandomResizedCrop>,
     /// Probability of a horizontal flip. torchvision's default 0.5.
     pub flip_p: f64,
     pub jitter: Option<ColorJitter>,
+    /// Probability of turning the image grey (torchvision's `RandomGrayscale`: ITU-R 601-2
+    /// luma in all three channels). Default 0; no random draw is spent when 0, so streams of
+    /// configs without it are unchanged.
+    pub grayscale_p: f64,
     pub filter: Filter,
 }
 
@@ -48,6 +53,9 @@ impl Augment {
         }
         if let Some(j) = &self.jitter {
             j.apply(&mut out, &mut rng);
+        }
+        if self.grayscale_p > 0.0 && rng.random::<f64>() < self.grayscale_p {
+            grayscale(&mut out);
         }
         out
     }
