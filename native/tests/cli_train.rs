@@ -287,6 +287,9 @@ fn bad_configs_name_the_key() {
     let out = run(&["--set", "ema_decay=1.0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("ema_decay must be between 0 and 1"), "{}", stderr(&out));
+    let out = run(&["--set", "ema_warmup=\"linear\""]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ema_warmup"), "{}", stderr(&out));
     let out = run(&["--set", "transforms_train.grayscale=1.5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -472,7 +475,11 @@ fn the_arcface_criterion_trains_its_class_weights_and_resumes() {
 fn a_weight_average_is_validated_saved_and_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("ema");
-    let out = train_tiny(&run, 2, &["ema_decay=0.9", "valid_before_training=false"]);
+    let out = train_tiny(
+        &run,
+        2,
+        &["ema_decay=0.9", "ema_warmup=\"mean\"", "valid_before_training=false"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let (model, trained) = (run.join("last/model.bpk"), run.join("last/trained.bpk"));
     assert!(trained.is_file() && !run.join("best/trained.bpk").exists());

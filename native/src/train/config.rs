@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::average::EmaWarmup;
 use super::criterion::CriterionSection;
 pub use super::nodes::NodesSection;
 use crate::device::DeviceChoice;
@@ -52,11 +53,16 @@ pub struct TrainConfig {
     pub freeze_n_epochs: u64,
     /// Validate and checkpoint an exponential moving average of the weights instead of the
     /// raw weights: after step n, `avg = d·avg + (1 − d)·θ` with
-    /// `d = min(ema_decay, (1 + n) / (10 + n))` (timm's model EMA with warm-up). Smooths the
-    /// step-to-step noise of small-batch training; the raw weights still train and resume.
-    /// E.g. `0.99` (about the last 100 steps). Default none.
+    /// `d = min(ema_decay, warm-up)` (see `ema_warmup`). Smooths the step-to-step noise of
+    /// small-batch training; the raw weights still train and resume. E.g. `0.99` (about the
+    /// last 100 steps once warmed up). Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ema_decay: Option<f64>,
+    /// How the average's decay grows to `ema_decay`: `tensorflow` (default,
+    /// `(1 + n) / (10 + n)`, slow: 0.987 after 672 steps), `mean` (the plain mean of the
+    /// weights so far until its window reaches `1 / (1 − ema_decay)` steps) or `none`.
+    #[serde(default)]
+    pub ema_warmup: EmaWarmup,
     /// Numeric precision; only `32` for now.
     #[serde(default = "thirty_two")]
     pub precision: u32,

@@ -108,7 +108,8 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let mut optim = optimizer(config);
     let mut state = TrainState { epochs_done: 0, best: None, steps: 0 };
     let mut start_value = None;
-    let mut average = config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d));
+    let mut average =
+        config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d, config.ema_warmup));
     let last_dir = run.dir.join("last");
     if resume {
         let dir = checkpoint::find(&last_dir)
@@ -118,9 +119,10 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         optim = loaded.optimizer.unwrap_or_else(|| optimizer(config));
         state = loaded.state;
         // A run resumed with `ema_decay` newly set starts its average here.
-        average = config
-            .ema_decay
-            .map(|d| WeightAverage::new(loaded.average.as_ref().unwrap_or(&trainee.model), d));
+        average = config.ema_decay.map(|d| {
+            let start = loaded.average.as_ref().unwrap_or(&trainee.model);
+            WeightAverage::new(start, d, config.ema_warmup)
+        });
         forget_metrics_after(run, state.epochs_done)?;
         eprintln!("resuming {} after epoch {}", run.dir.display(), state.epochs_done);
     }
@@ -142,7 +144,9 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         if cluster.rank() != 0 {
             trainee = flat::with_values(trainee, Tensors::All, &values);
             if !resume {
-                average = config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d));
+                average = config
+                    .ema_decay
+                    .map(|d| WeightAverage::new(&trainee.model, d, config.ema_warmup));
             }
         }
         Some(cluster)
