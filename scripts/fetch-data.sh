@@ -24,7 +24,8 @@ for pkg in emoji-datasource-google@16.0.0 emoji-datasource-twitter@16.0.0; do
         rm "$npm_dir/$tarball"
     fi
 done
-if [ ! -f "$cache/data/emoji/dataset.csv" ]; then
+# (Converted again when the CSV predates its `domain` column.)
+if ! head -n 1 "$cache/data/emoji/dataset.csv" 2>/dev/null | grep -q ",domain"; then
     cargo run --locked --quiet -p oml-native --bin oml -- convert emoji \
         --google "$npm_dir/emoji-datasource-google/package" \
         --twitter "$npm_dir/emoji-datasource-twitter/package" \

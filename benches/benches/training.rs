@@ -12,7 +12,7 @@ use oml_models::extractor::{
     AnyExtractor, Extractor, ExtractorWithMlp, MobileNetV2Config, freeze_batch_norm_statistics,
     freeze_depthwise_weights,
 };
-use oml_native::train::{Agreement, Cluster, NodesSection, WeightAverage};
+use oml_native::train::{Agreement, Cluster, EmaWarmup, NodesSection, WeightAverage};
 
 fn training(c: &mut Criterion) {
     let device = Device::flex().autodiff();
@@ -24,6 +24,7 @@ fn training(c: &mut Criterion) {
         reduction: oml_core::loss::Reduction::Mean,
         need_logs: true,
         miner: MinerConfig::HardTriplets {},
+        cross_domain: false,
     }
     .init()
     .expect("valid config");
@@ -58,7 +59,7 @@ fn weight_average(c: &mut Criterion) {
     let device = Device::flex().autodiff();
     let extractor = AnyExtractor::MobileNetV2(MobileNetV2Config::new().init(&device));
     let model = ExtractorWithMlp::new(extractor, &[], &device);
-    let mut average = WeightAverage::new(&model, 0.99);
+    let mut average = WeightAverage::new(&model, 0.99, EmaWarmup::Tensorflow);
     let mut step = 0;
     c.bench_function("ema_update_mobilenet_v2", |b| {
         b.iter(|| {

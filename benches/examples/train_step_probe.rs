@@ -65,6 +65,7 @@ fn main() {
         reduction: oml_core::loss::Reduction::Mean,
         need_logs: true,
         miner: MinerConfig::HardTriplets {},
+        cross_domain: false,
     }
     .init()
     .expect("valid config");

@@ -630,3 +630,64 @@ fn nodes_with_different_configs_refuse_to_train() {
         stderr(&out)
     );
 }
+
+/// `criterion.cross_domain`: triplets mined across the `domain` column (Google against
+/// Twitter drawings) train; rows without a domain and miners that cannot mine across are
+/// named.
+#[test]
+fn cross_domain_mining_trains_and_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets = ["criterion.cross_domain=true", "valid_before_training=false"];
+    let run = dir.path().join("across");
+    let out =
+        train_tiny(&run, 1, &[&sets[..], &[r#"criterion.miner={name="hard_triplets"}"#]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(last_metrics(&run)["OVERALL/cmc/1"].as_f64().is_some());
+    assert!(
+        std::fs::read_to_string(run.join("config.toml")).unwrap().contains("cross_domain = true")
+    );
+
+    let out = train_tiny(
+        &dir.path().join("nhard"),
+        1,
+        &[&sets[..], &[r#"criterion.miner={name="n_hard_triplets"}"#]].concat(),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot mine across domains"), "{}", stderr(&out));
+
+    // The same data without its domain column (absolute image paths).
+    let data = repo().join("data/emoji_small");
+    let text = std::fs::read_to_string(data.join("dataset.csv")).unwrap();
+    let mut csv = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let mut kept: Vec<String> =
+            cells[..cells.len() - 1].iter().map(|c| (*c).to_owned()).collect();
+        if i > 0 {
+            kept[1] = data.join(&kept[1]).display().to_string();
+        }
+        csv.push_str(&kept.join(","));
+        csv.push('\n');
+    }
+    let no_domain = dir.path().join("no_domain.csv");
+    std::fs::write(&no_domain, csv).unwrap();
+    let root = format!("dataset_root={}", dir.path().display());
+    let out = train_tiny(
+        &dir.path().join("missing"),
+        1,
+        &[
+            &sets[..],
+            &[r#"criterion.miner={name="hard_triplets"}"#, root.as_str(), "dataframe=no_domain.csv"],
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "line 2: criterion.cross_domain: a domain (the `domain` column) is needed on every \
+             training row"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

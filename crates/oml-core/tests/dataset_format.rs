@@ -41,12 +41,12 @@ fn expect_error(
 
 #[test]
 fn a_good_file_reads_with_all_optional_columns() {
-    let text = "label,path,split,is_query,is_gallery,category,sequence,x_1,y_1,x_2,y_2,extra\n\
-                7,a.png,train,,,shoes,s1,0,0,10,20,ignored\n\
-                7,b.png,train,,,shoes,,,,,,\n\
-                3,c.png,validation,True,False,bags,s2,1.0,2.0,3.0,4.0,\n\
-                3,d.png,validation,0,1,bags,s2,,,,,\n\
-                3,  e.png  ,validation,true,true,bags,,,,,,";
+    let text = "label,path,split,is_query,is_gallery,category,sequence,x_1,y_1,x_2,y_2,extra,domain\n\
+                7,a.png,train,,,shoes,s1,0,0,10,20,ignored,shop\n\
+                7,b.png,train,,,shoes,,,,,,,street\n\
+                3,c.png,validation,True,False,bags,s2,1.0,2.0,3.0,4.0,,\n\
+                3,d.png,validation,0,1,bags,s2,,,,,,\n\
+                3,  e.png  ,validation,true,true,bags,,,,,,,";
     let ds = read_dataset(text.as_bytes(), "good.csv").unwrap();
     assert_eq!(ds.records().len(), 5);
     let r = &ds.records()[2];
@@ -58,6 +58,8 @@ fn a_good_file_reads_with_all_optional_columns() {
     assert_eq!(ds.records()[1].bbox, None);
     assert_eq!(ds.records()[1].sequence, None);
     assert_eq!(ds.records()[4].path, "e.png", "cells are trimmed");
+    let domains: Vec<_> = ds.records().iter().map(|r| r.domain.as_deref()).collect();
+    assert_eq!(domains, [Some("shop"), Some("street"), None, None, None]);
     assert!(ds.has_category() && ds.has_sequence());
     assert_eq!(ds.train_rows(), vec![0, 1]);
     assert_eq!(ds.validation_rows(), vec![2, 3, 4]);

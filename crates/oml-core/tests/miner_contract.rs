@@ -249,3 +249,114 @@ fn miners_are_chosen_by_config() {
     }
     assert!(parse(r#"{"name": "n_hard_triplets", "n_positive": 0}"#).unwrap().init().is_err());
 }
+
+/// Euclidean distance between rows `i` and `j`.
+fn dist(rows: &[Vec<f32>], i: usize, j: usize) -> f32 {
+    rows[i].iter().zip(&rows[j]).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt()
+}
+
+/// Cross-domain mining: every positive and negative is of another domain than the anchor;
+/// batch-hard picks the farthest such positive and the nearest such negative; all-triplets
+/// yields every such triplet; other miners refuse.
+#[test]
+fn cross_domain_mining_pairs_only_across_domains() {
+    for (p, k, seed) in [(3, 2, 5), (4, 4, 6), (8, 3, 7)] {
+        let (features, labels) = batch(p, k, seed);
+        // Two or three domains, spread over each label's rows.
+        let n_domains = if k == 3 { 3 } else { 2 };
+        let mut seen = std::collections::HashMap::<u32, u32>::new();
+        let domains: Vec<u32> = labels
+            .iter()
+            .map(|l| {
+                let c = seen.entry(*l).or_default();
+                *c += 1;
+                *c % n_domains
+            })
+            .collect();
+        let rows: Vec<Vec<f32>> = features
+            .clone()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+            .chunks(6)
+            .map(<[f32]>::to_vec)
+            .collect();
+        let across = |a: usize, j: usize| domains[a] != domains[j];
+        let n = labels.len();
+
+        let hard = HardTripletsMiner.sample_across(&features, &labels, &domains).unwrap();
+        assert_eq!(hard.len(), n, "every anchor has a positive and a negative across");
+        for i in 0..hard.len() {
+            let (a, pos, neg) = (hard.anchor[i], hard.positive[i], hard.negative[i]);
+            assert!(across(a, pos) && across(a, neg));
+            assert_eq!(labels[a], labels[pos]);
+            assert_ne!(labels[a], labels[neg]);
+            for j in (0..n).filter(|&j| across(a, j)) {
+                if labels[j] == labels[a] {
+                    assert!(dist(&rows, a, j) <= dist(&rows, a, pos) + 1e-5, "farthest positive");
+                } else {
+                    assert!(dist(&rows, a, j) >= dist(&rows, a, neg) - 1e-5, "nearest negative");
+                }
+            }
+        }
+
+        let all = AllTripletsMiner::default().sample_across(&features, &labels, &domains).unwrap();
+        let expected: usize = (0..n)
+            .map(|a| {
+                let pos = (0..n).filter(|&j| across(a, j) && labels[j] == labels[a]).count();
+                let neg = (0..n).filter(|&j| across(a, j) && labels[j] != labels[a]).count();
+                pos * neg
+            })
+            .sum();
+        assert_eq!(all.len(), expected);
+        for i in 0..all.len() {
+            assert!(
+                across(all.anchor[i], all.positive[i]) && across(all.anchor[i], all.negative[i])
+            );
+        }
+        // The same through the trait object a config makes.
+        let mined = HardTripletsMiner.mine_across(features.clone(), &labels, &domains).unwrap();
+        assert_eq!(mined.anchor.dims(), [n, 6]);
+    }
+    let (features, labels) = batch(3, 2, 8);
+    let one_domain = vec![0; labels.len()];
+    assert_eq!(
+        HardTripletsMiner.sample_across(&features, &labels, &one_domain).err(),
+        Some(MinerError::NoTripletAcrossDomains)
+    );
+    assert_eq!(
+        AllTripletsMiner::default().sample_across(&features, &labels, &one_domain).err(),
+        Some(MinerError::NoTripletAcrossDomains)
+    );
+    assert_eq!(
+        HardTripletsMiner.sample_across(&features, &labels, &[0, 1]).err(),
+        Some(MinerError::DomainsMismatch { domains: 2, labels: 6 })
+    );
+    let nhard = NHardTripletsMiner::new(HardestRange::First(1), HardestRange::First(1)).unwrap();
+    let domains: Vec<u32> = (0..6).map(|i| i % 2).collect();
+    assert_eq!(
+        nhard.sample_across(&features, &labels, &domains).err(),
+        Some(MinerError::NoCrossDomain)
+    );
+}
+
+/// `cross_domain = true` in a criterion config needs a miner that can mine across domains,
+/// and the loss then mines across.
+#[test]
+fn a_cross_domain_criterion_needs_a_capable_miner() {
+    use oml_core::loss::TripletLossWithMinerConfig;
+    let parse = |json: &str| serde_json::from_str::<TripletLossWithMinerConfig>(json).unwrap();
+    let bad =
+        parse(r#"{"margin": 0.2, "miner": {"name": "n_hard_triplets"}, "cross_domain": true}"#);
+    let err = bad.init().err().unwrap().to_string();
+    assert!(err.contains("cannot mine across domains"), "{err}");
+    let good =
+        parse(r#"{"margin": 0.2, "miner": {"name": "hard_triplets"}, "cross_domain": true}"#);
+    let loss = good.init().unwrap();
+    let (features, labels) = batch(4, 2, 3);
+    let one_domain = vec![0; labels.len()];
+    assert!(loss.forward_across(features.clone(), &labels, &one_domain).is_err());
+    let mut seen = std::collections::HashSet::new();
+    let domains: Vec<u32> = labels.iter().map(|l| u32::from(!seen.insert(*l))).collect();
+    let out = loss.forward_across(features, &labels, &domains).unwrap();
+    assert!(out.loss.into_scalar::<f32>().is_finite());
+}

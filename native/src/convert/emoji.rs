@@ -111,7 +111,7 @@ pub fn convert_emoji(opts: &EmojiOptions) -> anyhow::Result<usize> {
     for vendor in ["google", "twitter"] {
         std::fs::create_dir_all(opts.out.join("images").join(vendor))?;
     }
-    let mut csv = String::from("label,path,split,is_query,is_gallery,category\n");
+    let mut csv = String::from("label,path,split,is_query,is_gallery,category,domain\n");
     // The shuffled order decides the split; rows are written sorted by image name.
     let mut rows: Vec<(usize, &Emoji, bool)> =
         emoji.iter().enumerate().map(|(i, e)| (i, e, i < n_val)).collect();
@@ -141,7 +141,7 @@ pub fn convert_emoji(opts: &EmojiOptions) -> anyhow::Result<usize> {
                     .with_context(|| format!("cannot copy {}", from.display()))?;
                 let (split, q, g) =
                     if *is_val { ("validation", query, gallery) } else { ("train", "", "") };
-                csv.push_str(&format!("{label},{rel},{split},{q},{g},{}\n", e.category));
+                csv.push_str(&format!("{label},{rel},{split},{q},{g},{},{vendor}\n", e.category));
             }
         }
     }

@@ -113,20 +113,35 @@ pub fn sampler(
 /// Dense category ids of the training rows, in first-appearance order; an error naming the
 /// line of a row without one.
 pub fn train_categories(data: &TrainData) -> anyhow::Result<Vec<u32>> {
+    dense_ids(data, "a category", |r| r.category.as_ref())
+}
+
+/// Dense domain ids of the training rows (the `domain` column), for cross-domain mining; an
+/// error naming the line of a row without one.
+pub fn train_domains(data: &TrainData) -> anyhow::Result<Vec<u32>> {
+    dense_ids(data, "criterion.cross_domain: a domain (the `domain` column)", |r| r.domain.as_ref())
+}
+
+/// Dense ids, in first-appearance order, of what `field` reads from each training row.
+fn dense_ids(
+    data: &TrainData,
+    what: &str,
+    field: impl Fn(&oml_core::dataset::Record) -> Option<&String>,
+) -> anyhow::Result<Vec<u32>> {
     let mut ids = std::collections::HashMap::new();
     data.train_rows
         .iter()
         .map(|&r| {
             let record = &data.dataset.records()[r];
-            let name = record.category.clone().ok_or_else(|| {
+            let name = field(record).ok_or_else(|| {
                 anyhow!(
-                    "{} line {}: a category is needed on every training row",
+                    "{} line {}: {what} is needed on every training row",
                     data.dataset.source_name(),
                     record.line
                 )
             })?;
             let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-            Ok(*ids.entry(name).or_insert(next))
+            Ok(*ids.entry(name.clone()).or_insert(next))
         })
         .collect()
 }

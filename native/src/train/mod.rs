@@ -14,7 +14,7 @@ mod run;
 mod step;
 mod validation;
 
-pub use average::WeightAverage;
+pub use average::{EmaWarmup, WeightAverage};
 pub use build::{TrainModel, build_model, val_preprocess};
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
 pub use config::{ConfigError, TrainConfig};

@@ -15,7 +15,9 @@ use oml_models::extractor::{
 use oml_models::zoo;
 
 use super::average::WeightAverage;
-use super::build::{augment, build_model, optimizer, preprocess, sampler, train_categories};
+use super::build::{
+    augment, build_model, optimizer, preprocess, sampler, train_categories, train_domains,
+};
 use super::checkpoint::{self, TrainState};
 use super::config::TrainConfig;
 use super::criterion::{self as crit, CriterionSection, Trainee};
@@ -90,6 +92,11 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     }
     // ArcFace's class ids: the training labels, dense.
     let (classes, n_classes) = crit::class_ids(&data.train_labels);
+    // Each training row's domain, for cross-domain mining.
+    let domains = match &config.criterion {
+        CriterionSection::TripletWithMiner(c) if c.cross_domain => Some(train_domains(&data)?),
+        _ => None,
+    };
     let (criterion, arcface) = match &config.criterion {
         CriterionSection::TripletWithMiner(c) => (Criterion::Triplet(c.init()?), None),
         CriterionSection::ArcFace(a) => {
@@ -264,6 +271,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                         shape: [rows.len(), 3, h as usize, w as usize],
                         labels: rows.iter().map(|&r| data.train_labels[r]).collect(),
                         classes: rows.iter().map(|&r| classes[r]).collect(),
+                        domains: domains.as_ref().map(|d| rows.iter().map(|&r| d[r]).collect()),
                     })
                     .collect();
                 let (t, stats) = trainer

@@ -55,6 +55,8 @@ pub struct Batch {
     pub shape: [usize; 4],
     pub labels: Vec<u32>,
     pub classes: Vec<u32>,
+    /// The rows' domain ids when the triplets are mined across domains.
+    pub domains: Option<Vec<u32>>,
 }
 
 /// The mean loss of a step over its batches, and the mean of what the criterion reports
@@ -81,7 +83,10 @@ fn replica_loss(
     }
     let (loss, watched) = match (criterion, &trainee.arcface) {
         (Criterion::Triplet(t), _) => {
-            let out = t.forward(e, &batch.labels)?;
+            let out = match &batch.domains {
+                Some(domains) => t.forward_across(e, &batch.labels, domains)?,
+                None => t.forward(e, &batch.labels)?,
+            };
             (out.loss, out.logs.map_or(f64::NAN, |l| l.active_tri))
         }
         (Criterion::ArcFace, Some(a)) => {
@@ -295,6 +300,7 @@ mod tests {
             reduction: oml_core::loss::Reduction::Mean,
             need_logs: true,
             miner: MinerConfig::HardTriplets {},
+            cross_domain: false,
         };
         Criterion::Triplet(config.init().unwrap())
     }
@@ -305,7 +311,13 @@ mod tests {
         let shape = [8, 3, 32, 32];
         let pixels = (0..shape.iter().product::<usize>()).map(|_| rng.random_range(-1.0..1.0));
         let labels = vec![0, 0, 1, 1, 2, 2, 3, 3];
-        Batch { pixels: pixels.collect(), shape, labels: labels.clone(), classes: labels }
+        Batch {
+            pixels: pixels.collect(),
+            shape,
+            labels: labels.clone(),
+            classes: labels,
+            domains: None,
+        }
     }
 
     fn params(t: &Trainee) -> Vec<Vec<f32>> {

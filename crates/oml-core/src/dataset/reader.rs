@@ -25,6 +25,8 @@ struct RawRow {
     #[serde(default)]
     sequence: Option<String>,
     #[serde(default)]
+    domain: Option<String>,
+    #[serde(default)]
     x_1: Option<String>,
     #[serde(default)]
     y_1: Option<String>,
@@ -95,7 +97,7 @@ impl Dataset {
 /// `source_name` is only used in messages (pass the file path). Leading and trailing spaces of
 /// cells are trimmed (pandas would keep them and then fail OML's checks). The checks, each a
 /// [`DatasetErrorKind`] with line and column: required columns `label, path, split, is_query,
-/// is_gallery`; optional `category`, `sequence`, and all four or none of `x_1, y_1, x_2, y_2`;
+/// is_gallery`; optional `category`, `sequence`, `domain` (ours), and all four or none of `x_1, y_1, x_2, y_2`;
 /// integer labels; `split` in {train, validation}; empty roles on train rows; boolean roles on
 /// validation rows, each validation row a query or a gallery item or both; every query label
 /// present among gallery labels; bounding boxes complete, non-negative, integer, not inverted.
@@ -224,6 +226,7 @@ fn parse_row(raw: RawRow, has_bbox: bool, row: &RowContext<'_>) -> Result<Record
         is_gallery,
         category: raw.category.as_deref().and_then(optional_text),
         sequence: raw.sequence.as_deref().and_then(optional_text),
+        domain: raw.domain.as_deref().and_then(optional_text),
         bbox,
     })
 }

@@ -35,5 +35,10 @@ pub struct Record {
     /// `None` when the column is absent or the cell is empty. All rows with a missing sequence
     /// form one shared sequence when the column exists (as OML's `pd.factorize` does).
     pub sequence: Option<String>,
+    /// Where the image comes from, e.g. the vendor that drew it or the camera that took it
+    /// (optional `domain` column, not in OML, which ignores it): what cross-domain mining
+    /// (`criterion.cross_domain`) pairs across. `None` when the column is absent or the cell
+    /// is empty.
+    pub domain: Option<String>,
     pub bbox: Option<BBox>,
 }

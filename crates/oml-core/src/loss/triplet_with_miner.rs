@@ -26,13 +26,32 @@ impl<M: TripletSource> TripletLossWithMiner<M> {
     /// `bank_logs` split the statistics between the batch's own triplets and the bank's.
     pub fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<TripletOutput, LossError> {
         let t = self.miner.mine(features, labels)?;
+        Ok(self.reduce(t))
+    }
+
+    /// As [`Self::forward`] with cross-domain mining ([`crate::miner::TripletMiner::sample_across`]):
+    /// an anchor's positive and negative are rows of another domain.
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`, `domains`: `[B]` → loss `[1]` (or `[T]`).
+    pub fn forward_across(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<TripletOutput, LossError> {
+        let t = self.miner.mine_across(features, labels, domains)?;
+        Ok(self.reduce(t))
+    }
+
+    fn reduce(&self, t: crate::miner::MinedTriplets) -> TripletOutput {
         let bank = match (&t.is_original, self.loss.need_logs()) {
             (Some(orig), true) => Some(bank_logs(&t, orig, self.loss.margin())),
             _ => None,
         };
         let mut out = self.loss.forward(t.anchor, t.positive, t.negative);
         out.bank_logs = bank;
-        Ok(out)
+        out
     }
 }
 
@@ -86,6 +105,11 @@ pub struct TripletLossWithMinerConfig {
     /// Default all triplets (OML's default miner).
     #[serde(default = "all_triplets")]
     pub miner: crate::miner::MinerConfig,
+    /// Mine across domains (not in OML): an anchor's positive and negative come from other
+    /// domains than its own (the dataset's `domain` column), as in a retrieval from one
+    /// domain into another. Needs `hard_triplets` or `all_triplets`. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cross_domain: bool,
 }
 
 fn all_triplets() -> crate::miner::MinerConfig {
@@ -94,6 +118,9 @@ fn all_triplets() -> crate::miner::MinerConfig {
 
 impl TripletLossWithMinerConfig {
     pub fn init(&self) -> Result<TripletLossWithMiner<crate::miner::DynMiner>, LossError> {
+        if self.cross_domain && !self.miner.mines_across_domains() {
+            return Err(crate::miner::MinerError::NoCrossDomain.into());
+        }
         let loss = super::TripletLossConfig::new()
             .with_margin(self.margin)
             .with_reduction(self.reduction)

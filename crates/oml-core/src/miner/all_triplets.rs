@@ -4,7 +4,7 @@ use burn::tensor::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::base::{MinerError, TripletMiner, Triplets, check_labels};
+use super::base::{MinerError, TripletMiner, Triplets, check_domains, check_labels};
 
 /// Every valid triplet of the batch (OML `AllTripletsMiner`, `miners/inbatch_all_tri.py`):
 /// all ordered `(a, p, n)` with `label[a] == label[p]`, `a ≠ p`, `label[n] ≠ label[a]`. A P x K
@@ -27,14 +27,19 @@ impl AllTripletsMiner {
 
     /// All valid triplets of `labels`, in (anchor, positive, negative) order.
     pub fn all(labels: &[u32]) -> Triplets {
+        Self::all_pairing(labels, |_, _| true)
+    }
+
+    /// All valid triplets whose positive and negative `pairs` allows with the anchor.
+    fn all_pairing(labels: &[u32], pairs: impl Fn(usize, usize) -> bool) -> Triplets {
         let mut t = Triplets::default();
         for (a, &la) in labels.iter().enumerate() {
             for (p, &lp) in labels.iter().enumerate() {
-                if p == a || lp != la {
+                if p == a || lp != la || !pairs(a, p) {
                     continue;
                 }
                 for (n, &ln) in labels.iter().enumerate() {
-                    if ln != la {
+                    if ln != la && pairs(a, n) {
                         t.anchor.push(a);
                         t.positive.push(p);
                         t.negative.push(n);
@@ -52,22 +57,44 @@ impl Default for AllTripletsMiner {
     }
 }
 
-impl TripletMiner for AllTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
-        check_labels(features.dims()[0], labels)?;
-        let all = Self::all(labels);
+impl AllTripletsMiner {
+    /// At most `max_output_triplets` of `all`, drawn at random.
+    fn limit(&self, all: Triplets) -> Triplets {
         match self.max_output_triplets {
             Some(max) if max < all.len() => {
                 let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let keep = rand::seq::index::sample(&mut *rng, all.len(), max);
                 let pick = |v: &[usize]| keep.iter().map(|i| v[i]).collect();
-                Ok(Triplets {
+                Triplets {
                     anchor: pick(&all.anchor),
                     positive: pick(&all.positive),
                     negative: pick(&all.negative),
-                })
+                }
             }
-            _ => Ok(all),
+            _ => all,
         }
+    }
+}
+
+impl TripletMiner for AllTripletsMiner {
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        check_labels(features.dims()[0], labels)?;
+        Ok(self.limit(Self::all(labels)))
+    }
+
+    /// Every triplet whose positive and negative are of another domain than the anchor.
+    fn sample_across(
+        &self,
+        features: &Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<Triplets, MinerError> {
+        check_labels(features.dims()[0], labels)?;
+        check_domains(labels, domains)?;
+        let all = Self::all_pairing(labels, |a, j| domains[j] != domains[a]);
+        if all.is_empty() {
+            return Err(MinerError::NoTripletAcrossDomains);
+        }
+        Ok(self.limit(all))
     }
 }

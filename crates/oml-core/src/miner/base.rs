@@ -38,6 +38,15 @@ pub enum MinerError {
     BatchSizeChanged { expected: usize, got: usize },
     #[error("label {label} has {count} samples but the batch needs {expected} for every label")]
     Unbalanced { label: u32, count: usize, expected: usize },
+    #[error("this miner cannot mine across domains (only hard_triplets and all_triplets can)")]
+    NoCrossDomain,
+    #[error("{domains} domains for {labels} labels")]
+    DomainsMismatch { domains: usize, labels: usize },
+    #[error(
+        "no row of the batch has both a positive and a negative of another domain; a batch \
+         needs every label drawn from at least two domains"
+    )]
+    NoTripletAcrossDomains,
 }
 
 /// Picks triplets from a batch (OML's `ITripletsMinerInBatch`).
@@ -45,6 +54,22 @@ pub trait TripletMiner {
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]`.
     fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError>;
+
+    /// Cross-domain mining: as [`Self::sample`], but an anchor's positives and negatives are
+    /// only rows of another domain than its own (`domains[i]` is row i's), the triplets a
+    /// retrieval from one domain into another meets: a query never competes with its own
+    /// domain's drawings there. Miners that cannot do this say so.
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`, `domains`: `[B]`.
+    fn sample_across(
+        &self,
+        _features: &Tensor<2>,
+        _labels: &[u32],
+        _domains: &[u32],
+    ) -> Result<Triplets, MinerError> {
+        Err(MinerError::NoCrossDomain)
+    }
 }
 
 /// Mined triplets as feature rows, `[T, D]` each: what a triplet loss consumes.
@@ -65,17 +90,53 @@ pub trait TripletSource {
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]` → three `[T, D]`.
     fn mine(&self, features: Tensor<2>, labels: &[u32]) -> Result<MinedTriplets, MinerError>;
+
+    /// Cross-domain mining ([`TripletMiner::sample_across`]).
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`, `domains`: `[B]` → three `[T, D]`.
+    fn mine_across(
+        &self,
+        _features: Tensor<2>,
+        _labels: &[u32],
+        _domains: &[u32],
+    ) -> Result<MinedTriplets, MinerError> {
+        Err(MinerError::NoCrossDomain)
+    }
 }
 
 impl<M: TripletMiner> TripletSource for M {
     fn mine(&self, features: Tensor<2>, labels: &[u32]) -> Result<MinedTriplets, MinerError> {
         let t = self.sample(&features, labels)?;
-        Ok(MinedTriplets {
-            anchor: gather_rows(&features, &t.anchor),
-            positive: gather_rows(&features, &t.positive),
-            negative: gather_rows(&features, &t.negative),
-            is_original: None,
-        })
+        Ok(gathered(&features, &t))
+    }
+
+    fn mine_across(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<MinedTriplets, MinerError> {
+        let t = self.sample_across(&features, labels, domains)?;
+        Ok(gathered(&features, &t))
+    }
+}
+
+fn gathered(features: &Tensor<2>, t: &Triplets) -> MinedTriplets {
+    MinedTriplets {
+        anchor: gather_rows(features, &t.anchor),
+        positive: gather_rows(features, &t.positive),
+        negative: gather_rows(features, &t.negative),
+        is_original: None,
+    }
+}
+
+/// Checks `domains` against `labels` for cross-domain mining.
+pub fn check_domains(labels: &[u32], domains: &[u32]) -> Result<(), MinerError> {
+    if domains.len() == labels.len() {
+        Ok(())
+    } else {
+        Err(MinerError::DomainsMismatch { domains: domains.len(), labels: labels.len() })
     }
 }
 

@@ -64,9 +64,23 @@ impl TripletSource for DynMiner {
     ) -> Result<MinedTriplets, MinerError> {
         (**self).mine(features, labels)
     }
+
+    fn mine_across(
+        &self,
+        features: burn::tensor::Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<MinedTriplets, MinerError> {
+        (**self).mine_across(features, labels, domains)
+    }
 }
 
 impl MinerConfig {
+    /// Whether the miner can mine across domains ([`super::TripletMiner::sample_across`]).
+    pub fn mines_across_domains(&self) -> bool {
+        matches!(self, Self::AllTriplets { .. } | Self::HardTriplets {})
+    }
+
     pub fn init(&self) -> Result<DynMiner, MinerError> {
         Ok(match *self {
             Self::AllTriplets { max_output_triplets, seed } => {

@@ -1,6 +1,8 @@
 use burn::tensor::Tensor;
 
-use super::base::{MinerError, TripletMiner, Triplets, check_labels, distance_matrix};
+use super::base::{
+    MinerError, TripletMiner, Triplets, check_domains, check_labels, distance_matrix,
+};
 
 /// Batch-hard mining (OML `HardTripletsMiner`, `miners/inbatch_hard_tri.py`): one triplet per
 /// batch row as anchor, with its farthest positive and its nearest negative (on detached
@@ -11,8 +13,14 @@ use super::base::{MinerError, TripletMiner, Triplets, check_labels, distance_mat
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HardTripletsMiner;
 
-impl TripletMiner for HardTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+impl HardTripletsMiner {
+    /// For each anchor, its farthest positive and nearest negative among the rows `pairs`
+    /// allows; anchors without both make no triplet.
+    fn hardest(
+        features: &Tensor<2>,
+        labels: &[u32],
+        pairs: impl Fn(usize, usize) -> bool,
+    ) -> Result<Triplets, MinerError> {
         let n = features.dims()[0];
         check_labels(n, labels)?;
         let dist = distance_matrix(features)?;
@@ -20,6 +28,9 @@ impl TripletMiner for HardTripletsMiner {
         for (a, row) in dist.chunks_exact(n).enumerate() {
             let (mut pos, mut neg) = (None::<(usize, f32)>, None::<(usize, f32)>);
             for (j, &d) in row.iter().enumerate() {
+                if !pairs(a, j) {
+                    continue;
+                }
                 if labels[j] == labels[a] {
                     if pos.is_none_or(|(_, best)| d > best) {
                         pos = Some((j, d));
@@ -33,6 +44,27 @@ impl TripletMiner for HardTripletsMiner {
                 t.positive.push(p);
                 t.negative.push(ng);
             }
+        }
+        Ok(t)
+    }
+}
+
+impl TripletMiner for HardTripletsMiner {
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        Self::hardest(features, labels, |_, _| true)
+    }
+
+    /// The hardest positive and negative among the rows of other domains than the anchor's.
+    fn sample_across(
+        &self,
+        features: &Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<Triplets, MinerError> {
+        check_domains(labels, domains)?;
+        let t = Self::hardest(features, labels, |a, j| domains[j] != domains[a])?;
+        if t.is_empty() {
+            return Err(MinerError::NoTripletAcrossDomains);
         }
         Ok(t)
     }

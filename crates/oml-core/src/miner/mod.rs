@@ -11,7 +11,8 @@ mod with_memory;
 
 pub use all_triplets::AllTripletsMiner;
 pub use base::{
-    MinedTriplets, MinerError, TripletMiner, TripletSource, Triplets, check_labels, gather_rows,
+    MinedTriplets, MinerError, TripletMiner, TripletSource, Triplets, check_domains, check_labels,
+    gather_rows,
 };
 pub use config::{DynMiner, MinerConfig};
 pub use hard_cluster::HardClusterMiner;
