@@ -17,7 +17,8 @@ resample_labels, weight_categories); `--bank N`: MinerWithBank (a bank of N batc
 positive and negative); `--freeze-bn`: BatchNorms in eval mode while training (oml-train's
 `freeze_batch_norm`); `--freeze-depthwise`: depthwise convolution weights without gradient
 (`freeze_depthwise`); `--hflip P` and `--hue H`: horizontal flips and hue shifts as
-`configs/emoji_benchmark.toml` has them (`hflip = 0.5`, `hue = 0.05`).
+`configs/emoji_benchmark.toml` has them (`hflip = 0.5`, `hue = 0.05`); `--crop-scale S`:
+RandomResizedCrop's area fraction from S to 1 (the benchmark recipe's 0.8).
 """
 
 import argparse
@@ -55,6 +56,9 @@ parser.add_argument("--freeze-bn", action="store_true")
 parser.add_argument("--freeze-depthwise", action="store_true")
 parser.add_argument("--hflip", type=float, default=0.0, help="horizontal flip probability")
 parser.add_argument("--hue", type=float, default=0.0, help="ColorJitter hue")
+parser.add_argument(
+    "--crop-scale", type=float, default=0.6, help="RandomResizedCrop's smallest area fraction"
+)
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
@@ -95,7 +99,7 @@ def read_on_white(source):
 norm = T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 train_tf = T.Compose([
     T.Resize((args.size, args.size)),
-    T.RandomResizedCrop(args.size, scale=(0.6, 1.0), ratio=(0.85, 1.18)),
+    T.RandomResizedCrop(args.size, scale=(args.crop_scale, 1.0), ratio=(0.85, 1.18)),
     T.RandomHorizontalFlip(args.hflip),
     T.ColorJitter(0.2, 0.2, 0.2, args.hue),
     T.ToTensor(),
