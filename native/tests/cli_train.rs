@@ -677,7 +677,11 @@ fn cross_domain_mining_trains_and_names_what_is_missing() {
         1,
         &[
             &sets[..],
-            &[r#"criterion.miner={name="hard_triplets"}"#, root.as_str(), "dataframe=no_domain.csv"],
+            &[
+                r#"criterion.miner={name="hard_triplets"}"#,
+                root.as_str(),
+                "dataframe=no_domain.csv",
+            ],
         ]
         .concat(),
     );
