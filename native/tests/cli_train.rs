@@ -297,6 +297,9 @@ fn bad_configs_name_the_key() {
         "{}",
         stderr(&out)
     );
+    let out = run(&["--set", "transforms_train.rotation=-5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("transforms_train.rotation is in degrees"), "{}", stderr(&out));
     let out = run(&["--set", r#"extractor.freeze=["blocks.1", "blocks.99"]"#]);
     assert!(!out.status.success());
     assert!(

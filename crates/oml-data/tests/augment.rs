@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use image::{Rgb, RgbImage};
-use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, horizontal_flip, sample_rng};
+use oml_data::augment::{
+    Augment, ColorJitter, RandomResizedCrop, RandomRotation, horizontal_flip, rotate, sample_rng,
+};
 use oml_data::image::Filter;
 
 fn gradient(w: u32, h: u32) -> RgbImage {
@@ -13,6 +15,7 @@ fn gradient(w: u32, h: u32) -> RgbImage {
 fn full() -> Augment {
     Augment {
         crop: Some(RandomResizedCrop::new(32, 24)),
+        rotation: Some(RandomRotation { degrees: 10.0, fill: [255, 255, 255] }),
         flip_p: 0.5,
         jitter: Some(ColorJitter { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
         grayscale_p: 0.2,
@@ -59,6 +62,7 @@ fn flips_mirror_and_follow_their_probability() {
     assert_eq!(horizontal_flip(&flipped), image);
     let always = Augment {
         crop: None,
+        rotation: None,
         flip_p: 1.0,
         jitter: None,
         grayscale_p: 0.0,
@@ -80,6 +84,7 @@ fn colour_jitter_stays_in_its_ranges() {
     let grey = RgbImage::from_pixel(8, 8, Rgb([100, 100, 100]));
     let aug = Augment {
         crop: None,
+        rotation: None,
         flip_p: 0.0,
         jitter: Some(ColorJitter { brightness: 0.4, ..ColorJitter::default() }),
         grayscale_p: 0.0,
@@ -116,6 +121,7 @@ fn grey_scale_is_luma_and_follows_its_probability() {
     }
     let always = Augment {
         crop: None,
+        rotation: None,
         flip_p: 0.0,
         jitter: None,
         grayscale_p: 1.0,
@@ -133,4 +139,47 @@ fn grey_scale_is_luma_and_follows_its_probability() {
         let b = flips_and_grey.apply(&image, 1, 2, row);
         assert_eq!(a, b == image || b == grey, "row {row}");
     }
+}
+
+#[test]
+fn rotations_turn_counter_clockwise_about_the_centre() {
+    let image = gradient(8, 8);
+    assert_eq!(rotate(&image, 0.0, [0, 0, 0]), image);
+    // A quarter turn of a square maps pixel centres onto pixel centres: exact, and the same
+    // as the image crate's 270° clockwise turn (torchvision: positive angles turn the image
+    // counter-clockwise).
+    assert_eq!(rotate(&image, 90.0, [0, 0, 0]), image::imageops::rotate270(&image));
+    assert_eq!(rotate(&image, -90.0, [0, 0, 0]), image::imageops::rotate90(&image));
+    assert_eq!(rotate(&image, 180.0, [0, 0, 0]), image::imageops::rotate180(&image));
+}
+
+#[test]
+fn rotations_fill_the_corners_they_uncover_and_keep_the_centre() {
+    let white = RgbImage::from_pixel(21, 21, Rgb([10, 200, 30]));
+    let turned = rotate(&white, 45.0, [255, 0, 255]);
+    assert_eq!(turned.get_pixel(0, 0), &Rgb([255, 0, 255]));
+    assert_eq!(turned.get_pixel(20, 20), &Rgb([255, 0, 255]));
+    assert_eq!(turned.get_pixel(10, 10), &Rgb([10, 200, 30]));
+    assert_eq!(turned.get_pixel(10, 0), &Rgb([10, 200, 30]), "edge midpoints stay covered");
+}
+
+#[test]
+fn random_rotations_stay_within_their_range() {
+    // A horizontal bar: its tilt after the rotation tells the angle drawn.
+    let mut bar = RgbImage::from_pixel(41, 41, Rgb([255, 255, 255]));
+    for x in 0..41 {
+        bar.put_pixel(x, 20, Rgb([0, 0, 0]));
+    }
+    let rotation = RandomRotation { degrees: 10.0, fill: [255, 255, 255] };
+    let mut tilts = Vec::new();
+    for row in 0..50 {
+        let out = rotation.apply(&bar, &mut sample_rng(3, 0, row));
+        // Darkest row at the left and right ends of the bar.
+        let darkest = |x: u32| (0..41).min_by_key(|&y| out.get_pixel(x, y).0[0]).unwrap();
+        let (left, right) = (f64::from(darkest(5)), f64::from(darkest(35)));
+        tilts.push((left - right).atan2(30.0).to_degrees());
+    }
+    // Pixel rounding: a row of 30 px resolves about 2°.
+    assert!(tilts.iter().all(|t| t.abs() <= 12.0), "{tilts:?}");
+    assert!(tilts.iter().any(|&t| t > 4.0) && tilts.iter().any(|&t| t < -4.0), "{tilts:?}");
 }

@@ -12,7 +12,7 @@ use oml_core::sampler::{
     CategoryBalanceSamplerConfig, DistinctCategoryBalanceSampler,
     DistinctCategoryBalanceSamplerConfig,
 };
-use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop};
+use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, RandomRotation};
 use oml_data::image::{Preprocess, ResizePolicy};
 use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp, MlpHead};
 use oml_models::zoo::ZooEntry;
@@ -52,8 +52,12 @@ pub fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
         saturation: j.saturation,
         hue: j.hue,
     });
-    (crop.is_some() || t.hflip > 0.0 || jitter.is_some() || t.grayscale > 0.0).then_some(Augment {
+    let rotation =
+        (t.rotation > 0.0).then_some(RandomRotation { degrees: t.rotation, fill: t.fill });
+    let any = crop.is_some() || rotation.is_some() || t.hflip > 0.0 || jitter.is_some();
+    (any || t.grayscale > 0.0).then_some(Augment {
         crop,
+        rotation,
         flip_p: t.hflip,
         jitter,
         grayscale_p: t.grayscale,
@@ -191,4 +195,37 @@ pub fn build_model(
     }
     let projection = MlpHead::new(backbone.feat_dim(), &config.extractor.head, device);
     Ok(ExtractorWithMlp { extractor: backbone, projection })
+}
+
+#[cfg(test)]
+mod tests {
+    use oml_data::image::{Filter, Normalization, Preprocess, ResizePolicy};
+
+    use super::*;
+
+    fn transforms(toml: &str) -> TransformsSection {
+        toml::from_str(toml).expect("a valid [transforms_train]")
+    }
+
+    #[test]
+    fn the_transforms_section_becomes_the_augmentation() {
+        let base = Preprocess {
+            resize: ResizePolicy::Resize { width: 32, height: 32 },
+            filter: Filter::Bicubic,
+            norm: Normalization::default(),
+        };
+        assert_eq!(augment(&transforms("size = 32"), &base), None);
+        let aug = augment(&transforms("size = 32\nrotation = 12.5\nfill = [1, 2, 3]"), &base)
+            .expect("a rotation alone is an augmentation");
+        assert_eq!(aug.rotation, Some(RandomRotation { degrees: 12.5, fill: [1, 2, 3] }));
+        assert_eq!(
+            (aug.crop, aug.flip_p, aug.jitter, aug.filter),
+            (None, 0.0, None, Filter::Bicubic)
+        );
+        let aug = augment(&transforms("size = 40\nhflip = 0.5\nrandom_resized_crop = {}"), &base)
+            .expect("crop and flip");
+        assert_eq!(aug.rotation, None);
+        assert_eq!(aug.flip_p, 0.5);
+        assert_eq!(aug.crop.map(|c| (c.width, c.height)), Some((40, 40)));
+    }
 }

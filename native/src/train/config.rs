@@ -161,12 +161,16 @@ pub struct TransformsSection {
     /// `resize` (squash, default) or `pad` (longest side to `size`, centred on `fill`).
     #[serde(default)]
     pub resize: ResizeMode,
-    /// Padding colour for `pad`. Default white.
+    /// Padding colour for `pad` and the corners `rotation` uncovers. Default white.
     #[serde(default = "white")]
     pub fill: [u8; 3],
     /// Random resized crop: area fraction `scale` and aspect `ratio` ranges.
     #[serde(default)]
     pub random_resized_crop: Option<CropSection>,
+    /// Random rotation by up to this many degrees either way (torchvision's
+    /// `RandomRotation`), corners filled with `fill`. Default 0 (none).
+    #[serde(default)]
+    pub rotation: f64,
     /// Horizontal flip probability. Default 0.
     #[serde(default)]
     pub hflip: f64,
@@ -385,6 +389,12 @@ impl TrainConfig {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} is a probability, got {p}"));
             }
+        }
+        let degrees = self.transforms_train.rotation;
+        if !(0.0..=180.0).contains(&degrees) {
+            return Err(format!(
+                "transforms_train.rotation is in degrees, 0 to 180, got {degrees}"
+            ));
         }
         for size in [self.transforms_train.size, self.transforms_val.size] {
             if !(16..=1024).contains(&size) {

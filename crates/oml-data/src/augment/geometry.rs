@@ -72,3 +72,59 @@ impl RandomResizedCrop {
 pub fn horizontal_flip(image: &RgbImage) -> RgbImage {
     imageops::flip_horizontal(image)
 }
+
+/// torchvision's `RandomRotation(degrees, fill=fill)`: a rotation about the image centre by
+/// an angle drawn uniformly from `[-degrees, degrees]` (positive: counter-clockwise), same
+/// size, bilinear (torchvision's default is nearest; bilinear keeps drawn edges smooth),
+/// uncovered corners filled with `fill`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RandomRotation {
+    pub degrees: f64,
+    pub fill: [u8; 3],
+}
+
+impl RandomRotation {
+    pub fn apply(&self, image: &RgbImage, rng: &mut ChaCha8Rng) -> RgbImage {
+        let angle = rng.random_range(-self.degrees..=self.degrees);
+        rotate(image, angle, self.fill)
+    }
+}
+
+/// `image` rotated counter-clockwise by `degrees` about its centre (same size), bilinear,
+/// with `fill` where the rotated image does not reach. Each output pixel centre is mapped
+/// back into the input by the inverse rotation; a neighbour outside the input counts as
+/// `fill`.
+pub fn rotate(image: &RgbImage, degrees: f64, fill: [u8; 3]) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    let (wi, hi) = (i64::from(w), i64::from(h));
+    let at = |x: i64, y: i64, c: usize| -> f64 {
+        if (0..wi).contains(&x) && (0..hi).contains(&y) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            f64::from(image.get_pixel(x as u32, y as u32).0[c])
+        } else {
+            f64::from(fill[c])
+        }
+    };
+    RgbImage::from_fn(w, h, |x, y| {
+        // Image y points down, so a counter-clockwise turn on screen is clockwise in (x, y).
+        let (dx, dy) = (f64::from(x) + 0.5 - cx, f64::from(y) + 0.5 - cy);
+        let sx = cos * dx - sin * dy + cx - 0.5;
+        let sy = sin * dx + cos * dy + cy - 0.5;
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        #[allow(clippy::cast_possible_truncation)]
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let mut out = [0u8; 3];
+        for (c, v) in out.iter_mut().enumerate() {
+            let top = at(x0, y0, c) * (1.0 - fx) + at(x0 + 1, y0, c) * fx;
+            let bottom = at(x0, y0 + 1, c) * (1.0 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            {
+                *v = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        image::Rgb(out)
+    })
+}

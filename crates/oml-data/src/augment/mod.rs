@@ -10,16 +10,19 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use color::{ColorJitter, grayscale};
-pub use geometry::{RandomResizedCrop, horizontal_flip};
+pub use geometry::{RandomResizedCrop, RandomRotation, horizontal_flip, rotate};
 
 use crate::image::Filter;
 
-/// torchvision-style training transforms: random resized crop (or none), horizontal flip with
-/// probability `flip_p`, colour jitter, grey-scale with probability `grayscale_p`. Applied in
-/// that order, before normalisation.
+/// torchvision-style training transforms: random resized crop (or none), random rotation,
+/// horizontal flip with probability `flip_p`, colour jitter, grey-scale with probability
+/// `grayscale_p`. Applied in that order, before normalisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Augment {
     pub crop: Option<RandomResizedCrop>,
+    /// Random rotation, after the crop (at the output size, so one resampling less blurs
+    /// the small source). No random draw is spent without it.
+    pub rotation: Option<RandomRotation>,
     /// Probability of a horizontal flip. torchvision's default 0.5.
     pub flip_p: f64,
     pub jitter: Option<ColorJitter>,
@@ -48,6 +51,9 @@ impl Augment {
             Some(c) => c.apply(image, self.filter, &mut rng),
             None => image.clone(),
         };
+        if let Some(r) = &self.rotation {
+            out = r.apply(&out, &mut rng);
+        }
         if rng.random::<f64>() < self.flip_p {
             out = horizontal_flip(&out);
         }
