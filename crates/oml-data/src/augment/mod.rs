@@ -20,8 +20,8 @@ use crate::image::Filter;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Augment {
     pub crop: Option<RandomResizedCrop>,
-    /// Random rotation, after the crop (at the output size, so one resampling less blurs
-    /// the small source). No random draw is spent without it.
+    /// Random rotation, after the crop (so, with a crop, at the output size: a small source
+    /// is not resampled twice at its own size). No random draw is spent without it.
     pub rotation: Option<RandomRotation>,
     /// Probability of a horizontal flip. torchvision's default 0.5.
     pub flip_p: f64,
