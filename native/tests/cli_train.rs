@@ -300,6 +300,12 @@ fn bad_configs_name_the_key() {
     let out = run(&["--set", "transforms_train.rotation=-5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("transforms_train.rotation is in degrees"), "{}", stderr(&out));
+    let out = run(&["--set", "extractor.members=0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("extractor.members must be 1 to 16"), "{}", stderr(&out));
+    let out = run(&["--set", "extractor.members=2", "--set", "extractor.head=[64]"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("takes no extractor.head"), "{}", stderr(&out));
     let out = run(&["--set", r#"extractor.freeze=["blocks.1", "blocks.99"]"#]);
     assert!(!out.status.success());
     assert!(
@@ -697,4 +703,89 @@ fn cross_domain_mining_trains_and_names_what_is_missing() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `metric` of the last line of a run's metrics.jsonl.
+fn final_value(run_dir: &Path, metric: &str) -> f64 {
+    last_metrics(run_dir)[metric].as_f64().unwrap()
+}
+
+#[test]
+fn an_ensemble_trains_its_members_resumes_after_kill_9_and_loads_in_the_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = repo().join("data/emoji_small/dataset.csv");
+    let whole = dir.path().join("whole");
+    let out = train_tiny(&whole, 2, &["extractor.members=2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Members are ordinary runs with consecutive seeds; the ensemble logs before and after.
+    for (k, seed) in [(0, 3), (1, 4)] {
+        let member = whole.join(format!("members/{k}"));
+        let config = std::fs::read_to_string(member.join("config.toml")).unwrap();
+        assert!(config.contains(&format!("seed = {seed}")), "{config}");
+        assert_eq!(state(&member).unwrap()["epochs_done"], 2);
+    }
+    let epochs: Vec<u64> = std::fs::read_to_string(whole.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [0, 2], "before training, then the ensemble");
+    // The members' values, measured from the ensemble's embeddings, are their own runs'.
+    let alone: Vec<f64> = stdout
+        .split("each alone: ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    for (k, value) in alone.iter().enumerate() {
+        let own = final_value(&whole.join(format!("members/{k}")), "OVERALL/cmc/1");
+        assert!((own - value).abs() < 1e-3, "member {k}: {own} alone, {value} in the ensemble");
+    }
+    let joined = final_value(&whole, "OVERALL/cmc/1");
+    assert!(whole.join("report.md").is_file() && whole.join("best/model.bpk").is_file());
+
+    // The tools load the ensemble checkpoint and its model file, and agree with training.
+    let report = validate(&whole.join("last"), &csv, &dir.path().join("v.json"));
+    assert!((report["OVERALL"]["cmc"]["1"].as_f64().unwrap() - joined).abs() < 1e-3);
+    let file = dir.path().join("ensemble.safetensors");
+    let out =
+        oml(&["export", "--checkpoint", whole.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let spec = oml_models::model_file::read_spec(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!((spec.members, spec.feat_dim), (2, 2 * 1280));
+    let report = validate(&file, &csv, &dir.path().join("f.json"));
+    assert!((report["OVERALL"]["cmc"]["1"].as_f64().unwrap() - joined).abs() < 1e-3);
+
+    // Killed once the first member has finished, then resumed: the first member is not
+    // trained again and the ensemble matches the uninterrupted one.
+    let killed = dir.path().join("killed");
+    let mut args = tiny_args(&killed, 2);
+    args.extend(["--set".to_owned(), "extractor.members=2".to_owned()]);
+    let mut child = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let second = killed.join("members/1");
+    while state(&second).is_none() {
+        assert!(started.elapsed() < Duration::from_secs(600), "no checkpoint after 10 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first_model = std::fs::read(killed.join("members/0/last/model.bpk")).unwrap();
+    let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("member 1/2: trained"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(killed.join("members/0/last/model.bpk")).unwrap(), first_model);
+    assert_eq!(state(&killed).unwrap()["epochs_done"], 2);
+    let resumed = final_value(&killed, "OVERALL/cmc/1");
+    assert!((resumed - joined).abs() < 0.04, "uninterrupted {joined}, resumed {resumed}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("before training -> "), "the pretrained value is kept: {stdout}");
 }

@@ -50,6 +50,8 @@ export interface SearchResult {
 }
 export interface ModelSpec {
     arch: string;
+    /** Backbones of an ensemble (absent: 1). */
+    members?: number;
     head: number[];
     feat_dim: number;
     normalise: boolean;

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use oml_data::image::{
     Filter, IMAGENET_MEAN, IMAGENET_STD, Normalization, Preprocess, ResizePolicy,
 };
-use oml_models::extractor::{Extractor, ExtractorWithMlp};
+use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp};
 use oml_models::model_file::{
     self, FileModel, ModelFileError, ModelSpec, SourceSpec, load_embedder, read_model,
     read_model_of, read_spec, to_bytes,
@@ -127,11 +127,11 @@ fn wrong_files_are_clear_errors() {
     let json = serde_json::to_string(&spec_of(&model)).unwrap();
     let err = read_spec(&safetensors_with(&[
         ("oml.format", "oml-rs-model"),
-        ("oml.format_version", "2"),
+        ("oml.format_version", "3"),
         ("oml.model", &json),
     ]))
     .unwrap_err();
-    assert!(matches!(err, ModelFileError::NewerVersion { found: 2 }), "{err}");
+    assert!(matches!(err, ModelFileError::NewerVersion { found: 3 }), "{err}");
     assert!(err.to_string().contains("update oml"), "{err}");
 
     let unknown = json.replace("mobilenet_v2", "lenet5");
@@ -179,5 +179,87 @@ fn arch_names_round_trip() {
     for arch in Arch::ALL {
         assert_eq!(Arch::from_name(arch.name()), Some(arch));
     }
-    assert_eq!(model_file::FORMAT_VERSION, 1);
+    assert_eq!(model_file::FORMAT_VERSION, 2);
+}
+
+fn ensemble_of_two(device: &Device) -> FileModel {
+    let members = vec![Arch::MobileNetV2.init(device), Arch::MobileNetV2.init(device)];
+    ExtractorWithMlp::new(AnyExtractor::Ensemble(members), &[], device)
+}
+
+fn pixels(n: usize) -> Vec<f32> {
+    (0..n * 3 * 64 * 64).map(|i| ((i * 53) % 97) as f32 / 48.0 - 1.0).collect()
+}
+
+#[test]
+fn an_ensemble_round_trips_and_embeds_as_its_members_joined() {
+    let device = Device::flex();
+    let model = ensemble_of_two(&device);
+    let spec = spec_of(&model);
+    assert_eq!((spec.members, spec.feat_dim), (2, 2 * 1280));
+    let bytes = to_bytes(&model, &spec).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = header.metadata().clone().unwrap();
+    assert_eq!(meta["oml.format_version"], "2", "ensembles need a reader that knows them");
+    let json: serde_json::Value = serde_json::from_str(&meta["oml.model"]).unwrap();
+    assert_eq!(json["members"], 2);
+    let (read, loaded) = read_model(&bytes, &device).unwrap();
+    assert_eq!(read, spec);
+    assert_eq!(tensors(&model), tensors(&loaded));
+
+    // Each member's embedding, computed alone, normalised and scaled by 1/sqrt(2).
+    let AnyExtractor::Ensemble(members) = &model.extractor else { unreachable!() };
+    let input = Tensor::<4>::from_data(TensorData::new(pixels(3), [3, 3, 64, 64]), &device);
+    let alone: Vec<Vec<f32>> = members
+        .iter()
+        .map(|m| {
+            let e = oml_models::embedder::l2_normalise(m.valid().extract(input.clone()));
+            e.try_into_vec_as::<f32>().unwrap()
+        })
+        .collect();
+    let (_, embedder) = load_embedder(&bytes, &device).unwrap();
+    let got = embedder.embed(pixels(3), 3);
+    assert_eq!(got.len(), 3 * 2560);
+    let half = std::f32::consts::FRAC_1_SQRT_2;
+    let mut worst = 0.0f32;
+    for row in 0..3 {
+        for (k, member) in alone.iter().enumerate() {
+            for j in 0..1280 {
+                let want = member[row * 1280 + j] * half;
+                worst = worst.max((got[row * 2560 + k * 1280 + j] - want).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-4, "largest difference {worst}");
+    // Squared distances are the mean of the members' squared distances.
+    let sq = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
+    let joined = sq(&got[0..2560], &got[2560..5120]);
+    let mean = (sq(&alone[0][0..1280], &alone[0][1280..2560])
+        + sq(&alone[1][0..1280], &alone[1][1280..2560]))
+        / 2.0;
+    assert!((joined - mean).abs() < 1e-4, "{joined} vs {mean}");
+    assert!(alone[0] != alone[1], "the members differ");
+}
+
+#[test]
+fn an_ensemble_file_with_too_few_members_is_refused() {
+    let device = Device::flex();
+    let single = mobilenet_with_head(&device);
+    let single = ExtractorWithMlp::new(single.extractor, &[], &device);
+    let mut spec = spec_of(&single);
+    spec.members = 2;
+    spec.feat_dim = 2560;
+    let err = read_model(&to_bytes(&single, &spec).unwrap(), &device).unwrap_err();
+    assert!(matches!(err, ModelFileError::WrongArchitecture { .. }), "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+
+    spec.members = 0;
+    let json = serde_json::to_string(&spec).unwrap();
+    let err = read_spec(&safetensors_with(&[
+        ("oml.format", "oml-rs-model"),
+        ("oml.format_version", "2"),
+        ("oml.model", &json),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("members"), "{err}");
 }

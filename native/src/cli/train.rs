@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Parser;
 
 use super::failure::{Failure, bad_input, other};
-use crate::io::write_atomically;
-use crate::train::{Run, TrainConfig, run_dir, train};
+use crate::train::{RUN_BASE, RUN_CONFIG, Run, TrainConfig, run_dir, start_run_dir, train};
 
 /// Trains an extractor as a config file says, validating and checkpointing as it goes.
 ///
@@ -27,10 +26,6 @@ pub struct TrainArgs {
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
 }
-
-/// The run's own copy of the config, and the folder the config's paths start from.
-const RUN_CONFIG: &str = "config.toml";
-const RUN_BASE: &str = "base_dir.txt";
 
 pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
     let run = if let Some(dir) = &args.resume {
@@ -70,21 +65,4 @@ pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
-}
-
-fn start_run_dir(dir: &Path, config: &TrainConfig, base: &Path) -> anyhow::Result<()> {
-    if dir.join("last").exists() {
-        anyhow::bail!(
-            "{} already holds a run: continue it with --resume {}, or set run_dir elsewhere",
-            dir.display(),
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for f in ["metrics.csv", "metrics.jsonl"] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
-    write_atomically(&dir.join(RUN_CONFIG), config.to_toml().as_bytes())?;
-    write_atomically(&dir.join(RUN_BASE), base.display().to_string().as_bytes())?;
-    Ok(())
 }

@@ -177,14 +177,20 @@ pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     }
 }
 
-/// A model of the configured architecture with its starting weights.
+/// A model of the configured architecture with its starting weights (with
+/// `extractor.members > 1`, that many copies joined as an ensemble).
 pub fn build_model(
     config: &TrainConfig,
     base: &Path,
     entry: &ZooEntry,
     device: &Device,
 ) -> anyhow::Result<TrainModel> {
-    let mut backbone = entry.arch.init(device);
+    let members = config.extractor.members;
+    let mut backbone = if members > 1 {
+        AnyExtractor::Ensemble((0..members).map(|_| entry.arch.init(device)).collect())
+    } else {
+        entry.arch.init(device)
+    };
     let weights = match &config.extractor.weights {
         Some(w) => Some(base.join(w)),
         None if config.extractor.pretrained => Some(weights_for(entry, &cache_dir(), false)?),

@@ -99,7 +99,8 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-fn epochs_done(dir: &Path) -> Option<u64> {
+/// Epochs done by the checkpoint in `dir`, if it holds a complete one.
+pub fn epochs_done(dir: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
     serde_json::from_str::<TrainState>(&text).ok().map(|s| s.epochs_done)
 }

@@ -148,6 +148,20 @@ pub struct ExtractorSection {
     /// backward pass is skipped too. A path that names nothing is an error. Default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub freeze: Vec<String>,
+    /// Train this many models, one after another (seeds `seed`, `seed + 1`, ...; each an
+    /// ordinary run in `RUN/members/<k>`), and join them into one ensemble model whose
+    /// distances are the members' mean (`AnyExtractor::Ensemble`). Default 1: one model.
+    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
+    pub members: usize,
+}
+
+fn one_member() -> usize {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_one_member(n: &usize) -> bool {
+    *n == 1
 }
 
 /// Image transforms: resize to `size` (squash, or longest side + pad), then for training
@@ -400,6 +414,15 @@ impl TrainConfig {
             if !(16..=1024).contains(&size) {
                 return Err(format!("transforms size {size} is outside 16..=1024"));
             }
+        }
+        if !(1..=16).contains(&self.extractor.members) {
+            return Err(format!(
+                "extractor.members must be 1 to 16, got {}",
+                self.extractor.members
+            ));
+        }
+        if self.extractor.members > 1 && !self.extractor.head.is_empty() {
+            return Err("extractor.members > 1 joins backbones: it takes no extractor.head".into());
         }
         if self.devices == 0 {
             return Err("devices must be at least 1".into());

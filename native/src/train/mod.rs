@@ -6,6 +6,7 @@ mod checkpoint;
 pub mod config;
 mod criterion;
 mod data;
+mod ensemble;
 mod flat;
 mod log;
 mod nodes;
@@ -23,6 +24,33 @@ pub use nodes::{Agreement, Cluster, NodesError, NodesSection};
 pub use run::{Run, train};
 
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::io::write_atomically;
+
+/// The run's own copy of the config, and the folder the config's paths start from.
+pub const RUN_CONFIG: &str = "config.toml";
+pub const RUN_BASE: &str = "base_dir.txt";
+
+/// Prepares a new run's folder: refuses one that holds a run, clears old metric logs and
+/// writes the resolved config and the base folder.
+pub fn start_run_dir(dir: &Path, config: &TrainConfig, base: &Path) -> anyhow::Result<()> {
+    if dir.join("last").exists() {
+        anyhow::bail!(
+            "{} already holds a run: continue it with --resume {}, or set run_dir elsewhere",
+            dir.display(),
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for f in ["metrics.csv", "metrics.jsonl"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    write_atomically(&dir.join(RUN_CONFIG), config.to_toml().as_bytes())?;
+    write_atomically(&dir.join(RUN_BASE), base.display().to_string().as_bytes())?;
+    Ok(())
+}
 
 /// The run folder: `run_dir` from the config (relative to the config's folder), else
 /// `runs/<config file stem>/<UTC start time>` in the current folder.

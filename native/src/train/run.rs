@@ -47,6 +47,9 @@ impl Run {
 
 /// Runs (or resumes) training; returns the final validation report, if any.
 pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
+    if run.config.extractor.members > 1 {
+        return super::ensemble::train_ensemble(run, resume);
+    }
     let run_started = Instant::now();
     let config = &run.config;
     let entry = zoo::find(&config.extractor.model)?;

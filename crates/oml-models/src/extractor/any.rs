@@ -2,14 +2,23 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 use super::{EfficientNetLite, Extractor, MobileNetV2, ResNet, ViT};
+use crate::embedder::l2_normalise;
 
-/// Any of our architectures, chosen at run time (the zoo, the CLI's `--model`, model files).
+/// Any of our architectures, chosen at run time (the zoo, the CLI's `--model`, model files),
+/// or an ensemble of them.
 #[derive(Module, Debug)]
 pub enum AnyExtractor {
     MobileNetV2(MobileNetV2),
     EfficientNetLite(EfficientNetLite),
     ResNet(ResNet),
     ViT(ViT),
+    /// Independently trained members whose embeddings are joined: each member's embedding
+    /// L2-normalised, scaled by `1/√K` and concatenated (`K` members, `D` = the sum of their
+    /// sizes). The result has unit length, and its squared Euclidean distances are the mean
+    /// of the members' squared distances: `‖x − y‖² = (1/K) Σₖ ‖x̂ₖ − ŷₖ‖²`, so searching
+    /// with it ranks by the members' average distance (a deep ensemble, Lakshminarayanan et
+    /// al. 2017, for retrieval).
+    Ensemble(Vec<AnyExtractor>),
 }
 
 impl AnyExtractor {
@@ -22,6 +31,7 @@ impl AnyExtractor {
             Self::EfficientNetLite(m) => m.load_weights(path),
             Self::ResNet(m) => m.load_weights(path),
             Self::ViT(m) => m.load_weights(path),
+            Self::Ensemble(members) => members.iter_mut().try_for_each(|m| m.load_weights(path)),
         }
     }
 
@@ -32,6 +42,9 @@ impl AnyExtractor {
             Self::EfficientNetLite(m) => Self::EfficientNetLite(m.fold_batch_norms()),
             Self::ResNet(m) => Self::ResNet(m.fold_batch_norms()),
             Self::ViT(m) => Self::ViT(m),
+            Self::Ensemble(members) => {
+                Self::Ensemble(members.into_iter().map(Self::fold_batch_norms).collect())
+            }
         }
     }
 }
@@ -43,6 +56,7 @@ impl Extractor for AnyExtractor {
             Self::EfficientNetLite(m) => m.feat_dim(),
             Self::ResNet(m) => m.feat_dim(),
             Self::ViT(m) => m.feat_dim(),
+            Self::Ensemble(members) => members.iter().map(Extractor::feat_dim).sum(),
         }
     }
 
@@ -52,6 +66,19 @@ impl Extractor for AnyExtractor {
             Self::EfficientNetLite(m) => m.extract(images),
             Self::ResNet(m) => m.extract(images),
             Self::ViT(m) => m.extract(images),
+            Self::Ensemble(members) => join_members(members, &images),
         }
     }
+}
+
+/// See [`AnyExtractor::Ensemble`].
+///
+/// # Shapes
+/// `images`: `[B, 3, H, W]` → `[B, Σₖ feat_dimₖ]`.
+fn join_members(members: &[AnyExtractor], images: &Tensor<4>) -> Tensor<2> {
+    #[allow(clippy::cast_precision_loss)]
+    let scale = 1.0 / (members.len().max(1) as f64).sqrt();
+    let parts: Vec<Tensor<2>> =
+        members.iter().map(|m| l2_normalise(m.extract(images.clone())).mul_scalar(scale)).collect();
+    Tensor::cat(parts, 1)
 }

@@ -31,8 +31,9 @@ pub type FileModel = ExtractorWithMlp<AnyExtractor>;
 
 /// The value of the `oml.format` header entry.
 pub const FORMAT: &str = "oml-rs-model";
-/// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads: 2 added ensembles (`members`);
+/// single models are written as version 1, which older builds read.
+pub const FORMAT_VERSION: u32 = 2;
 
 const KEY_FORMAT: &str = "oml.format";
 const KEY_VERSION: &str = "oml.format_version";
@@ -76,7 +77,7 @@ pub fn to_bytes(model: &FileModel, spec: &ModelSpec) -> Result<Vec<u8>, ModelFil
     let json = serde_json::to_string(spec).map_err(|e| ModelFileError::Write(e.to_string()))?;
     let mut store = SafetensorsStore::from_bytes(None)
         .metadata(KEY_FORMAT, FORMAT)
-        .metadata(KEY_VERSION, FORMAT_VERSION.to_string())
+        .metadata(KEY_VERSION, if spec.members > 1 { FORMAT_VERSION } else { 1 }.to_string())
         .metadata(KEY_SPEC, json);
     model.save_into(&mut store).map_err(|e| ModelFileError::Write(e.to_string()))?;
     store.get_bytes().map_err(|e| ModelFileError::Write(e.to_string()))
@@ -113,6 +114,9 @@ pub fn read_spec(bytes: &[u8]) -> Result<ModelSpec, ModelFileError> {
     if spec.arch().is_none() {
         return Err(ModelFileError::UnknownArch(spec.arch.clone()));
     }
+    if spec.members == 0 {
+        return Err(ModelFileError::BadSpec("\"members\" is 0".to_owned()));
+    }
     spec.preprocess.to_preprocess().map_err(ModelFileError::BadSpec)?;
     Ok(spec)
 }
@@ -124,7 +128,11 @@ pub fn read_model(bytes: &[u8], device: &Device) -> Result<(ModelSpec, FileModel
     let arch = spec.arch().ok_or_else(|| ModelFileError::UnknownArch(spec.arch.clone()))?;
     let wrong =
         |details: String| ModelFileError::WrongArchitecture { arch: spec.arch.clone(), details };
-    let backbone = arch.init(device);
+    let backbone = if spec.members > 1 {
+        AnyExtractor::Ensemble((0..spec.members).map(|_| arch.init(device)).collect())
+    } else {
+        arch.init(device)
+    };
     let mut model = ExtractorWithMlp::new(backbone, &spec.head, device);
     if model.feat_dim() != spec.feat_dim {
         return Err(wrong(format!(
@@ -194,8 +202,13 @@ impl ModelSpec {
         source: SourceSpec,
     ) -> Self {
         let head = model.projection.layers.iter().map(|l| l.weight.dims()[1]).collect();
+        let members = match &model.extractor {
+            AnyExtractor::Ensemble(members) => members.len(),
+            _ => 1,
+        };
         Self {
             arch: arch.name().to_owned(),
+            members,
             head,
             feat_dim: model.feat_dim(),
             normalise,

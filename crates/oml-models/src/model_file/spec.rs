@@ -21,6 +21,10 @@ use crate::zoo::Arch;
 pub struct ModelSpec {
     /// The backbone, by [`Arch::name`].
     pub arch: String,
+    /// Backbones of an ensemble (`AnyExtractor::Ensemble`), each of `arch`; 1 for a single
+    /// model (then not written, so single-model files stay readable by older builds).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub members: usize,
     /// Sizes of the MLP projection head after the backbone (empty: none).
     #[serde(default)]
     pub head: Vec<usize>,
@@ -30,6 +34,15 @@ pub struct ModelSpec {
     pub normalise: bool,
     pub preprocess: PreprocessSpec,
     pub source: SourceSpec,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// Where the weights came from.
