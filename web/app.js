@@ -43,7 +43,9 @@ async function loadModel(bytes, name) {
   const backend = new URLSearchParams(location.search).get("backend") || "auto";
   const loaded = await ask({ type: "load", bytes, backend }, [bytes]);
   model = { ...loaded, name };
-  $("model-name").textContent = `${name} (${loaded.spec.arch}, ${loaded.dim}-d)`;
+  const { arch, members = 1 } = loaded.spec;
+  const kind = members > 1 ? `ensemble of ${members} ${arch}` : arch;
+  $("model-name").textContent = `${name} (${kind}, ${loaded.dim}-d)`;
   $("backend").textContent = loaded.backend === "webgpu" ? "WebGPU" : "CPU";
   $("backend").className = `badge ${loaded.backend}`;
   document.body.dataset.backend = loaded.backend;

@@ -745,7 +745,10 @@ fn an_ensemble_trains_its_members_resumes_after_kill_9_and_loads_in_the_tools() 
         assert!((own - value).abs() < 1e-3, "member {k}: {own} alone, {value} in the ensemble");
     }
     let joined = final_value(&whole, "OVERALL/cmc/1");
-    assert!(whole.join("report.md").is_file() && whole.join("best/model.bpk").is_file());
+    assert!(whole.join("best/model.bpk").is_file());
+    let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    assert!(report.contains("An ensemble of 2 members of 2 epochs each"), "{report}");
+    assert!(report.contains("Member 2 (`members/1`"), "each member's curve: {report}");
 
     // The tools load the ensemble checkpoint and its model file, and agree with training.
     let report = validate(&whole.join("last"), &csv, &dir.path().join("v.json"));

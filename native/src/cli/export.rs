@@ -75,10 +75,14 @@ pub(crate) fn run(args: &ExportArgs) -> Result<(), Failure> {
     write_atomically(&args.out, &bytes)
         .with_context(|| format!("{}: cannot write", args.out.display()))
         .map_err(other)?;
+    let arch = if spec.members > 1 {
+        format!("ensemble of {} {}", spec.members, spec.arch)
+    } else {
+        spec.arch.clone()
+    };
     eprintln!(
-        "oml export: {} ({}, {}-d, {} MB) -> {}",
+        "oml export: {} ({arch}, {}-d, {} MB) -> {}",
         spec.source.zoo_model.as_deref().unwrap_or(&spec.arch),
-        spec.arch,
         spec.feat_dim,
         bytes.len() / 1_000_000,
         args.out.display()

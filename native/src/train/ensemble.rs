@@ -132,6 +132,7 @@ pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsR
             before,
             best: None,
             epochs,
+            members,
             seconds: started.elapsed().as_secs_f64(),
         })
         .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;

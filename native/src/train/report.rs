@@ -25,6 +25,9 @@ pub struct ReportInput<'a> {
     pub before: Option<f64>,
     pub best: Option<(f64, u64)>,
     pub epochs: u64,
+    /// Members of an ensemble run (their metrics are in `members/<k>/metrics.csv`); 0 for a
+    /// single model.
+    pub members: usize,
     pub seconds: f64,
 }
 
@@ -64,6 +67,25 @@ fn table(report: &MetricsReport) -> String {
     md
 }
 
+/// The train loss and `metric` per logged epoch of a metrics.csv, as a markdown table
+/// (empty when the file cannot be read).
+fn epoch_table(csv: &Path, metric: &str) -> String {
+    let Ok(text) = std::fs::read_to_string(csv) else { return String::new() };
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else { return String::new() };
+    let pick = header.split(',').position(|c| c == metric);
+    let fixed = |v: Option<&str>| {
+        v.and_then(|x| x.parse::<f64>().ok()).map_or_else(String::new, |x| format!("{x:.4}"))
+    };
+    let mut md = format!("| epoch | train loss | {metric} |\n|---|---|---|\n");
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let value = fixed(pick.and_then(|i| f.get(i)).copied());
+        let _ = writeln!(md, "| {} | {} | {value} |", f[0], fixed(f.get(1).copied()));
+    }
+    md
+}
+
 /// Writes report.md, cmc.png and worst_queries.png into the run folder.
 pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let n_gallery = input.qg.gallery_rows().len();
@@ -99,10 +121,14 @@ pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
 
     let mut md = format!("# Training report: {}\n\n", input.config_name);
     let after = input.report.get(input.metric).unwrap_or(f64::NAN);
+    let what = if input.members > 1 {
+        format!("An ensemble of {} members of {} epochs each", input.members, input.epochs)
+    } else {
+        format!("{} epochs", input.epochs)
+    };
     let _ = writeln!(
         md,
-        "{} epochs in {:.0} s. `{}`: {}{after:.4} after training{}.\n",
-        input.epochs,
+        "{what} in {:.0} s. `{}`: {}{after:.4} after training{}.\n",
         input.seconds,
         input.metric,
         input.before.map_or_else(String::new, |b| format!("{b:.4} before training, ")),
@@ -110,19 +136,15 @@ pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     );
     let _ = writeln!(md, "## Metrics after the last epoch\n\n{}", table(input.report));
     let _ = writeln!(md, "## Per epoch\n\nSee `metrics.csv` (epoch 0 is before training).\n");
-    if let Ok(csv) = std::fs::read_to_string(input.run_dir.join("metrics.csv")) {
-        let mut lines = csv.lines();
-        if let Some(header) = lines.next() {
-            let cols: Vec<&str> = header.split(',').collect();
-            let pick = cols.iter().position(|c| *c == input.metric);
-            let _ = writeln!(md, "| epoch | train loss | {} |\n|---|---|---|", input.metric);
-            for line in lines {
-                let f: Vec<&str> = line.split(',').collect();
-                let value = pick.and_then(|i| f.get(i)).copied().unwrap_or("");
-                let _ =
-                    writeln!(md, "| {} | {} | {value} |", f[0], f.get(1).copied().unwrap_or(""));
-            }
-        }
+    md.push_str(&epoch_table(&input.run_dir.join("metrics.csv"), input.metric));
+    for k in 0..input.members {
+        let member = input.run_dir.join("members").join(k.to_string());
+        let _ = writeln!(
+            md,
+            "\nMember {} (`members/{k}`, its own report in `members/{k}/report.md`):\n",
+            k + 1
+        );
+        md.push_str(&epoch_table(&member.join("metrics.csv"), input.metric));
     }
     let _ = writeln!(
         md,

@@ -363,6 +363,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             before: start_value,
             best: state.best,
             epochs: config.max_epochs,
+            members: 0,
             seconds: run_started.elapsed().as_secs_f64(),
         })
         .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;
