@@ -5,9 +5,7 @@
 
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use oml_models::extractor::{
-    AnyExtractor, Extractor, MobileNetV2Config, ResNetConfig, ViTConfig,
-};
+use oml_models::extractor::{AnyExtractor, Extractor, MobileNetV2Config, ResNetConfig, ViTConfig};
 
 fn extractors(c: &mut Criterion) {
     let device = Device::flex();
