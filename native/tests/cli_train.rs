@@ -53,6 +53,13 @@ fn last_metrics(run_dir: &Path) -> serde_json::Value {
     serde_json::from_str(text.lines().last().unwrap()).unwrap()
 }
 
+/// The `epoch` of every line of a run's metrics.jsonl, in order.
+fn logged_epochs(run_dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
+    let epoch = |l: &str| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64();
+    text.lines().map(|l| epoch(l).unwrap()).collect()
+}
+
 fn state(run_dir: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(run_dir.join("last/state.json")).ok()?;
     serde_json::from_str(&text).ok()
@@ -105,11 +112,7 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(state(&killed).unwrap()["epochs_done"], 3);
-    let epochs: Vec<u64> = std::fs::read_to_string(killed.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
-        .collect();
+    let epochs = logged_epochs(&killed);
     assert_eq!(epochs, [0, 1, 2, 3], "each epoch logged once across the kill");
     let (a, b) = (last_metrics(&whole), last_metrics(&killed));
     assert_eq!(a["epoch"], b["epoch"]);
@@ -725,11 +728,7 @@ fn an_ensemble_trains_its_members_resumes_after_kill_9_and_loads_in_the_tools() 
         assert!(config.contains(&format!("seed = {seed}")), "{config}");
         assert_eq!(state(&member).unwrap()["epochs_done"], 2);
     }
-    let epochs: Vec<u64> = std::fs::read_to_string(whole.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
-        .collect();
+    let epochs = logged_epochs(&whole);
     assert_eq!(epochs, [0, 2], "before training, then the ensemble");
     // The members' values, measured from the ensemble's embeddings, are their own runs'.
     let alone: Vec<f64> = stdout
