@@ -49,7 +49,8 @@ pub fn evaluate_dataset<E: oml_models::extractor::Extractor>(
     let all = crate::embed::from_dataset(&dataset, &root);
     let items: Vec<_> = rows.iter().map(|&r| all[r].clone()).collect();
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let data = crate::embed::embed_items(embedder, &items, batch_size, show).map_err(bad_input)?;
+    let data = crate::embed::embed_items(embedder, &items, batch_size, show)
+        .map_err(crate::cli::embed_failure)?;
     let dim = embedder.feat_dim();
     let emb = oml_core::retrieval::Embeddings::new(&data, items.len(), dim).map_err(other)?;
     let qg = query_gallery(&dataset, &rows).map_err(bad_input)?;

@@ -31,7 +31,9 @@ fn library_embeddings(csv: &Path) -> Vec<f32> {
         read_dataset(std::fs::File::open(csv).unwrap(), &csv.display().to_string()).unwrap();
     from_dataset(&dataset, csv.parent().unwrap())
         .iter()
-        .flat_map(|item| embedder.embed(load_pixels(item, &embedder.preprocess).unwrap(), 1))
+        .flat_map(|item| {
+            embedder.embed(load_pixels(item, &embedder.preprocess).unwrap(), 1).unwrap()
+        })
         .collect()
 }
 

@@ -6,6 +6,14 @@ use oml_data::image::Preprocess;
 
 use crate::extractor::{AnyExtractor, Extractor};
 
+/// A batch the device could not compute or read back.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the device could not embed a batch of {images} images: {reason}")]
+pub struct DeviceFailure {
+    pub images: usize,
+    pub reason: String,
+}
+
 /// See the module documentation. `E` is a zoo architecture by default, or e.g. a trained
 /// extractor with a projection head.
 #[derive(Debug)]
@@ -22,15 +30,16 @@ impl<E: Extractor> Embedder<E> {
         self.model.feat_dim()
     }
 
-    /// Embeds a batch of preprocessed images.
+    /// Embeds a batch of preprocessed images. The error is the device's: out of memory, a
+    /// buffer over the adapter's limits, a lost device (on the CPU there is none).
     ///
     /// # Shapes
     /// `pixels`: `n` images `[3, H, W]` back to back, `(W, H)` = `preprocess.output_size()`
     /// → `n × feat_dim` floats, row-major.
-    pub fn embed(&self, pixels: Vec<f32>, n: usize) -> Vec<f32> {
+    pub fn embed(&self, pixels: Vec<f32>, n: usize) -> Result<Vec<f32>, DeviceFailure> {
         self.embed_tensor(pixels, n)
             .try_into_vec_as::<f32>()
-            .unwrap_or_else(|e| unreachable!("a float tensor converts to f32 values: {e:?}"))
+            .map_err(|e| DeviceFailure { images: n, reason: e.to_string() })
     }
 
     /// [`Embedder::embed`] without reading the result back: for devices that are read

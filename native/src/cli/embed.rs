@@ -12,7 +12,7 @@ use oml_models::embedder::Embedder;
 use oml_models::extractor::Extractor;
 use oml_models::zoo;
 
-use super::failure::{Failure, bad_input, other};
+use super::failure::{Failure, bad_input, embed_failure, other};
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset, from_dir};
 use crate::io::{EmbeddingTable, TableFormat, write_table};
@@ -111,7 +111,7 @@ fn embed_and_write<E: Extractor>(
     }
     let show_progress = std::io::stderr().is_terminal();
     let data = embed_items(embedder, &inputs.items, args.batch_size as usize, show_progress)
-        .map_err(bad_input)?;
+        .map_err(embed_failure)?;
     let dim = embedder.feat_dim();
     let table = EmbeddingTable {
         ids: &inputs.ids,

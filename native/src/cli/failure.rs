@@ -30,3 +30,12 @@ pub(crate) fn bad_input<E: Into<anyhow::Error>>(e: E) -> Failure {
 pub(crate) fn other<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::Other(e.into())
 }
+
+/// An unreadable image is the input's fault (exit code 2); a device that cannot run a batch is
+/// not (exit code 1).
+pub(crate) fn embed_failure(e: crate::embed::EmbedError) -> Failure {
+    match e {
+        crate::embed::EmbedError::Image(_) => bad_input(e),
+        crate::embed::EmbedError::Device(_) => other(e),
+    }
+}

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use failure::Failure;
-pub(crate) use failure::{bad_input, other};
+pub(crate) use failure::{bad_input, embed_failure, other};
 
 /// Open Metric Learning tools: embed images with pretrained models, evaluate retrieval.
 #[derive(Debug, Parser)]

@@ -51,6 +51,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
             || e.downcast_ref::<oml_core::sampler::SamplerError>().is_some()
             || e.downcast_ref::<crate::embed::ImageLoadError>().is_some()
             || e.downcast_ref::<oml_models::zoo::UnknownModel>().is_some()
+            || e.downcast_ref::<crate::device::DeviceError>().is_some()
         {
             bad_input(e)
         } else {

@@ -3,10 +3,10 @@ use std::sync::mpsc::sync_channel;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use oml_data::image::{Preprocess, crop, decode_rgb};
-use oml_models::embedder::Embedder;
+use oml_models::embedder::{DeviceFailure, Embedder};
 use rayon::prelude::*;
 
-use super::ImageItem;
+use super::{BatchFit, ImageItem};
 
 /// An image that could not be read, named by its dataset row or path.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,15 @@ pub struct ImageLoadError {
     pub origin: String,
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// Why images could not be embedded: an image, or the device.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error(transparent)]
+    Image(#[from] ImageLoadError),
+    #[error("{0}; try a smaller --batch-size, a smaller model or input, or --device cpu")]
+    Device(#[from] DeviceFailure),
 }
 
 /// Reads, decodes and crops (to its bounding box, if any) one image.
@@ -41,15 +50,17 @@ pub fn load_pixels(item: &ImageItem, preprocess: &Preprocess) -> Result<Vec<f32>
 }
 
 /// Embeddings of `items` in order, `items.len() × feat_dim` row-major. Batches are decoded on
-/// the rayon pool while the model runs on the previous one; a progress bar with images/s is
-/// drawn on stderr when it is a terminal. The first unreadable image stops the run.
+/// the rayon pool while the model runs on the previous one; a batch the device refuses is split
+/// ([`BatchFit`]); a progress bar with images/s is drawn on stderr when it is a terminal. The
+/// first unreadable image stops the run.
 pub fn embed_items<E: oml_models::extractor::Extractor>(
     embedder: &Embedder<E>,
     items: &[ImageItem],
     batch_size: usize,
     show_progress: bool,
-) -> Result<Vec<f32>, ImageLoadError> {
+) -> Result<Vec<f32>, EmbedError> {
     let batch_size = batch_size.max(1);
+    let mut fit = BatchFit::new(batch_size);
     let bar =
         if show_progress { ProgressBar::new(items.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -75,12 +86,17 @@ pub fn embed_items<E: oml_models::extractor::Extractor>(
                 }
             }
         });
+        let (w, h) = preprocess.output_size();
+        let per_image = 3 * w as usize * h as usize;
         for batch in rx {
             let (pixels, n) = batch?;
-            out.extend(embedder.embed(pixels, n));
+            out.extend(fit.run(n, |start, len| {
+                let piece = pixels[start * per_image..(start + len) * per_image].to_vec();
+                embedder.embed(piece, len)
+            })?);
             bar.inc(n as u64);
         }
-        Ok::<(), ImageLoadError>(())
+        Ok::<(), EmbedError>(())
     })?;
     bar.finish_and_clear();
     Ok(out)

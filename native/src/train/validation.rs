@@ -2,12 +2,11 @@
 
 use std::time::Instant;
 
-use anyhow::anyhow;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::metrics::{MetricsConfig, MetricsReport, evaluate};
 use oml_core::retrieval::{Distance, Embeddings};
-use oml_models::embedder::l2_normalise;
+use oml_models::embedder::{DeviceFailure, l2_normalise};
 use oml_models::extractor::Extractor;
 
 use super::build::TrainModel;
@@ -26,20 +25,27 @@ pub fn embed_valid(
 ) -> anyhow::Result<Vec<f32>> {
     let model = model.valid();
     let (w, h) = pipeline.preprocess.output_size();
+    let per_image = 3 * w as usize * h as usize;
+    let mut fit = crate::embed::BatchFit::new(batch);
     let mut out = Vec::new();
     for chunk in items.chunks(batch.max(1)) {
         let refs: Vec<_> = chunk.iter().collect();
         let keys = vec![(0, 0); chunk.len()];
         let pixels = pipeline.load_batch(&refs, &keys)?;
-        let x = Tensor::<4>::from_data(
-            TensorData::new(pixels, [chunk.len(), 3, h as usize, w as usize]),
-            &device.clone().inner(),
-        );
-        let mut e = model.extract(x);
-        if normalise {
-            e = l2_normalise(e);
-        }
-        out.extend(e.try_into_vec_as::<f32>().map_err(|e| anyhow!("{e:?}"))?);
+        let rows = fit.run(chunk.len(), |start, len| {
+            let piece = pixels[start * per_image..(start + len) * per_image].to_vec();
+            let x = Tensor::<4>::from_data(
+                TensorData::new(piece, [len, 3, h as usize, w as usize]),
+                &device.clone().inner(),
+            );
+            let mut e = model.extract(x);
+            if normalise {
+                e = l2_normalise(e);
+            }
+            e.try_into_vec_as::<f32>()
+                .map_err(|e| DeviceFailure { images: len, reason: e.to_string() })
+        })?;
+        out.extend(rows);
     }
     Ok(out)
 }

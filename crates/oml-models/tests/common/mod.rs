@@ -40,3 +40,7 @@ pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len(), "lengths differ");
     got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max)
 }
+
+#[path = "../../../../tests/support/test_devices.rs"]
+mod test_devices;
+pub use test_devices::{device_name, test_devices};
