@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v mold >/dev/null 2>&1 || need_apt+=(mold)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+# Mesa's software Vulkan driver (lavapipe): the wgpu backend's tests run on it without a GPU.
+ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
 if ((${#need_apt[@]})); then
     echo "setup: installing ${need_apt[*]} (Debian packages)"
     if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
     if ! { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null; }; then
-        echo "setup: could not install ${need_apt[*]} with apt-get; .cargo/config.toml links with mold" >&2
+        echo "setup: could not install ${need_apt[*]} with apt-get (mold: .cargo/config.toml links with it; mesa-vulkan-drivers: the wgpu tests run on it)" >&2
         exit 1
     fi
 fi
