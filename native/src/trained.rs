@@ -107,5 +107,6 @@ pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedd
         preprocess: t.preprocess,
         normalise: t.normalise,
         device: device.clone(),
+        precision: Default::default(),
     })
 }

@@ -1,6 +1,7 @@
 //! `--device` end to end: `oml embed` on a wgpu adapter (a GPU, or lavapipe in CI) against the
-//! CPU, at a batch size over the adapter's buffer limit; what `auto` picks and says; and the
-//! errors for a backend that is not built or not there.
+//! CPU, at a batch size over the adapter's buffer limit, and in f16 / bf16; what `auto` picks
+//! and says; and the errors for a backend that is not built or not there, or half precision on
+//! the CPU.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -23,6 +24,10 @@ fn emoji_rows(dir: &Path, n: usize) -> PathBuf {
 }
 
 fn embed(csv: &Path, out: &Path, device: &str) -> Output {
+    embed_in(csv, out, device, "32")
+}
+
+fn embed_in(csv: &Path, out: &Path, device: &str, precision: &str) -> Output {
     let root = repo().join("data/emoji_small");
     oml(&[
         "embed",
@@ -37,6 +42,8 @@ fn embed(csv: &Path, out: &Path, device: &str) -> Output {
         "--offline",
         "--device",
         device,
+        "--precision",
+        precision,
     ])
 }
 
@@ -62,6 +69,17 @@ fn embed_on_wgpu_equals_the_cpu_and_fits_batches_to_the_adapter() {
     assert_eq!((gpu.rows, gpu.dim), (32, 1280));
     let worst = cpu.data.iter().zip(&gpu.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(worst < 1e-4, "wgpu and cpu embeddings differ by {worst}");
+
+    // Half precision: within 1e-2 (f16) and 5e-2 (bf16) of the largest value.
+    let scale = cpu.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (precision, tolerance) in [("16", 1e-2), ("bf16", 5e-2)] {
+        let half = dir.path().join(format!("{precision}.npy"));
+        let run = embed_in(&csv, &half, "wgpu", precision);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let half = read_embeddings(&half).unwrap();
+        let worst = cpu.data.iter().zip(&half.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(worst <= tolerance * scale, "{precision}: differs by {worst} of {scale}");
+    }
 }
 
 /// `auto` never takes a software adapter: on a machine whose only adapter is lavapipe it is
@@ -102,4 +120,8 @@ fn a_gpu_that_is_not_there_or_not_built_is_a_clear_error() {
         assert!(msg.contains("no CUDA backend") && msg.contains("--features cuda"), "{msg}");
     }
     assert!(!out.exists());
+
+    let run = embed_in(&csv, &out, "cpu", "16");
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(stderr(&run).contains("precision 16 needs a GPU device"), "{}", stderr(&run));
 }

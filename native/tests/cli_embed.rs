@@ -26,7 +26,13 @@ fn library_embeddings(csv: &Path) -> Vec<f32> {
     let device = Device::flex();
     let mut model = entry.arch.init(&device);
     model.load_weights(&weights_for(entry, &cache_dir(), true).unwrap()).unwrap();
-    let embedder = Embedder { model, preprocess: entry.preprocess, normalise: false, device };
+    let embedder = Embedder {
+        model,
+        preprocess: entry.preprocess,
+        normalise: false,
+        device,
+        precision: Default::default(),
+    };
     let dataset =
         read_dataset(std::fs::File::open(csv).unwrap(), &csv.display().to_string()).unwrap();
     from_dataset(&dataset, csv.parent().unwrap())

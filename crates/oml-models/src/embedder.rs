@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use oml_data::image::Preprocess;
 
 use crate::extractor::{AnyExtractor, Extractor};
+use crate::precision::{Precision, cast_module};
 
 /// A batch the device could not compute or read back.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,6 +24,17 @@ pub struct Embedder<E = AnyExtractor> {
     /// L2-normalise each embedding (OML's `normalise_features`).
     pub normalise: bool,
     pub device: Device,
+    /// The float type the model computes in; see [`Embedder::with_precision`].
+    pub precision: Precision,
+}
+
+impl<E: Extractor + burn::module::Module> Embedder<E> {
+    /// The embedder computing in `precision` (weights cast once; images cast on the way in,
+    /// embeddings read back as f32). Half precision is for GPU backends: the CPU backend
+    /// computes in f32 only.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        Self { model: cast_module(self.model, precision), precision, ..self }
+    }
 }
 
 impl<E: Extractor> Embedder<E> {
@@ -53,7 +65,12 @@ impl<E: Extractor> Embedder<E> {
             TensorData::new(pixels, [n, 3, h as usize, w as usize]),
             &self.device,
         );
-        let out = self.model.extract(images);
+        let out = self.model.extract(self.precision.cast(images));
+        // Back in f32 before the norm: a sum of 1280 squares overflows f16.
+        let out = match self.precision {
+            Precision::F32 => out,
+            _ => out.cast(burn::tensor::FloatDType::F32),
+        };
         if self.normalise { l2_normalise(out) } else { out }
     }
 }

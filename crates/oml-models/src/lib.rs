@@ -6,4 +6,5 @@ pub mod embedder;
 pub mod extractor;
 #[cfg(feature = "safetensors")]
 pub mod model_file;
+pub mod precision;
 pub mod zoo;

@@ -10,6 +10,7 @@ use clap::Args;
 use oml_core::dataset::read_dataset;
 use oml_models::embedder::Embedder;
 use oml_models::extractor::Extractor;
+use oml_models::precision::Precision;
 use oml_models::zoo;
 
 use super::failure::{Failure, bad_input, embed_failure, other};
@@ -54,6 +55,10 @@ pub struct EmbedArgs {
     /// Where the model runs.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
+    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16. Embeddings are
+    /// written as float32 either way.
+    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
+    precision: Precision,
     /// Never download: use the cache or --weights only.
     #[arg(long)]
     offline: bool,
@@ -76,13 +81,14 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
     }
     TableFormat::of(&args.out).map_err(bad_input)?;
     let device = args.device.device().map_err(bad_input)?;
+    crate::device::check_precision(&device, args.precision).map_err(bad_input)?;
     let model_path = Path::new(&args.model);
     if is_model_file(model_path) {
         if args.weights.is_some() {
             return Err(bad_input(anyhow!("--weights goes with a zoo model, not a model file")));
         }
         let embedder = load_model_file(model_path, &device).map_err(bad_input)?;
-        return embed_and_write(args, &embedder, &args.model);
+        return embed_and_write(args, &embedder.with_precision(args.precision), &args.model);
     }
     let entry = zoo::find(&args.model).map_err(bad_input)?;
     let weights = match &args.weights {
@@ -96,8 +102,9 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         preprocess: entry.preprocess,
         normalise: entry.normalise_features,
         device,
+        precision: Default::default(),
     };
-    embed_and_write(args, &embedder, entry.name)
+    embed_and_write(args, &embedder.with_precision(args.precision), entry.name)
 }
 
 fn embed_and_write<E: Extractor>(

@@ -23,6 +23,11 @@ pub enum DeviceError {
          {found}; lower `devices`"
     )]
     TooFew { kind: &'static str, wanted: usize, found: usize },
+    #[error(
+        "precision {0} needs a GPU device (`--device cuda` or `wgpu`): the CPU backend computes \
+         in f32 only"
+    )]
+    HalfOnCpu(oml_models::precision::Precision),
     #[error("device {what} is there but does not work: {reason}")]
     Unusable { what: String, reason: String },
 }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use burn::tensor::Device;
+use oml_models::precision::Precision;
 
 pub use error::DeviceError;
 pub use plan::{Backend, Compiled, Gpu, Plan, Probe, plan};
@@ -64,6 +65,20 @@ impl DeviceChoice {
             Backend::Cpu => vec![Device::flex(); n.max(1)],
             _ => plan.gpus.into_iter().map(|g| g.device).collect(),
         })
+    }
+}
+
+/// Whether `device` is the CPU backend (burn flex), with or without autodiff.
+pub fn is_cpu(device: &Device) -> bool {
+    matches!(device.clone().inner().as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+}
+
+/// Half precision is for GPU backends; on the CPU it is an error that says so.
+pub fn check_precision(device: &Device, precision: Precision) -> Result<(), DeviceError> {
+    match precision {
+        Precision::F32 => Ok(()),
+        _ if is_cpu(device) => Err(DeviceError::HalfOnCpu(precision)),
+        _ => Ok(()),
     }
 }
 

@@ -35,7 +35,7 @@ impl Probe for MachineProbe {
 /// Every device of `kind`, named; one that cannot even be opened is left out.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn gpus(kind: burn::tensor::DeviceType) -> Vec<Gpu> {
-    let Ok(devices) = quietly(|| burn::tensor::Device::enumerate(kind)) else {
+    let Ok(devices) = quietly(|| Device::enumerate(kind)) else {
         return Vec::new();
     };
     devices
@@ -46,9 +46,51 @@ fn gpus(kind: burn::tensor::DeviceType) -> Vec<Gpu> {
                 Some((identity.name, identity.physical.is_none(), runtime_name(&device)))
             })
             .ok()??;
-            Some(Gpu { api: api_name(runtime).to_owned(), name, software, device })
+            #[cfg(feature = "wgpu")]
+            let api = match runtime {
+                "cuda" => api_name(runtime),
+                _ => wgpu_api(&name).unwrap_or(api_name(runtime)),
+            };
+            #[cfg(not(feature = "wgpu"))]
+            let api = api_name(runtime);
+            Some(Gpu { api: api.to_owned(), name, software, device })
         })
         .collect()
+}
+
+/// The graphics API through which wgpu reaches the adapter named `name`, asked in the order
+/// cubecl prefers them.
+#[cfg(feature = "wgpu")]
+fn wgpu_api(name: &str) -> Option<&'static str> {
+    use burn::tensor::wgpu::wgpu;
+    let apis = [
+        (wgpu::Backend::Vulkan, "Vulkan"),
+        (wgpu::Backend::Metal, "Metal"),
+        (wgpu::Backend::Dx12, "DX12"),
+        (wgpu::Backend::Gl, "OpenGL"),
+    ];
+    apis.into_iter().find_map(|(backend, api)| {
+        if !wgpu::Instance::enabled_backend_features().contains(backend.into()) {
+            return None;
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: backend.into(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapters = ready(instance.enumerate_adapters(backend.into()))?;
+        adapters.iter().any(|a| a.get_info().name == name).then_some(api)
+    })
+}
+
+/// The output of a future that is ready at once (wgpu's native enumeration is), else `None`.
+#[cfg(feature = "wgpu")]
+fn ready<F: Future>(future: F) -> Option<F::Output> {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
 }
 
 /// cubecl's name of the runtime behind `device`: `cuda`, `wgpu<spirv>`, `wgpu<msl>`, ...

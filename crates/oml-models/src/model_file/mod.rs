@@ -24,6 +24,7 @@ use burn::tensor::Device;
 
 use crate::embedder::Embedder;
 use crate::extractor::{AnyExtractor, Extractor, ExtractorWithMlp};
+use crate::precision::Precision;
 use crate::zoo::Arch;
 
 /// The model type every model file holds: a backbone and a (possibly empty) MLP head.
@@ -187,8 +188,13 @@ pub fn load_embedder(
     let (spec, model) = read_model(bytes, device)?;
     let preprocess = spec.preprocess.to_preprocess().map_err(ModelFileError::BadSpec)?;
     let model = model.fold_batch_norms();
-    let embedder =
-        Embedder { model, preprocess, normalise: spec.normalise, device: device.clone() };
+    let embedder = Embedder {
+        model,
+        preprocess,
+        normalise: spec.normalise,
+        device: device.clone(),
+        precision: Precision::F32,
+    };
     Ok((spec, embedder))
 }
 

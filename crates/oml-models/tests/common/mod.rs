@@ -43,4 +43,5 @@ pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
 
 #[path = "../../../../tests/support/test_devices.rs"]
 mod test_devices;
-pub use test_devices::{device_name, test_devices};
+#[allow(unused_imports)]
+pub use test_devices::{device_name, test_devices, test_gpu};
