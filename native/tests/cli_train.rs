@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/support/test_devices.rs"]
+mod test_devices;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -790,4 +793,61 @@ fn an_ensemble_trains_its_members_resumes_after_kill_9_and_loads_in_the_tools() 
     assert!((resumed - joined).abs() < 0.04, "uninterrupted {joined}, resumed {resumed}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("before training -> "), "the pretrained value is kept: {stdout}");
+}
+
+/// steps.csv's `(epoch, step, loss)` per line.
+fn logged_steps(run_dir: &Path) -> Vec<(u64, u64, f64)> {
+    let text = std::fs::read_to_string(run_dir.join("steps.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+/// `device = "wgpu"` (a GPU, or lavapipe in CI) trains as the CPU does: the same validation
+/// before training (within 1e-3), the first step's loss within 1e-3 relative, the first
+/// epoch's mean loss within 5% (hard mining turns small differences into other triplets as
+/// the weights move apart); then a second epoch resumed on wgpu, every step logged once. The
+/// CPU-only fused kernels (BatchNorm + activation, depthwise convolution) are bypassed there,
+/// or this would not run.
+#[test]
+fn training_on_wgpu_tracks_the_cpu_and_resumes_there() {
+    if test_devices::test_gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cpu, gpu) = (dir.path().join("cpu"), dir.path().join("gpu"));
+    let out = train_tiny(&cpu, 1, &["device=cpu"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = train_tiny(&gpu, 1, &["device=wgpu"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("device: wgpu:0 ").count(), 1, "{}", stderr(&out));
+
+    let metrics = |run: &Path| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (c, g) = (metrics(&cpu), metrics(&gpu));
+    for key in ["OVERALL/cmc/1", "OVERALL/map/5"] {
+        let (a, b) = (c[0][key].as_f64().unwrap(), g[0][key].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-3, "before training, {key}: cpu {a}, wgpu {b}");
+    }
+    let (c_steps, g_steps) = (logged_steps(&cpu), logged_steps(&gpu));
+    let (a, b) = (c_steps[0].2, g_steps[0].2);
+    assert!((a - b).abs() <= 1e-3 * a.abs(), "first step's loss: cpu {a}, wgpu {b}");
+    let (a, b) = (c[1]["train_loss"].as_f64().unwrap(), g[1]["train_loss"].as_f64().unwrap());
+    assert!((a - b).abs() <= 0.05 * a.abs(), "epoch 1's loss: cpu {a}, wgpu {b}");
+
+    let out =
+        train_cmd(&["--resume", gpu.to_str().unwrap(), "--set", "max_epochs=2"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("device: wgpu:0 "), "{}", stderr(&out));
+    assert_eq!(logged_epochs(&gpu), [0, 1, 2]);
+    let steps = logged_steps(&gpu);
+    let numbers: Vec<u64> = steps.iter().map(|s| s.1).collect();
+    assert_eq!(numbers, (1..=2 * g_steps.len() as u64).collect::<Vec<_>>(), "{steps:?}");
+    assert!(steps.iter().all(|s| s.2.is_finite()));
 }

@@ -28,6 +28,8 @@ pub enum DeviceError {
          in f32 only"
     )]
     HalfOnCpu(oml_models::precision::Precision),
+    #[error("precision {0}: this device does not compute in it; use 16 or 32")]
+    UnsupportedPrecision(oml_models::precision::Precision),
     #[error("device {what} is there but does not work: {reason}")]
     Unusable { what: String, reason: String },
 }

@@ -78,6 +78,9 @@ pub fn check_precision(device: &Device, precision: Precision) -> Result<(), Devi
     match precision {
         Precision::F32 => Ok(()),
         _ if is_cpu(device) => Err(DeviceError::HalfOnCpu(precision)),
+        _ if !device.supports_dtype(precision.dtype()) => {
+            Err(DeviceError::UnsupportedPrecision(precision))
+        }
         _ => Ok(()),
     }
 }

@@ -43,7 +43,7 @@ impl BatchFit {
                     self.limit = len / 2;
                     eprintln!(
                         "device: a batch of {len} did not fit ({}); now {} at a time",
-                        first_line(&e.reason),
+                        summary(&e.reason),
                         self.limit
                     );
                 }
@@ -54,10 +54,16 @@ impl BatchFit {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    let text = text.trim_start_matches("An error happened during execution").trim();
-    let text = text.trim_start_matches("Caused by:").trim();
-    text.lines().next().unwrap_or(text)
+/// The device's reason in one line: burn's wrapper text and repeats dropped.
+fn summary(reason: &str) -> String {
+    let mut lines: Vec<&str> = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| !l.starts_with("An error happened") && !l.starts_with("Caused by"))
+        .collect();
+    lines.dedup();
+    lines.join("; ")
 }
 
 #[cfg(test)]

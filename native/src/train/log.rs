@@ -1,4 +1,5 @@
-//! The run's metric logs: metrics.jsonl and metrics.csv, one line per validation.
+//! The run's logs: metrics.jsonl and metrics.csv, one line per validation; steps.csv, one line
+//! per optimizer step (epoch, step, loss, the criterion's figure, learning rate).
 
 use std::io::Write;
 
@@ -46,7 +47,26 @@ pub fn log_metrics(
     Ok(())
 }
 
-/// Drops metric lines of epochs after `epochs_done`: a kill between logging an epoch and
+/// One line of steps.csv: `epoch` counts from 1, `step` from 1 over the whole run.
+pub fn log_step(
+    run: &Run,
+    epoch: u64,
+    step: u64,
+    loss: f64,
+    watched: f64,
+    lr: f64,
+) -> anyhow::Result<()> {
+    let path = run.dir.join("steps.csv");
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    if new {
+        writeln!(f, "epoch,step,loss,watched,lr")?;
+    }
+    writeln!(f, "{epoch},{step},{loss},{watched},{lr}")?;
+    Ok(())
+}
+
+/// Drops log lines of epochs after `epochs_done`: a kill between logging an epoch and
 /// checkpointing it would otherwise leave that epoch twice once it is run again.
 pub fn forget_metrics_after(run: &Run, epochs_done: u64) -> anyhow::Result<()> {
     let keep = |epoch: Option<u64>| epoch.is_none_or(|e| e <= epochs_done);
@@ -57,6 +77,7 @@ pub fn forget_metrics_after(run: &Run, epochs_done: u64) -> anyhow::Result<()> {
                 as fn(&str) -> Option<u64>,
         ),
         ("metrics.csv", |line: &str| line.split(',').next()?.parse().ok()),
+        ("steps.csv", |line: &str| line.split(',').next()?.parse().ok()),
     ] {
         let path = run.dir.join(file);
         let Ok(text) = std::fs::read_to_string(&path) else { continue };

@@ -23,7 +23,7 @@ use super::config::TrainConfig;
 use super::criterion::{self as crit, CriterionSection, Trainee};
 use super::data::{ImagePipeline, TrainData};
 use super::flat::{self, Tensors};
-use super::log::{forget_metrics_after, log_metrics};
+use super::log::{forget_metrics_after, log_metrics, log_step};
 use super::nodes::{Agreement, Cluster};
 use super::step::{Batch, Criterion, Trainer};
 use super::validation::{Validation, embed_valid, validate};
@@ -285,6 +285,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
                     average.update(&trainee.model, state.steps)?;
                 }
                 state.steps += 1;
+                log_step(run, epoch + 1, state.steps, stats.loss, stats.watched, lr)?;
                 #[allow(clippy::cast_precision_loss)]
                 {
                     loss_sum += stats.loss * total as f64;
