@@ -103,6 +103,7 @@ fn runtime_name(device: &Device) -> &'static str {
 }
 
 /// The graphics or compute API a cubecl runtime name stands for.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn api_name(runtime: &str) -> &str {
     match runtime {
         "cuda" => "CUDA",
@@ -168,6 +169,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "cuda", feature = "wgpu"))]
     fn runtime_names_read_as_apis() {
         assert_eq!(api_name("wgpu<spirv>"), "Vulkan");
         assert_eq!(api_name("cuda"), "CUDA");
