@@ -202,7 +202,7 @@ case "$mode" in
     --run) run 8 2 2048 256 20 160 yes ;;
     --dry-run)
         prepare dev
-        run 1 1 8 8 1 32 no
+        run 1 1 2 2 1 32 no
         ;;
     *)
         sed -n '2,22p' "$0"

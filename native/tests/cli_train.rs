@@ -810,17 +810,19 @@ fn logged_steps(run_dir: &Path) -> Vec<(u64, u64, f64)> {
 /// `device = "wgpu"` (a GPU, or lavapipe in CI) trains as the CPU does: the same validation
 /// before training (within 1e-3), the first step's loss within 1e-3 relative, the first
 /// epoch's mean loss within 5% (hard mining turns small differences into other triplets as
-/// the weights move apart); then a second epoch resumed on wgpu, every step logged once. The
-/// CPU-only fused kernels (BatchNorm + activation, depthwise convolution) are bypassed there,
-/// or this would not run.
+/// the weights move apart). The second epoch is resumed on wgpu in f16 (`precision = 16`,
+/// mixed precision with loss scaling): its mean loss within 10% of the CPU's second epoch,
+/// every step logged once and finite. The CPU-only fused kernels (BatchNorm + activation,
+/// depthwise convolution) are bypassed on wgpu, or this would not run; half precision on the
+/// CPU is an error.
 #[test]
-fn training_on_wgpu_tracks_the_cpu_and_resumes_there() {
+fn training_on_wgpu_tracks_the_cpu_and_resumes_there_in_f16() {
     if test_devices::test_gpu().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (cpu, gpu) = (dir.path().join("cpu"), dir.path().join("gpu"));
-    let out = train_tiny(&cpu, 1, &["device=cpu"]);
+    let out = train_tiny(&cpu, 2, &["device=cpu"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = train_tiny(&gpu, 1, &["device=wgpu"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -838,16 +840,25 @@ fn training_on_wgpu_tracks_the_cpu_and_resumes_there() {
     let (c_steps, g_steps) = (logged_steps(&cpu), logged_steps(&gpu));
     let (a, b) = (c_steps[0].2, g_steps[0].2);
     assert!((a - b).abs() <= 1e-3 * a.abs(), "first step's loss: cpu {a}, wgpu {b}");
-    let (a, b) = (c[1]["train_loss"].as_f64().unwrap(), g[1]["train_loss"].as_f64().unwrap());
-    assert!((a - b).abs() <= 0.05 * a.abs(), "epoch 1's loss: cpu {a}, wgpu {b}");
+    let loss = |m: &serde_json::Value| m["train_loss"].as_f64().unwrap();
+    let (a, b) = (loss(&c[1]), loss(&g[1]));
+    assert!((a - b).abs() <= 0.05 * a, "epoch 1's loss: cpu {a}, wgpu {b}");
 
-    let out =
-        train_cmd(&["--resume", gpu.to_str().unwrap(), "--set", "max_epochs=2"]).output().unwrap();
+    let gpu_dir = gpu.to_str().unwrap();
+    let out = train_cmd(&["--resume", gpu_dir, "--set", "max_epochs=2", "--set", "precision=16"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("device: wgpu:0 "), "{}", stderr(&out));
     assert_eq!(logged_epochs(&gpu), [0, 1, 2]);
+    let (a, b) = (loss(&c[2]), loss(&metrics(&gpu)[2]));
+    assert!((a - b).abs() <= 0.1 * a, "epoch 2's loss: cpu (f32) {a}, wgpu (f16) {b}");
     let steps = logged_steps(&gpu);
     let numbers: Vec<u64> = steps.iter().map(|s| s.1).collect();
     assert_eq!(numbers, (1..=2 * g_steps.len() as u64).collect::<Vec<_>>(), "{steps:?}");
     assert!(steps.iter().all(|s| s.2.is_finite()));
+
+    let out = train_tiny(&dir.path().join("half_on_cpu"), 1, &["device=cpu", "precision=16"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("precision 16 needs a GPU device"), "{}", stderr(&out));
 }

@@ -65,19 +65,34 @@ impl Precision {
     }
 }
 
-/// `module` with every float parameter and buffer cast to `precision`.
+/// `module` with every float parameter and buffer cast to `precision`, but for BatchNorms,
+/// which stay in f32 and compute in f32 (`layers::batch_norm_act`): their running statistics
+/// are shared with the f32 model this is cast from, and averaging them in f16 would lose them.
+/// The cast is part of the autodiff graph: gradients reach the f32 parameters cast from.
 pub fn cast_module<M: Module>(module: M, precision: Precision) -> M {
     if precision == Precision::F32 {
         return module;
     }
-    struct Cast(FloatDType);
+    /// The cast, and how deep the walk is inside a BatchNorm.
+    struct Cast(FloatDType, usize);
     impl ModuleMapper for Cast {
+        fn enter_module(&mut self, _name: &str, container_type: &str) {
+            if container_type == "Struct:BatchNorm" || self.1 > 0 {
+                self.1 += 1;
+            }
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.1 = self.1.saturating_sub(1);
+        }
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if self.1 > 0 {
+                return param;
+            }
             let dtype = self.0;
             param.map(|t| t.cast(dtype))
         }
     }
-    module.map(&mut Cast(precision.dtype()))
+    module.map(&mut Cast(precision.dtype(), 0))
 }
 
 #[cfg(test)]

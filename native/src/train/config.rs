@@ -9,6 +9,7 @@ use super::average::EmaWarmup;
 use super::criterion::CriterionSection;
 pub use super::nodes::NodesSection;
 use crate::device::DeviceChoice;
+use oml_models::precision::Precision;
 
 /// Everything a training run needs. Paths are relative to the config file's folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,9 +64,12 @@ pub struct TrainConfig {
     /// weights so far until its window reaches `1 / (1 − ema_decay)` steps) or `none`.
     #[serde(default)]
     pub ema_warmup: EmaWarmup,
-    /// Numeric precision; only `32` for now.
-    #[serde(default = "thirty_two")]
-    pub precision: u32,
+    /// The float type of the forward and backward passes: `32` (default), `16` (f16, with
+    /// dynamic loss scaling) or `"bf16"`, on a GPU device (Lightning's `precision`, which OML
+    /// passes through). Weights, optimizer state, validation and checkpoints stay in f32;
+    /// BatchNorms compute in f32. One device per node for now.
+    #[serde(default, with = "precision_key")]
+    pub precision: Precision,
     /// What to do with an image that cannot be read: `fail` (default) or `skip` (training rows
     /// only; reported with their line).
     #[serde(default)]
@@ -98,8 +102,34 @@ fn one() -> u64 {
 fn yes() -> bool {
     true
 }
-fn thirty_two() -> u32 {
-    32
+/// `precision` as TOML writes it: the numbers 32 and 16, or a string (`"bf16"`, `"16"`).
+mod precision_key {
+    use oml_models::precision::Precision;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(i64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Precision, D::Error> {
+        let text = match Written::deserialize(d)? {
+            Written::Number(n) => n.to_string(),
+            Written::Text(t) => t,
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+    pub fn serialize<S: Serializer>(p: &Precision, s: S) -> Result<S::Ok, S::Error> {
+        match p {
+            Precision::F32 => s.serialize_i64(32),
+            Precision::F16 => s.serialize_i64(16),
+            Precision::Bf16 => s.serialize_str("bf16"),
+        }
+    }
 }
 fn default_metric() -> String {
     "OVERALL/cmc/1".to_owned()
@@ -387,8 +417,11 @@ impl TrainConfig {
         if self.max_epochs == 0 {
             return Err("max_epochs must be at least 1".into());
         }
-        if self.precision != 32 {
-            return Err(format!("precision = {}: only 32 is supported", self.precision));
+        if self.precision != Precision::F32 && (self.devices > 1 || self.nodes.count > 1) {
+            return Err(format!(
+                "precision = {}: half precision trains on one device of one node for now",
+                self.precision
+            ));
         }
         if self.freeze_n_epochs > 0 && self.extractor.head.is_empty() {
             return Err("freeze_n_epochs needs a projection head (extractor.head) to train".into());

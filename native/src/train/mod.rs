@@ -9,6 +9,7 @@ mod data;
 mod ensemble;
 mod flat;
 mod log;
+mod mixed;
 mod nodes;
 mod report;
 mod run;

@@ -54,6 +54,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let config = &run.config;
     let entry = zoo::find(&config.extractor.model)?;
     let device = config.device.device()?;
+    crate::device::check_precision(&device, config.precision)?;
     device.seed(config.seed);
     let root = run.base.join(&config.dataset_root);
     let skip_bad = config.bad_images == super::config::BadImages::Skip;
@@ -193,7 +194,8 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let watch_name = criterion.watched();
     let devices: Vec<Device> =
         config.device.devices(config.devices)?.into_iter().map(Device::autodiff).collect();
-    let mut trainer = Trainer::new(devices, criterion, normalise, cluster);
+    let mixed = super::mixed::Mixed::new(config.precision);
+    let mut trainer = Trainer::new(devices, criterion, normalise, cluster, mixed);
     let per_step = trainer.batches_per_step();
     let (n_nodes, rank) = trainer.nodes();
     let batch_size = sampler.batch_size();

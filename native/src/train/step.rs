@@ -16,10 +16,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::loss::TripletLossWithMiner;
 use oml_core::miner::DynMiner;
 use oml_models::embedder::l2_normalise;
-use oml_models::extractor::Extractor;
 
 use super::criterion::Trainee;
 use super::flat::{self, Tensors};
+use super::mixed::{Mixed, Unscaled};
 use super::nodes::Cluster;
 
 /// The loss of a step: the triplet loss with its miner, or ArcFace (whose class weights are
@@ -67,7 +67,8 @@ pub struct StepStats {
     pub watched: f64,
 }
 
-/// The loss of `trainee` on `batch` (on `device`), times `scale`, and the criterion's figure.
+/// The loss of `trainee` on `batch` (on `device`, the forward pass in `mixed`'s precision),
+/// times `scale`, and the criterion's figure.
 fn replica_loss(
     trainee: &Trainee,
     criterion: &Criterion,
@@ -75,9 +76,10 @@ fn replica_loss(
     batch: &Batch,
     device: &Device,
     scale: f64,
+    mixed: &Mixed,
 ) -> anyhow::Result<(Tensor<1>, f64, f64)> {
     let x = Tensor::<4>::from_data(TensorData::new(batch.pixels.clone(), batch.shape), device);
-    let mut e = trainee.model.extract(x);
+    let mut e = mixed.extract(&trainee.model, x);
     if normalise {
         e = l2_normalise(e);
     }
@@ -122,6 +124,8 @@ pub struct Trainer {
     normalise: bool,
     workers: Vec<Worker>,
     cluster: Option<Cluster>,
+    /// The precision of the forward and backward passes (half: one device, one node).
+    mixed: Mixed,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -132,12 +136,15 @@ impl std::fmt::Debug for Trainer {
 
 impl Trainer {
     /// `devices[0]` is the main device: the model lives there between steps. With a
-    /// `cluster`, the steps are taken together with the other nodes.
+    /// `cluster`, the steps are taken together with the other nodes. `mixed` sets the
+    /// precision of the passes; its loss scaling applies on one device of one node, the only
+    /// case the config lets half precision train in.
     pub fn new(
         devices: Vec<Device>,
         criterion: Criterion,
         normalise: bool,
         cluster: Option<Cluster>,
+        mixed: Mixed,
     ) -> Self {
         let criterion = Arc::new(criterion);
         let workers = if devices.len() > 1 {
@@ -147,10 +154,11 @@ impl Trainer {
                     let (jobs, job_rx) = channel::<(Trainee, Batch, f64)>();
                     let (result_tx, results) = channel();
                     let (criterion, device) = (Arc::clone(&criterion), device.clone());
+                    let mixed = mixed.clone();
                     std::thread::spawn(move || {
                         for (replica, batch, scale) in job_rx {
                             let out = replica_loss(
-                                &replica, &criterion, normalise, &batch, &device, scale,
+                                &replica, &criterion, normalise, &batch, &device, scale, &mixed,
                             )
                             .map(|(loss, value, watched)| {
                                 let grads = GradientsParams::from_grads(loss.backward(), &replica);
@@ -167,7 +175,7 @@ impl Trainer {
         } else {
             Vec::new()
         };
-        Self { devices, criterion, normalise, workers, cluster }
+        Self { devices, criterion, normalise, workers, cluster, mixed }
     }
 
     /// How many batches one step takes on this node (one per device).
@@ -211,18 +219,36 @@ impl Trainer {
         let share = 1.0 / total as f64;
         if self.workers.is_empty() && self.cluster.is_none() {
             let device = &self.devices[0];
-            let (loss, value, watched) =
-                replica_loss(&trainee, &self.criterion, self.normalise, &batches[0], device, 1.0)?;
+            let factor = self.mixed.loss_factor();
+            let (loss, value, watched) = replica_loss(
+                &trainee,
+                &self.criterion,
+                self.normalise,
+                &batches[0],
+                device,
+                factor,
+                &self.mixed,
+            )?;
             let grads = GradientsParams::from_grads(loss.backward(), &trainee);
-            let trainee = optim.step(lr, trainee, grads);
+            let trainee = match self.mixed.unscale(&trainee, grads)? {
+                Unscaled::Step(grads) => optim.step(lr, trainee, grads),
+                Unscaled::Skip => trainee,
+            };
             return Ok((trainee, StepStats { loss: value, watched }));
         }
         let mut local = Vec::with_capacity(n);
         if self.workers.is_empty() {
             if let Some(batch) = batches.first() {
                 let device = &self.devices[0];
-                let (loss, value, watched) =
-                    replica_loss(&trainee, &self.criterion, self.normalise, batch, device, share)?;
+                let (loss, value, watched) = replica_loss(
+                    &trainee,
+                    &self.criterion,
+                    self.normalise,
+                    batch,
+                    device,
+                    share,
+                    &self.mixed,
+                )?;
                 let grads = GradientsParams::from_grads(loss.backward(), &trainee);
                 local.push((grads, device.clone(), value, watched));
             }
@@ -294,6 +320,10 @@ mod tests {
 
     use super::*;
 
+    fn f32() -> Mixed {
+        Mixed::new(oml_models::precision::Precision::F32)
+    }
+
     fn criterion() -> Criterion {
         let config = TripletLossWithMinerConfig {
             margin: Some(0.2),
@@ -355,7 +385,7 @@ mod tests {
         let lr = 0.5;
 
         let mut parallel =
-            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None);
+            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None, f32());
         let mut optim: ModuleOptimizer = SgdConfig::new().init();
         let (expected, expected_stats) =
             parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
@@ -369,7 +399,8 @@ mod tests {
                 std::thread::spawn(move || {
                     let agreement = Agreement { fingerprint: "f".into(), epochs_done: 0 };
                     let cluster = Cluster::connect(&section, &agreement).unwrap();
-                    let mut trainer = Trainer::new(vec![device], criterion(), true, Some(cluster));
+                    let mut trainer =
+                        Trainer::new(vec![device], criterion(), true, Some(cluster), f32());
                     let mut optim: ModuleOptimizer = SgdConfig::new().init();
                     trainer.step(trainee, &mut optim, lr, vec![batch], 2).unwrap()
                 })
@@ -412,14 +443,16 @@ mod tests {
         let lr = 0.5;
 
         let mut parallel =
-            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None);
+            Trainer::new(vec![device.clone(), device.clone()], criterion(), true, None, f32());
         let mut optim: ModuleOptimizer = SgdConfig::new().init();
         let (a, stats) =
             parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
 
         let single = criterion();
-        let (l1, v1, _) = replica_loss(&trainee, &single, true, &batches[0], &device, 0.5).unwrap();
-        let (l2, v2, _) = replica_loss(&trainee, &single, true, &batches[1], &device, 0.5).unwrap();
+        let (l1, v1, _) =
+            replica_loss(&trainee, &single, true, &batches[0], &device, 0.5, &f32()).unwrap();
+        let (l2, v2, _) =
+            replica_loss(&trainee, &single, true, &batches[1], &device, 0.5, &f32()).unwrap();
         let grads = GradientsParams::from_grads((l1 + l2).backward(), &trainee);
         let mut optim: ModuleOptimizer = SgdConfig::new().init();
         let b = optim.step(lr, trainee.clone(), grads);

@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, FloatDType, Tensor};
 
 /// The activation after a convolution and its BatchNorm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +199,13 @@ pub fn convolution(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// # Shapes
 /// `[N, C, H, W]` → `[N, C, H, W]`.
 pub fn batch_norm_act(bn: &BatchNorm, x: Tensor<4>, act: Activation) -> Tensor<4> {
+    // Half precision (`precision::cast_module` leaves BatchNorms in f32, as mixed-precision
+    // training does): the normalisation and its statistics in f32, the output in x's type.
+    let dtype = x.dtype();
+    if dtype != bn.gamma.val().dtype() {
+        let y = act.apply(bn.forward(x.cast(FloatDType::F32)));
+        return y.cast(FloatDType::from(dtype));
+    }
     #[cfg(feature = "flex-kernels")]
     if bn.training.is_enabled()
         && x.device().is_autodiff()
