@@ -90,7 +90,10 @@ impl Mixed {
         let mut divide = Divide { grads: &mut grads, by: scale.value, magnitude: None };
         module.visit(&mut divide);
         let finite = match divide.magnitude {
-            Some(m) => m.into_scalar::<f32>().is_finite(),
+            Some(m) => m
+                .try_into_scalar::<f32>()
+                .map_err(|e| anyhow::anyhow!("the device failed during a step: {e}"))?
+                .is_finite(),
             None => true,
         };
         if !finite {

@@ -97,7 +97,12 @@ fn replica_loss(
         }
         (Criterion::ArcFace, None) => anyhow::bail!("the ArcFace criterion has no class weights"),
     };
-    let value = f64::from(loss.clone().into_scalar::<f32>());
+    let value = f64::from(loss.clone().try_into_scalar::<f32>().map_err(|e| {
+        anyhow::anyhow!(
+            "the device failed during a step: {e}; lower the batch (sampler.n_labels × \
+             n_instances) or the image size, or train with precision = 16"
+        )
+    })?);
     if !value.is_finite() {
         anyhow::bail!("the loss became {value}");
     }
