@@ -100,7 +100,7 @@ EOF
 
     local gpu_name="no NVIDIA GPU"
     if command -v nvidia-smi >/dev/null 2>&1; then
-        gpu_name=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | head -1)
+        gpu_name=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | sed -n 1p)
     fi
     say "# GPU check, $(date -u +%Y-%m-%d), $gpu_name, backends built: $(cat "$bundle/features")"
     say ""
@@ -154,8 +154,8 @@ EOF
                 say "- oml-train f$precision on $device failed: $(grep -m1 -i error "$log" || tail -1 "$log")"
             fi
         done
-        head -1 "$work/data/dataset.csv" >"$work/embed.csv"
-        tail -n +2 "$work/data/dataset.csv" | head -"$embed_rows" >>"$work/embed.csv"
+        # No `| head` under pipefail: the writer would die of SIGPIPE on a large file.
+        sed -n "1,$((embed_rows + 1))p" "$work/data/dataset.csv" >"$work/embed.csv"
         local started ended rows
         rows=$(($(wc -l <"$work/embed.csv") - 1))
         started=$(date +%s.%N)
