@@ -33,11 +33,7 @@ pub fn evaluate_dataset<E: oml_models::extractor::Extractor>(
 ) -> Result<EvaluatedDataset, crate::cli::Failure> {
     use crate::cli::{bad_input, other};
     use anyhow::anyhow;
-    let file = std::fs::File::open(csv)
-        .map_err(|e| bad_input(anyhow!("{}: cannot open: {e}", csv.display())))?;
-    let dataset =
-        oml_core::dataset::read_dataset(std::io::BufReader::new(file), &csv.display().to_string())
-            .map_err(bad_input)?;
+    let dataset = crate::io::read_dataset_file(csv).map_err(bad_input)?;
     let root = root.map_or_else(
         || csv.parent().map(std::path::Path::to_path_buf).unwrap_or_default(),
         std::path::Path::to_path_buf,

@@ -140,17 +140,16 @@ unsafe impl GlobalAlloc for RetainLarge {
             // SAFETY: forwarded contract.
             return unsafe { System.alloc_zeroed(layout) };
         }
-        // Zeroed by writing, also when fresh: `calloc` leaves fresh pages unmapped, a read
-        // then maps the shared zero page, and the first write after it is a copy-on-write
-        // fault with a TLB flush on every core (most of the kernel time in a training step
-        // that accumulates into zero-initialised buffers).
-        // SAFETY: forwarded contract.
-        let ptr = self.take(layout).unwrap_or_else(|| unsafe { System.alloc(layout) });
-        if !ptr.is_null() {
+        // A kept block is cleared by writing (its pages are mapped already). A fresh one
+        // comes zeroed from the system (`calloc`: untouched pages cost nothing), so a file
+        // that declares a huge size commits no memory before its claim is checked.
+        if let Some(ptr) = self.take(layout) {
             // SAFETY: the block is `layout.size()` bytes and ours.
             unsafe { ptr.write_bytes(0, layout.size()) };
+            return ptr;
         }
-        ptr
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

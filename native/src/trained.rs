@@ -59,7 +59,7 @@ pub struct Trained {
 pub fn load_checkpoint(checkpoint: &Path, device: &Device) -> anyhow::Result<Trained> {
     let (run, model_file) = locate(checkpoint)?;
     let config_path = run.join("config.toml");
-    let config_bytes = std::fs::read(&config_path)
+    let config_bytes = crate::io::read_regular(&config_path, crate::io::MAX_TEXT_BYTES)
         .with_context(|| format!("{}: cannot read", config_path.display()))?;
     let mut config = TrainConfig::load(&config_path, &[])?;
     config.extractor.pretrained = false;
@@ -89,7 +89,8 @@ pub fn producer() -> String {
 
 /// A model file from `oml export`, ready to embed (BatchNorms folded).
 pub fn load_model_file(path: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let bytes = crate::io::read_regular(path, u64::MAX)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     let (_, embedder) = model_file::load_embedder(&bytes, device)
         .with_context(|| format!("{}: not a usable model file", path.display()))?;
     Ok(embedder)

@@ -9,7 +9,8 @@ use std::process::Command;
 use oml_core::dataset::{Split, read_dataset};
 
 fn png() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/images/tiny/coffee.png")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("../tests/fixtures/images/tiny/coffee.png")
 }
 
 fn oml(args: &[&str]) -> std::process::Output {

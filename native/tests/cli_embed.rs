@@ -17,7 +17,8 @@ use oml_native::zoo::{cache_dir, weights_for};
 use std::process::Command;
 
 fn tiny() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/images/tiny")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("../tests/fixtures/images/tiny")
 }
 
 /// The library path: zoo entry, weights, preprocessing, one image at a time.

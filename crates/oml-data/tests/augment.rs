@@ -183,3 +183,22 @@ fn random_rotations_stay_within_their_range() {
     assert!(tilts.iter().all(|t| t.abs() <= 12.0), "{tilts:?}");
     assert!(tilts.iter().any(|&t| t > 4.0) && tilts.iter().any(|&t| t < -4.0), "{tilts:?}");
 }
+
+/// NaN, zero, reversed or garbage ranges used to panic inside the random number generator.
+#[test]
+fn invalid_crop_ranges_give_the_whole_image_not_a_panic() {
+    for (scale, ratio) in [
+        ((f64::NAN, 1.0), (0.75, 1.33)),
+        ((0.0, 0.0), (0.75, 1.33)),
+        ((0.9, 0.1), (0.75, 1.33)),
+        ((0.5, 1.0), (0.0, 0.0)),
+        ((0.5, 1.0), (f64::INFINITY, 1.0)),
+        ((0.5, 2.0), (0.75, 1.33)),
+    ] {
+        let crop = RandomResizedCrop { width: 16, height: 16, scale, ratio };
+        assert!(!crop.is_valid(), "{scale:?} {ratio:?}");
+        let mut rng = sample_rng(1, 0, 0);
+        assert_eq!(crop.sample_box(90, 50, &mut rng), (0, 0, 90, 50));
+    }
+    assert!(RandomResizedCrop::new(16, 16).is_valid());
+}

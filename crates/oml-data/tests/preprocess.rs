@@ -5,8 +5,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 use oml_data::image::{
-    Filter, ImageError, Normalization, ResizePolicy, crop, decode_rgb, resize, resize_with,
-    rgba_onto_white, to_chw,
+    DecodeLimits, Filter, ImageError, Normalization, ResizePolicy, crop, decode_rgb,
+    decode_rgb_within, resize, resize_with, rgba_onto_white, to_chw,
 };
 
 fn png(image: DynamicImage) -> Vec<u8> {
@@ -108,7 +108,7 @@ fn normalisation_is_channel_first_and_imagenet_by_default() {
 /// enlarging a real photo: every channel value within one grey level.
 #[test]
 fn resizing_is_within_one_level_of_pil() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/images/pil_resize");
+    let dir = &format!("{}/../../tests/fixtures/images/pil_resize", manifest_dir());
     let read = |name: &str| decode_rgb(&std::fs::read(format!("{dir}/{name}")).unwrap()).unwrap();
     let source = read("source.png");
     for (name, filter) in [("bilinear", Filter::Bilinear), ("bicubic", Filter::Bicubic)] {
@@ -120,4 +120,61 @@ fn resizing_is_within_one_level_of_pil() {
             assert!(worst <= 1, "{name} {w}x{h}: off by {worst} levels");
         }
     }
+}
+
+/// A 1 x 100000 image (470 bytes as a PNG) used to be resized to 256 x 25600000 before the
+/// centre crop: 19.7 GB. Every policy now gives its output size straight away.
+#[test]
+fn extreme_aspect_ratios_resize_within_bounded_memory() {
+    for (w, h) in [(1, 100_000), (100_000, 1), (3, 60_000)] {
+        let image = RgbImage::from_pixel(w, h, Rgb([40, 50, 60]));
+        for policy in [
+            ResizePolicy::ResizeCenterCrop { resize_to: 256, crop: 224 },
+            ResizePolicy::LongestSidePad { size: 224, fill: [0, 0, 0] },
+            ResizePolicy::Resize { width: 224, height: 224 },
+        ] {
+            let out = resize(&image, policy);
+            assert_eq!(out.dimensions(), policy.output_size(), "{w}x{h} {policy:?}");
+        }
+        let centred = resize(&image, ResizePolicy::ResizeCenterCrop { resize_to: 256, crop: 224 });
+        assert!(centred.pixels().all(|p| p == &Rgb([40, 50, 60])), "{w}x{h}: the crop is image");
+    }
+}
+
+/// A PNG header may claim any size; the claim is checked before a pixel buffer exists.
+#[test]
+fn images_over_the_pixel_limit_are_refused_before_decoding() {
+    let bytes = png(DynamicImage::ImageRgb8(RgbImage::new(300, 200)));
+    let small = DecodeLimits { max_pixels: 300 * 200 - 1 };
+    let err = decode_rgb_within(&bytes, small).unwrap_err();
+    assert_eq!(err, ImageError::TooLarge { width: 300, height: 200, max_pixels: 300 * 200 - 1 });
+    assert!(err.to_string().contains("OML_MAX_IMAGE_PIXELS"), "{err}");
+    assert!(decode_rgb_within(&bytes, DecodeLimits { max_pixels: 300 * 200 }).is_ok());
+    // A header claiming 100000 x 100000 with no pixel data behind it.
+    let mut forged = bytes.clone();
+    forged[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    forged[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    // IHDR's CRC covers its type and data (bytes 12..29), stored at 29..33.
+    let crc = crc32(&forged[12..29]);
+    forged[29..33].copy_from_slice(&crc.to_be_bytes());
+    let err = decode_rgb(&forged).unwrap_err();
+    assert!(matches!(err, ImageError::TooLarge { width: 100_000, height: 100_000, .. }), "{err:?}");
+}
+
+/// CRC-32 (IEEE), as PNG chunks use.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// The package's directory, read when the test runs: a test binary built from a clone at
+/// another path (CI shares the target directory) must not look for fixtures there.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into())
 }

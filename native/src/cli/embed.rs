@@ -1,13 +1,11 @@
 //! `oml embed`: embeddings of a dataset's images (or a folder of images) by a zoo model or a
 //! model file, written as .npy, .safetensors, .jsonl or .parquet.
 
-use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use oml_core::dataset::read_dataset;
 use oml_models::embedder::Embedder;
 use oml_models::extractor::Extractor;
 use oml_models::precision::Precision;
@@ -140,18 +138,16 @@ fn embed_and_write<E: Extractor>(
 
 fn inputs(args: &EmbedArgs) -> Result<Inputs, Failure> {
     if let Some(dir) = &args.images {
-        let items = from_dir(dir)
+        let listing = from_dir(dir)
             .with_context(|| format!("{}: cannot list images", dir.display()))
             .map_err(bad_input)?;
+        listing.warn_skipped();
+        let items = listing.items;
         let ids = items.iter().map(|i| i.path.display().to_string()).collect();
         return Ok(Inputs { items, ids, labels: None, categories: None });
     }
     let csv = args.dataset.as_ref().ok_or_else(|| bad_input(anyhow!("--dataset or --images")))?;
-    let file = File::open(csv)
-        .with_context(|| format!("{}: cannot open", csv.display()))
-        .map_err(bad_input)?;
-    let dataset =
-        read_dataset(BufReader::new(file), &csv.display().to_string()).map_err(bad_input)?;
+    let dataset = crate::io::read_dataset_file(csv).map_err(bad_input)?;
     let root = match &args.dataset_root {
         Some(root) => root.clone(),
         None => csv.parent().map(Path::to_path_buf).unwrap_or_default(),

@@ -1,12 +1,10 @@
 //! `oml metrics`: retrieval metrics of precomputed embeddings over a dataset's validation rows.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use oml_core::dataset::{Dataset, read_dataset};
+use oml_core::dataset::Dataset;
 use oml_core::metrics::{MetricsConfig, evaluate};
 use oml_core::retrieval::{Distance, Embeddings, RetrievalError};
 
@@ -122,9 +120,6 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn load_dataset(path: &PathBuf) -> Result<Dataset, Failure> {
-    let file = File::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))
-        .map_err(bad_input)?;
-    read_dataset(BufReader::new(file), &path.display().to_string()).map_err(bad_input)
+fn load_dataset(path: &std::path::Path) -> Result<Dataset, Failure> {
+    crate::io::read_dataset_file(path).map_err(bad_input)
 }

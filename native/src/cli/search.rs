@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use oml_core::dataset::read_dataset;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 
 use super::failure::{Failure, bad_input, other};
@@ -40,10 +39,7 @@ pub(crate) fn run(args: &SearchArgs) -> Result<(), Failure> {
     }
     let device = args.device.device().map_err(bad_input)?;
     let embedder = load_trained(&args.checkpoint, &device).map_err(bad_input)?;
-    let file = std::fs::File::open(&args.gallery)
-        .map_err(|e| bad_input(anyhow!("{}: cannot open: {e}", args.gallery.display())))?;
-    let dataset = read_dataset(std::io::BufReader::new(file), &args.gallery.display().to_string())
-        .map_err(bad_input)?;
+    let dataset = crate::io::read_dataset_file(&args.gallery).map_err(bad_input)?;
     let root = args.dataset_root.clone().unwrap_or_else(|| {
         args.gallery.parent().map(std::path::Path::to_path_buf).unwrap_or_default()
     });

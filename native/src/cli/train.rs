@@ -45,6 +45,26 @@ pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
         Run { dir, config, base }
     };
     eprintln!("run folder: {}", run.dir.display());
+    // A checkpoint that cannot be resumed is reported before data and model load. (An
+    // ensemble's run folder has no `last` until its members are joined.)
+    let last = run.dir.join("last");
+    if args.resume.is_some() && last.is_dir() {
+        use crate::train::checkpoint::{ResumeError, epochs_done, find_for_resume};
+        let last = find_for_resume(&last).map_err(bad_input)?;
+        let done = epochs_done(&last).unwrap_or(0);
+        let max = run.config.max_epochs;
+        if done > max {
+            let path = last.join("state.json");
+            return Err(bad_input(ResumeError::PastEnd { path, done, max }));
+        }
+        if done == max {
+            eprintln!(
+                "all {done} epochs are done already: nothing to resume (train longer with \
+                 --set max_epochs=N)"
+            );
+            return Ok(());
+        }
+    }
     let report = train(&run, args.resume.is_some()).map_err(|e| {
         // Data and config problems are the user's to fix; the rest is ours.
         if e.downcast_ref::<oml_core::dataset::DatasetError>().is_some()
@@ -52,6 +72,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
             || e.downcast_ref::<crate::embed::ImageLoadError>().is_some()
             || e.downcast_ref::<oml_models::zoo::UnknownModel>().is_some()
             || e.downcast_ref::<crate::device::DeviceError>().is_some()
+            || e.downcast_ref::<crate::train::checkpoint::ResumeError>().is_some()
         {
             bad_input(e)
         } else {

@@ -35,7 +35,9 @@ pub fn convert_folder(opts: &FolderOptions) -> anyhow::Result<(usize, usize)> {
         .collect();
     entries.sort();
     for dir in entries {
-        let images: Vec<PathBuf> = from_dir(&dir)?.into_iter().map(|i| i.path).collect();
+        let listing = from_dir(&dir)?;
+        listing.warn_skipped();
+        let images: Vec<PathBuf> = listing.items.into_iter().map(|i| i.path).collect();
         if images.is_empty() {
             continue;
         }

@@ -6,5 +6,5 @@ mod inputs;
 mod pipeline;
 
 pub use fit::BatchFit;
-pub use inputs::{ImageItem, from_dataset, from_dir};
+pub use inputs::{ImageItem, Listing, from_dataset, from_dir};
 pub use pipeline::{EmbedError, ImageLoadError, embed_items, load_image, load_pixels};

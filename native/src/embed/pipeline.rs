@@ -33,7 +33,8 @@ pub fn load_image(item: &ImageItem) -> Result<image::RgbImage, ImageLoadError> {
         path: item.path.clone(),
         reason,
     };
-    let bytes = std::fs::read(&item.path).map_err(|e| fail(e.to_string()))?;
+    let bytes = crate::io::read_regular(&item.path, crate::io::MAX_IMAGE_FILE_BYTES)
+        .map_err(|e| fail(e.to_string()))?;
     let image = decode_rgb(&bytes).map_err(|e| fail(e.to_string()))?;
     match item.bbox {
         Some(b) => crop(&image, b.x1, b.y1, b.x2, b.y2).map_err(|e| fail(e.to_string())),

@@ -23,18 +23,77 @@ pub enum EmbeddingFileError {
     TensorCount { path: PathBuf, count: usize, names: String },
     #[error("{path}: unknown extension; use .npy or .safetensors")]
     Extension { path: PathBuf },
+    #[error("{path}: the embeddings have dimension 0 (shape [{rows}, 0])")]
+    ZeroDim { path: PathBuf, rows: usize },
 }
 
 /// Reads `.npy` (numpy `save` of a float32 or float64 `[N, D]` array, C or Fortran order) or
 /// `.safetensors` (exactly one F32 or F64 `[N, D]` tensor). float64 is rounded to float32.
 pub fn read_embeddings(path: &Path) -> Result<EmbeddingMatrix, EmbeddingFileError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| EmbeddingFileError::Io { path: path.to_owned(), source })?;
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("npy") => read_npy(path, &bytes),
-        Some("safetensors") => read_safetensors(path, &bytes),
-        _ => Err(EmbeddingFileError::Extension { path: path.to_owned() }),
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(extension.as_deref(), Some("npy" | "safetensors")) {
+        return Err(EmbeddingFileError::Extension { path: path.to_owned() });
     }
+    // A regular file's size is real, so reading it whole is bounded by what the disk holds.
+    let bytes = super::read_regular(path, u64::MAX)
+        .map_err(|source| EmbeddingFileError::Io { path: path.to_owned(), source })?;
+    let matrix = if extension.as_deref() == Some("npy") {
+        read_npy(path, &bytes)?
+    } else {
+        read_safetensors(path, &bytes)?
+    };
+    if matrix.dim == 0 {
+        return Err(EmbeddingFileError::ZeroDim { path: path.to_owned(), rows: matrix.rows });
+    }
+    Ok(matrix)
+}
+
+/// The byte length of an `.npy` file's preamble (magic, version, header length, header),
+/// checked against the file's size before anything reads the header: the header length is a
+/// 16-bit (version 1) or 32-bit (versions 2 and 3) number any file can set to 4 GiB. The
+/// header's shape must hold numbers whose product fits in memory's address range.
+fn npy_preamble_len(bytes: &[u8]) -> Result<usize, String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Err("does not start with the .npy magic bytes".into());
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let (len_bytes, header_len) = match major {
+        1 => (2, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
+        2 | 3 if bytes.len() >= 12 => {
+            let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+            (4, usize::try_from(n).unwrap_or(usize::MAX))
+        }
+        2 | 3 => return Err("the file ends inside the header length".into()),
+        _ => return Err(format!("unsupported format version {major}.{minor}")),
+    };
+    let start: usize = 8 + len_bytes;
+    let end = match start.checked_add(header_len) {
+        Some(end) if end <= bytes.len() => end,
+        _ => {
+            return Err(format!(
+                "the header claims {header_len} bytes but the file has only {} after the \
+                 preamble",
+                bytes.len() - start
+            ));
+        }
+    };
+    let header = String::from_utf8_lossy(&bytes[start..end]);
+    let shape = header
+        .split_once("'shape'")
+        .and_then(|(_, rest)| rest.split_once('('))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside)
+        .ok_or("the header has no 'shape' tuple")?;
+    let mut product: u64 = 1;
+    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let dim: u64 = dim.parse().map_err(|_| format!("the shape ({shape}) is not integers"))?;
+        product = product
+            .checked_mul(dim)
+            .filter(|p| *p <= u64::from(u32::MAX) << 16)
+            .ok_or_else(|| format!("the header's shape ({shape}) is too large"))?;
+    }
+    Ok(end)
 }
 
 fn matrix_shape(path: &Path, shape: &[u64]) -> Result<(usize, usize), EmbeddingFileError> {
@@ -54,6 +113,7 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileE
         format: "npy",
         reason,
     };
+    let data_start = npy_preamble_len(bytes).map_err(format)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| format(e.to_string()))?;
     let (rows, dim) = matrix_shape(path, npy.shape())?;
     let order = npy.order();
@@ -61,6 +121,23 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileE
         npyz::DType::Plain(type_str) => type_str.to_string(),
         other => other.descr(),
     };
+    let item_size = match dtype.as_str() {
+        "<f4" => 4,
+        "<f8" => 8,
+        _ => return Err(EmbeddingFileError::DType { path: path.to_owned(), dtype }),
+    };
+    // The shape is checked against the bytes really there before anything is allocated.
+    let data_len = bytes.len() - data_start;
+    match rows.checked_mul(dim).and_then(|n| n.checked_mul(item_size)) {
+        Some(need) if need == data_len => {}
+        Some(need) => {
+            return Err(format(format!(
+                "the header says {rows}x{dim} {dtype} ({need} bytes) but {data_len} bytes \
+                 of data follow it"
+            )));
+        }
+        None => return Err(format(format!("the header's shape {rows}x{dim} is too large"))),
+    }
     let values: Vec<f32> = match dtype.as_str() {
         "<f4" => npy.into_vec::<f32>().map_err(|e| format(e.to_string()))?,
         "<f8" => {
@@ -73,16 +150,8 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileE
                 .collect();
             v
         }
-        _ => {
-            return Err(EmbeddingFileError::DType { path: path.to_owned(), dtype });
-        }
+        _ => return Err(EmbeddingFileError::DType { path: path.to_owned(), dtype }),
     };
-    if values.len() != rows * dim {
-        return Err(format(format!(
-            "header says {rows}x{dim} but the file holds {} values",
-            values.len()
-        )));
-    }
     let data = match order {
         npyz::Order::C => values,
         npyz::Order::Fortran => {

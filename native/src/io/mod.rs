@@ -1,12 +1,18 @@
 //! Files in and out: embedding matrices (.npy, .safetensors), embedding tables for vector
-//! databases (.jsonl, .parquet), and atomic writes.
+//! databases (.jsonl, .parquet), atomic writes, and reading only regular files.
 
 mod atomic;
+mod dataset;
 mod embeddings;
+mod regular;
 mod table;
 mod write;
 
 pub use atomic::write_atomically;
+pub use dataset::read_dataset_file;
 pub use embeddings::{EmbeddingFileError, EmbeddingMatrix, read_embeddings};
+pub use regular::{
+    MAX_IMAGE_FILE_BYTES, MAX_TEXT_BYTES, open_regular, read_regular, read_regular_text,
+};
 pub use table::{EmbeddingTable, TableFormat, ids_path, write_table};
 pub use write::WriteEmbeddingsError;

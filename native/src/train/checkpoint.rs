@@ -101,15 +101,67 @@ fn sync_dir(dir: &Path) {
 
 /// Epochs done by the checkpoint in `dir`, if it holds a complete one.
 pub fn epochs_done(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
-    serde_json::from_str::<TrainState>(&text).ok().map(|s| s.epochs_done)
+    read_state(dir).ok().map(|s| s.epochs_done)
+}
+
+/// Why a run cannot be resumed; the user's to fix (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error("{0}: no checkpoint to resume from (the run has not finished an epoch yet)")]
+    Missing(PathBuf),
+    #[error("{0}: the checkpoint has no state.json (incomplete); it cannot be resumed")]
+    NoState(PathBuf),
+    #[error("{path}: corrupt training state ({reason}); the checkpoint cannot be resumed")]
+    CorruptState { path: PathBuf, reason: String },
+    #[error(
+        "{path}: {done} epochs are done, more than this run's max_epochs = {max}: the \
+         checkpoint is not this run's, or it was edited"
+    )]
+    PastEnd { path: PathBuf, done: u64, max: u64 },
+}
+
+/// The training state in `dir`, read with a size cap (it is a few hundred bytes).
+fn read_state(dir: &Path) -> Result<TrainState, ResumeError> {
+    let path = dir.join(STATE_FILE);
+    if !path.exists() {
+        return Err(ResumeError::NoState(dir.to_owned()));
+    }
+    let corrupt = |reason: String| ResumeError::CorruptState { path: path.clone(), reason };
+    let bytes = crate::io::read_regular(&path, 1 << 20).map_err(|e| corrupt(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
+}
+
+/// The checkpoint to resume from in `dir` ([`find`]), or why there is none: no folder, no
+/// state, or a state that does not parse.
+pub fn find_for_resume(dir: &Path) -> Result<PathBuf, ResumeError> {
+    if let Some(found) = find(dir) {
+        return Ok(found);
+    }
+    if !dir.is_dir() {
+        return Err(ResumeError::Missing(dir.to_owned()));
+    }
+    read_state(dir).map(|_| dir.to_owned())
+}
+
+/// Removes what a killed [`save`] left beside `dir` (`.<name>.tmp-*`, `.<name>.old-*`).
+fn remove_stale(dir: &Path) {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else { return };
+    let name = name.to_string_lossy();
+    let (tmp, old) = (format!(".{name}.tmp-"), format!(".{name}.old-"));
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let n = entry.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&tmp) || n.starts_with(&old) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The newest complete checkpoint: `dir` itself, or, when a kill fell between the two renames
 /// of [`save`], the complete new (`.<name>.tmp-*`) or old (`.<name>.old-*`) folder beside it,
-/// which is then moved to `dir`.
+/// which is then moved to `dir`. Other such folders, stale, are removed.
 pub fn find(dir: &Path) -> Option<PathBuf> {
     if epochs_done(dir).is_some() {
+        remove_stale(dir);
         return Some(dir.to_owned());
     }
     let parent = dir.parent()?;
@@ -126,7 +178,12 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
         .filter_map(|p| epochs_done(&p).map(|e| (e, p)))
         .max_by_key(|(e, _)| *e)?
         .1;
+    if dir.exists() {
+        // An incomplete or corrupt `dir` gives way to the complete folder.
+        std::fs::remove_dir_all(dir).ok()?;
+    }
     std::fs::rename(&best, dir).ok()?;
+    remove_stale(dir);
     Some(dir.to_owned())
 }
 
@@ -145,9 +202,7 @@ pub fn load(
     trainee: Trainee,
     optimizer: Option<ModuleOptimizer>,
 ) -> anyhow::Result<Loaded> {
-    let state_path = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&state_path).map_err(|e| err(&state_path, e))?;
-    let state: TrainState = serde_json::from_str(&text).map_err(|e| err(&state_path, e))?;
+    let state = read_state(dir)?;
     let trained_path = dir.join(TRAINED_FILE);
     let (model, average) = if trained_path.is_file() {
         let average = load_model(&dir.join(MODEL_FILE), trainee.model.clone())?;
@@ -263,7 +318,24 @@ mod tests {
         write_state(&root.path().join(".last.tmp-7"), 3);
         assert_eq!(find(&last).as_deref(), Some(last.as_path()));
         assert_eq!(epochs_done(&last), Some(3), "the newer, complete folder wins");
-        // A complete `last` is taken as it is.
+        // A complete `last` is taken as it is, and what the kill left beside it goes.
         assert_eq!(find(&last).as_deref(), Some(last.as_path()));
+        let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+    }
+
+    #[test]
+    fn a_checkpoint_that_cannot_be_resumed_says_why() {
+        let root = tempfile::tempdir().unwrap();
+        let last = root.path().join("last");
+        let err = find_for_resume(&last).unwrap_err();
+        assert!(err.to_string().contains("no checkpoint to resume from"), "{err}");
+        std::fs::create_dir_all(&last).unwrap();
+        let err = find_for_resume(&last).unwrap_err();
+        assert!(err.to_string().contains("no state.json"), "{err}");
+        std::fs::write(last.join(STATE_FILE), b"{\"epochs_done\": \"x\"").unwrap();
+        let err = find_for_resume(&last).unwrap_err();
+        assert!(matches!(err, ResumeError::CorruptState { .. }), "{err}");
+        assert!(err.to_string().contains("state.json: corrupt training state"), "{err}");
     }
 }

@@ -394,7 +394,7 @@ impl TrainConfig {
     /// Reads `path` and applies `--set key=value` overrides (dotted keys; the value is TOML,
     /// or a plain string when it does not parse as TOML).
     pub fn load(path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::io::read_regular_text(path, crate::io::MAX_TEXT_BYTES)
             .map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
         Self::parse(&text, path, sets)
     }
@@ -413,63 +413,70 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// Every value checked before anything is loaded or built; all problems are reported at
+    /// once.
     fn check(&self) -> Result<(), String> {
+        let mut errors: Vec<String> = Vec::new();
         if self.max_epochs == 0 {
-            return Err("max_epochs must be at least 1".into());
+            errors.push("max_epochs must be at least 1".into());
         }
         if self.precision != Precision::F32 && (self.devices > 1 || self.nodes.count > 1) {
-            return Err(format!(
+            errors.push(format!(
                 "precision = {}: half precision trains on one device of one node for now",
                 self.precision
             ));
         }
         if self.freeze_n_epochs > 0 && self.extractor.head.is_empty() {
-            return Err("freeze_n_epochs needs a projection head (extractor.head) to train".into());
+            errors.push("freeze_n_epochs needs a projection head (extractor.head) to train".into());
         }
         if !(self.optimizer.lr.is_finite() && self.optimizer.lr > 0.0) {
-            return Err(format!("optimizer.lr must be positive, got {}", self.optimizer.lr));
+            errors.push(format!("optimizer.lr must be positive, got {}", self.optimizer.lr));
         }
         for (name, p) in [
             ("transforms_train.hflip", self.transforms_train.hflip),
             ("transforms_train.grayscale", self.transforms_train.grayscale),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("{name} is a probability, got {p}"));
+                errors.push(format!("{name} is a probability, got {p}"));
             }
         }
         let degrees = self.transforms_train.rotation;
         if !(0.0..=180.0).contains(&degrees) {
-            return Err(format!(
-                "transforms_train.rotation is in degrees, 0 to 180, got {degrees}"
-            ));
+            errors
+                .push(format!("transforms_train.rotation is in degrees, 0 to 180, got {degrees}"));
         }
         for size in [self.transforms_train.size, self.transforms_val.size] {
             if !(16..=1024).contains(&size) {
-                return Err(format!("transforms size {size} is outside 16..=1024"));
+                errors.push(format!("transforms size {size} is outside 16..=1024"));
             }
         }
         if !(1..=16).contains(&self.extractor.members) {
-            return Err(format!(
-                "extractor.members must be 1 to 16, got {}",
-                self.extractor.members
-            ));
+            errors
+                .push(format!("extractor.members must be 1 to 16, got {}", self.extractor.members));
         }
         if self.extractor.members > 1 && !self.extractor.head.is_empty() {
-            return Err("extractor.members > 1 joins backbones: it takes no extractor.head".into());
+            errors.push("extractor.members > 1 joins backbones: it takes no extractor.head".into());
         }
         if self.devices == 0 {
-            return Err("devices must be at least 1".into());
+            errors.push("devices must be at least 1".into());
         }
         if let Some(d) = self.ema_decay
             && !(d > 0.0 && d < 1.0)
         {
-            return Err(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
+            errors.push(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
         }
-        self.nodes.check()?;
+        if let Err(e) = self.nodes.check() {
+            errors.push(e);
+        }
+        self.check_ranges(&mut errors);
         if self.valid_period == 0 {
-            return Err("valid_period must be at least 1".into());
+            errors.push("valid_period must be at least 1".into());
         }
-        Ok(())
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            n => Err(format!("{n} problems:\n  - {}", errors.join("\n  - "))),
+        }
     }
 
     /// The resolved config as TOML (written into the run folder).

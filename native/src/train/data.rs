@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use oml_core::dataset::{Dataset, check_paths_exist, read_dataset};
+use oml_core::dataset::{Dataset, check_paths_exist};
 use oml_core::retrieval::QueryGallery;
 use oml_data::augment::Augment;
 use oml_data::image::{Preprocess, decode_rgb, to_chw};
@@ -32,7 +32,7 @@ fn check_images(items: &[ImageItem], skip: bool) -> Result<Vec<bool>, ImageLoadE
     let bad: Vec<Option<ImageLoadError>> = items
         .par_iter()
         .map(|item| {
-            std::fs::read(&item.path)
+            crate::io::read_regular(&item.path, crate::io::MAX_IMAGE_FILE_BYTES)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| decode_rgb(&bytes).map(|_| ()).map_err(|e| e.to_string()))
                 .err()
@@ -64,9 +64,7 @@ fn check_images(items: &[ImageItem], skip: bool) -> Result<Vec<bool>, ImageLoadE
 impl TrainData {
     /// Reads the CSV, checks every image exists and decodes (see `check_images`).
     pub fn load(csv: &Path, root: &Path, skip_bad_train: bool) -> anyhow::Result<Self> {
-        let file = std::fs::File::open(csv)
-            .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", csv.display()))?;
-        let dataset = read_dataset(std::io::BufReader::new(file), &csv.display().to_string())?;
+        let dataset = crate::io::read_dataset_file(csv)?;
         check_paths_exist(&dataset, root, Path::is_file)?;
         let items = from_dataset(&dataset, root);
         let labels = dataset.label_map();

@@ -162,7 +162,7 @@ fn unpretrained(member: &Run) -> super::TrainConfig {
 
 fn read_state(last: &Path) -> anyhow::Result<TrainState> {
     let path = last.join("state.json");
-    let text = std::fs::read_to_string(&path)
+    let text = crate::io::read_regular_text(&path, crate::io::MAX_TEXT_BYTES)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a training state", path.display()))
 }

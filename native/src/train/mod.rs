@@ -2,12 +2,13 @@
 
 mod average;
 mod build;
-mod checkpoint;
+pub(crate) mod checkpoint;
 pub mod config;
 mod criterion;
 mod data;
 mod ensemble;
 mod flat;
+mod limits;
 mod log;
 mod mixed;
 mod nodes;

@@ -123,9 +123,16 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         config.ema_decay.map(|d| WeightAverage::new(&trainee.model, d, config.ema_warmup));
     let last_dir = run.dir.join("last");
     if resume {
-        let dir = checkpoint::find(&last_dir)
-            .ok_or_else(|| anyhow!("{}: no checkpoint to resume from", last_dir.display()))?;
+        let dir = checkpoint::find_for_resume(&last_dir)?;
         let loaded = checkpoint::load(&dir, trainee, Some(optim))?;
+        if loaded.state.epochs_done > config.max_epochs {
+            return Err(checkpoint::ResumeError::PastEnd {
+                path: dir.join("state.json"),
+                done: loaded.state.epochs_done,
+                max: config.max_epochs,
+            }
+            .into());
+        }
         trainee = loaded.trainee;
         optim = loaded.optimizer.unwrap_or_else(|| optimizer(config));
         state = loaded.state;

@@ -24,7 +24,14 @@ impl RandomResizedCrop {
         Self { width, height, scale: (0.08, 1.0), ratio: (3.0 / 4.0, 4.0 / 3.0) }
     }
 
-    /// The crop box `(x, y, w, h)` for an image of `width × height`.
+    /// Whether `scale` is within `(0, 1]` and `ratio` positive, each `lo <= hi`, all finite.
+    pub fn is_valid(&self) -> bool {
+        let ok = |(lo, hi): (f64, f64)| lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi;
+        ok(self.scale) && self.scale.1 <= 1.0 && ok(self.ratio)
+    }
+
+    /// The crop box `(x, y, w, h)` for an image of `width × height` (the whole image when
+    /// the ranges are not [valid](Self::is_valid)).
     pub fn sample_box(
         &self,
         width: u32,
@@ -32,6 +39,10 @@ impl RandomResizedCrop {
         rng: &mut ChaCha8Rng,
     ) -> (u32, u32, u32, u32) {
         let (w_f, h_f) = (f64::from(width), f64::from(height));
+        if !self.is_valid() || width == 0 || height == 0 {
+            // Ranges a config should have refused: the whole image rather than a panic.
+            return (0, 0, width, height);
+        }
         let area = w_f * h_f;
         let (log_lo, log_hi) = (self.ratio.0.ln(), self.ratio.1.ln());
         for _ in 0..10 {

@@ -1,4 +1,39 @@
-use image::{DynamicImage, RgbImage};
+use std::io::Cursor;
+use std::sync::OnceLock;
+
+use image::{DynamicImage, ImageReader, Limits, RgbImage};
+
+/// The default for [`DecodeLimits::max_pixels`]: 64 megapixels (e.g. 9000 x 7000).
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 64 << 20;
+
+/// What an image may cost to decode. A file's header states its size; an image over these
+/// limits is refused before any pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Width x height at most this (the decoder may also allocate up to 8 bytes per pixel).
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_pixels: DEFAULT_MAX_IMAGE_PIXELS }
+    }
+}
+
+impl DecodeLimits {
+    /// The limits [`decode_rgb`] uses: the default, or `OML_MAX_IMAGE_PIXELS` from the
+    /// environment when it holds a positive integer (read once per process).
+    pub fn current() -> Self {
+        static CURRENT: OnceLock<DecodeLimits> = OnceLock::new();
+        *CURRENT.get_or_init(|| {
+            std::env::var("OML_MAX_IMAGE_PIXELS")
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|&n| n > 0)
+                .map_or_else(Self::default, |max_pixels| Self { max_pixels })
+        })
+    }
+}
 
 /// An image that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,14 +44,42 @@ pub enum ImageError {
     BBoxOutside { x1: u32, y1: u32, x2: u32, y2: u32, width: u32, height: u32 },
     #[error("the image is empty (0 pixels)")]
     Empty,
+    #[error(
+        "the image is {width}x{height} pixels, over the limit of {max_pixels} \
+         (set OML_MAX_IMAGE_PIXELS to raise it)"
+    )]
+    TooLarge { width: u32, height: u32, max_pixels: u64 },
 }
 
 /// Decodes any supported format (PNG, JPEG, WebP, GIF, BMP) to 8-bit RGB. Grey images are
 /// expanded to three channels; transparent pixels are composited onto white
 /// (`c' = a·c + (1 − a)·255`), so transparent backgrounds (emoji, logos) become white rather
 /// than whatever colour the invisible pixels happen to hold.
+///
+/// The size in the file's header is checked against [`DecodeLimits::current`] before
+/// decoding, and the decoder runs under `image::Limits` derived from it.
 pub fn decode_rgb(bytes: &[u8]) -> Result<RgbImage, ImageError> {
-    let decoded = image::load_from_memory(bytes).map_err(|e| ImageError::Decode(e.to_string()))?;
+    decode_rgb_within(bytes, DecodeLimits::current())
+}
+
+/// [`decode_rgb`] under explicit limits.
+pub fn decode_rgb_within(bytes: &[u8], limits: DecodeLimits) -> Result<RgbImage, ImageError> {
+    let decode_error = |e: image::ImageError| ImageError::Decode(e.to_string());
+    let reader = || ImageReader::new(Cursor::new(bytes)).with_guessed_format();
+    let (width, height) = reader()
+        .map_err(|e| ImageError::Decode(e.to_string()))?
+        .into_dimensions()
+        .map_err(decode_error)?;
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ImageError::TooLarge { width, height, max_pixels: limits.max_pixels });
+    }
+    let mut image_limits = Limits::default();
+    image_limits.max_image_width = Some(width);
+    image_limits.max_image_height = Some(height);
+    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(1 << 20));
+    let mut reader = reader().map_err(|e| ImageError::Decode(e.to_string()))?;
+    reader.limits(image_limits);
+    let decoded = reader.decode().map_err(decode_error)?;
     if decoded.width() == 0 || decoded.height() == 0 {
         return Err(ImageError::Empty);
     }
@@ -39,14 +102,14 @@ pub fn rgba_onto_white(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage,
     if width == 0 || height == 0 {
         return Err(ImageError::Empty);
     }
-    let pixels = width as usize * height as usize;
-    if rgba.len() != pixels * 4 {
+    let expected = u64::from(width) * u64::from(height) * 4;
+    if u64::try_from(rgba.len()) != Ok(expected) {
         return Err(ImageError::Decode(format!(
-            "{} bytes of RGBA for a {width}x{height} image (expected {})",
-            rgba.len(),
-            pixels * 4
+            "{} bytes of RGBA for a {width}x{height} image (expected {expected})",
+            rgba.len()
         )));
     }
+    let pixels = rgba.len() / 4;
     let mut out = Vec::with_capacity(pixels * 3);
     for src in rgba.chunks_exact(4) {
         let alpha = u32::from(src[3]);

@@ -7,7 +7,10 @@ mod preprocess;
 mod resize;
 
 pub use crop::crop;
-pub use decode::{ImageError, decode_rgb, rgba_onto_white};
+pub use decode::{
+    DEFAULT_MAX_IMAGE_PIXELS, DecodeLimits, ImageError, decode_rgb, decode_rgb_within,
+    rgba_onto_white,
+};
 pub use normalize::{IMAGENET_MEAN, IMAGENET_STD, Normalization, to_chw};
 pub use preprocess::Preprocess;
-pub use resize::{Filter, ResizePolicy, resize, resize_with};
+pub use resize::{Filter, MAX_INTERMEDIATE_PIXELS, ResizePolicy, resize, resize_with};

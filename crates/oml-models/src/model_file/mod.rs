@@ -112,12 +112,8 @@ pub fn read_spec(bytes: &[u8]) -> Result<ModelSpec, ModelFileError> {
         .ok_or_else(|| ModelFileError::BadSpec(format!("no \"{KEY_SPEC}\" header entry")))?;
     let spec: ModelSpec = serde_json::from_str(json)
         .map_err(|e| ModelFileError::BadSpec(format!("\"{KEY_SPEC}\": {e}")))?;
-    if spec.arch().is_none() {
-        return Err(ModelFileError::UnknownArch(spec.arch.clone()));
-    }
-    if spec.members == 0 {
-        return Err(ModelFileError::BadSpec("\"members\" is 0".to_owned()));
-    }
+    let arch = spec.arch().ok_or_else(|| ModelFileError::UnknownArch(spec.arch.clone()))?;
+    spec.check_sizes(arch, bytes.len()).map_err(ModelFileError::BadSpec)?;
     spec.preprocess.to_preprocess().map_err(ModelFileError::BadSpec)?;
     Ok(spec)
 }

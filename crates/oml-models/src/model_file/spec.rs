@@ -87,9 +87,57 @@ pub enum FilterSpec {
     Bicubic,
 }
 
+/// Most backbones in an ensemble model file.
+pub const MAX_MEMBERS: usize = 16;
+/// Most layers, and the widest layer, of a projection head in a model file.
+pub const MAX_HEAD_LAYERS: usize = 16;
+pub const MAX_HEAD_WIDTH: usize = 1 << 16;
+/// The largest input side (and resize target) a model file may ask for.
+pub const MAX_INPUT_SIDE: u32 = 4096;
+
 impl ModelSpec {
     pub fn arch(&self) -> Option<Arch> {
         Arch::from_name(&self.arch)
+    }
+
+    /// Checks every size against sane limits and the head's weights against the bytes the
+    /// file really holds, before a model is built: a spec is a few bytes of JSON that can ask
+    /// for any amount of memory.
+    pub fn check_sizes(&self, arch: Arch, file_len: usize) -> Result<(), String> {
+        if !(1..=MAX_MEMBERS).contains(&self.members) {
+            return Err(format!("\"members\" is {}; 1 to {MAX_MEMBERS}", self.members));
+        }
+        if self.head.len() > MAX_HEAD_LAYERS {
+            return Err(format!(
+                "\"head\" has {} layers; at most {MAX_HEAD_LAYERS}",
+                self.head.len()
+            ));
+        }
+        if let Some(w) = self.head.iter().find(|w| !(1..=MAX_HEAD_WIDTH).contains(*w)) {
+            return Err(format!("\"head\" width {w} is outside 1..={MAX_HEAD_WIDTH}"));
+        }
+        // f32 weights and biases of each linear layer: (in + 1) x out.
+        let mut inputs = arch.feat_dim() * self.members;
+        let mut params = 0usize;
+        for &w in &self.head {
+            params = params.saturating_add((inputs + 1).saturating_mul(w));
+            inputs = w;
+        }
+        if params.saturating_mul(4) > file_len {
+            return Err(format!(
+                "\"head\" {:?} needs {params} weights, more than the {file_len}-byte file holds",
+                self.head
+            ));
+        }
+        let sides: Vec<u32> = match self.preprocess.resize {
+            ResizeSpec::Resize { width, height } => vec![width, height],
+            ResizeSpec::ResizeCenterCrop { resize_to, crop } => vec![resize_to, crop],
+            ResizeSpec::LongestSidePad { size, .. } => vec![size],
+        };
+        if let Some(side) = sides.iter().find(|s| **s > MAX_INPUT_SIDE) {
+            return Err(format!("the input size {side} is over {MAX_INPUT_SIDE} pixels"));
+        }
+        Ok(())
     }
 }
 
@@ -141,5 +189,50 @@ impl PreprocessSpec {
             FilterSpec::Bicubic => Filter::Bicubic,
         };
         Ok(Preprocess { resize, filter, norm: Normalization { mean: self.mean, std: self.std } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn spec(head: Vec<usize>, resize: ResizeSpec) -> ModelSpec {
+        ModelSpec {
+            arch: Arch::MobileNetV2.name().to_owned(),
+            members: 1,
+            head,
+            feat_dim: 8,
+            normalise: true,
+            preprocess: PreprocessSpec {
+                resize,
+                filter: FilterSpec::Bilinear,
+                mean: [0.5; 3],
+                std: [0.5; 3],
+            },
+            source: SourceSpec::default(),
+        }
+    }
+
+    /// `head = [1e9]` or a 100000 x 100000 resize in a few bytes of JSON used to abort the
+    /// tools on allocation.
+    #[test]
+    fn sizes_are_checked_against_limits_and_the_file() {
+        let small = ResizeSpec::Resize { width: 224, height: 224 };
+        let arch = Arch::MobileNetV2;
+        let err = spec(vec![1_000_000_000], small).check_sizes(arch, 10 << 20).unwrap_err();
+        assert!(err.contains("outside 1..=65536"), "{err}");
+        let err = spec(vec![0], small).check_sizes(arch, 10 << 20).unwrap_err();
+        assert!(err.contains("width 0"), "{err}");
+        // 1281 x 4096 f32 = 21 MB of weights that a 10 MB file cannot hold.
+        let err = spec(vec![4096], small).check_sizes(arch, 10 << 20).unwrap_err();
+        assert!(err.contains("more than the 10485760-byte file holds"), "{err}");
+        assert_eq!(spec(vec![4096], small).check_sizes(arch, 30 << 20), Ok(()));
+        let huge = ResizeSpec::Resize { width: 100_000, height: 100_000 };
+        let err = spec(vec![], huge).check_sizes(arch, 10 << 20).unwrap_err();
+        assert!(err.contains("100000 is over 4096"), "{err}");
+        let mut many = spec(vec![], small);
+        many.members = 1000;
+        assert!(many.check_sizes(arch, 10 << 20).unwrap_err().contains("members"));
     }
 }

@@ -17,7 +17,9 @@ pub fn cached_weights(name: &str) -> PathBuf {
 
 /// `tests/fixtures/models/<name>` at the workspace root.
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/models").join(name)
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default())
+        .join("../../tests/fixtures/models")
+        .join(name)
 }
 
 pub fn fixture(name: &str) -> Value {

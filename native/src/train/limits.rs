@@ -1,0 +1,182 @@
+//! Range checks of a training config that go beyond its types: everything that would
+//! otherwise fail (or allocate without bound) only once data is loaded or an epoch has run.
+
+use super::config::{SamplerSection, SchedulerSection, TrainConfig, TransformsSection};
+use super::validation::metrics_config;
+
+/// Largest width of a projection-head layer.
+pub const MAX_HEAD_WIDTH: usize = 1 << 16;
+/// Most layers in a projection head.
+pub const MAX_HEAD_LAYERS: usize = 16;
+/// Largest batch a sampler may draw (`n_labels x n_instances`).
+pub const MAX_BATCH: usize = 1 << 16;
+/// Most batches in an epoch of the distinct-category sampler.
+pub const MAX_EPOCH_SIZE: usize = 1 << 24;
+/// Most devices on one machine.
+pub const MAX_DEVICES: usize = 64;
+
+impl TrainConfig {
+    /// Appends one message per value out of range.
+    pub(super) fn check_ranges(&self, errors: &mut Vec<String>) {
+        let head = &self.extractor.head;
+        if head.len() > MAX_HEAD_LAYERS {
+            errors.push(format!(
+                "extractor.head has {} layers; at most {MAX_HEAD_LAYERS}",
+                head.len()
+            ));
+        }
+        if let Some(w) = head.iter().find(|w| !(1..=MAX_HEAD_WIDTH).contains(*w)) {
+            errors.push(format!("extractor.head widths must be 1 to {MAX_HEAD_WIDTH}, got {w}"));
+        }
+        if self.devices > MAX_DEVICES {
+            errors.push(format!("devices must be at most {MAX_DEVICES}, got {}", self.devices));
+        }
+        check_sampler(&self.sampler, errors);
+        for (name, t) in
+            [("transforms_train", &self.transforms_train), ("transforms_val", &self.transforms_val)]
+        {
+            check_transforms(name, t, errors);
+        }
+        let o = &self.optimizer;
+        if let Some(wd) = o.weight_decay
+            && !(wd.is_finite() && wd >= 0.0)
+        {
+            errors.push(format!("optimizer.weight_decay must be 0 or more, got {wd}"));
+        }
+        if !(0.0..1.0).contains(&o.momentum) {
+            errors.push(format!("optimizer.momentum must be in [0, 1), got {}", o.momentum));
+        }
+        match self.scheduler {
+            SchedulerSection::Constant => {}
+            SchedulerSection::Cosine { min_lr } => {
+                if !(min_lr.is_finite() && min_lr >= 0.0) {
+                    errors.push(format!("scheduler.min_lr must be 0 or more, got {min_lr}"));
+                }
+            }
+            SchedulerSection::Step { step_size, gamma } => {
+                if step_size == 0 {
+                    errors.push("scheduler.step_size must be at least 1".into());
+                }
+                if !(gamma.is_finite() && gamma > 0.0) {
+                    errors.push(format!("scheduler.gamma must be positive, got {gamma}"));
+                }
+            }
+        }
+        let metrics = metrics_config(self);
+        if let Err(e) = metrics.validate() {
+            errors.push(format!("metric_args: {e}"));
+        }
+        if let Err(e) = self.check_checkpoint_metric() {
+            errors.push(e);
+        }
+    }
+
+    /// `metric_for_checkpointing` must name a metric validation computes:
+    /// `<group>/<cmc|precision|map>/<k in its list>` or `<group>/fnmr@fmr/<a value of
+    /// fmr_vals>`. The group is `OVERALL` or a category, checked once the data is read.
+    fn check_checkpoint_metric(&self) -> Result<(), String> {
+        let name = &self.metric_for_checkpointing;
+        let m = &self.metric_args;
+        let bad = |why: String| format!("metric_for_checkpointing = \"{name}\": {why}");
+        let parts: Vec<&str> = name.split('/').collect();
+        let [group, metric, key] = parts.as_slice() else {
+            return Err(bad("expected <group>/<metric>/<k>, e.g. OVERALL/cmc/1".into()));
+        };
+        if group.is_empty() {
+            return Err(bad("the group is empty (OVERALL or a category)".into()));
+        }
+        let ks = match *metric {
+            "cmc" => &m.cmc_top_k,
+            "precision" => &m.precision_top_k,
+            "map" => &m.map_top_k,
+            "fnmr@fmr" => {
+                let value: f64 =
+                    key.parse().map_err(|_| bad(format!("`{key}` is not a number")))?;
+                return if m.fmr_vals.contains(&value) {
+                    Ok(())
+                } else {
+                    Err(bad(format!("{value} is not in metric_args.fmr_vals {:?}", m.fmr_vals)))
+                };
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown metric `{other}`; one of cmc, precision, map, fnmr@fmr"
+                )));
+            }
+        };
+        let k: usize = key.parse().map_err(|_| bad(format!("`{key}` is not a k")))?;
+        if ks.contains(&k) {
+            Ok(())
+        } else {
+            Err(bad(format!("k = {k} is not in metric_args.{metric}_top_k {ks:?}")))
+        }
+    }
+}
+
+fn check_sampler(sampler: &SamplerSection, errors: &mut Vec<String>) {
+    // The batch is n_labels x n_instances, times n_categories for the category samplers.
+    let (n_categories, n_labels, n_instances) = match *sampler {
+        SamplerSection::Balance { n_labels, n_instances } => (1, n_labels, n_instances),
+        SamplerSection::CategoryBalance { n_categories, n_labels, n_instances, .. } => {
+            (n_categories, n_labels, n_instances)
+        }
+        SamplerSection::DistinctCategoryBalance {
+            n_categories,
+            n_labels,
+            n_instances,
+            epoch_size,
+        } => {
+            if !(1..=MAX_EPOCH_SIZE).contains(&epoch_size) {
+                errors.push(format!(
+                    "sampler.epoch_size must be 1 to {MAX_EPOCH_SIZE}, got {epoch_size}"
+                ));
+            }
+            (n_categories, n_labels, n_instances)
+        }
+    };
+    for (key, n) in
+        [("n_categories", n_categories), ("n_labels", n_labels), ("n_instances", n_instances)]
+    {
+        if n == 0 {
+            errors.push(format!("sampler.{key} must be at least 1"));
+        }
+    }
+    match n_categories.checked_mul(n_labels).and_then(|n| n.checked_mul(n_instances)) {
+        Some(batch) if batch <= MAX_BATCH => {}
+        _ => errors.push(format!(
+            "sampler: a batch of {n_categories} x {n_labels} x {n_instances} images is over \
+             the limit of {MAX_BATCH}"
+        )),
+    }
+}
+
+fn check_transforms(name: &str, t: &TransformsSection, errors: &mut Vec<String>) {
+    if let Some(c) = &t.random_resized_crop {
+        let [lo, hi] = c.scale;
+        if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi && hi <= 1.0) {
+            errors.push(format!(
+                "{name}.random_resized_crop.scale must be [lo, hi] with 0 < lo <= hi <= 1, got \
+                 [{lo}, {hi}]"
+            ));
+        }
+        let [lo, hi] = c.ratio;
+        if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= hi) {
+            errors.push(format!(
+                "{name}.random_resized_crop.ratio must be [lo, hi] with 0 < lo <= hi, got \
+                 [{lo}, {hi}]"
+            ));
+        }
+    }
+    if let Some(j) = &t.color_jitter {
+        for (key, v, max) in [
+            ("brightness", j.brightness, f64::MAX),
+            ("contrast", j.contrast, f64::MAX),
+            ("saturation", j.saturation, f64::MAX),
+            ("hue", j.hue, 0.5),
+        ] {
+            if !(v.is_finite() && (0.0..=max).contains(&v)) {
+                errors.push(format!("{name}.color_jitter.{key} must be 0 to {max}, got {v}"));
+            }
+        }
+    }
+}
