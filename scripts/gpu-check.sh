@@ -39,7 +39,10 @@ prepare() {
     if [ "$profile" = dev ]; then
         # The binaries the test build made (cargo test builds examples too): no new build.
         target="$CARGO_TARGET_DIR/debug"
-        cargo test --locked --workspace --no-run >/dev/null 2>&1
+        cargo test --locked --workspace --no-run >"$CARGO_TARGET_DIR/gpu-check-build.log" 2>&1 || {
+            tail -30 "$CARGO_TARGET_DIR/gpu-check-build.log" >&2
+            exit 1
+        }
     else
         # CUDA needs burn's LLVM bundle, which its build script downloads from GitHub; where
         # that fails, the bundle is wgpu-only (wgpu reaches NVIDIA GPUs through Vulkan).

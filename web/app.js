@@ -24,9 +24,28 @@ worker.onmessage = ({ data }) => {
   pending.delete(data.id);
   data.type === "error" ? p.reject(new Error(data.error)) : p.resolve(data);
 };
+// A worker that fails (its script, its wasm, a message it cannot read) rejects every
+// pending request and says so on the page, instead of leaving it waiting forever.
+let workerDead = null; // why the worker stopped, once it has
+function workerFailed(reason) {
+  workerDead = reason;
+  for (const p of pending.values()) p.reject(new Error(reason));
+  pending.clear();
+  setState("error", reason);
+}
+worker.onerror = (e) => {
+  e.preventDefault();
+  workerFailed(`the embedding worker failed: ${e.message || "it could not start"}`);
+};
+worker.onmessageerror = () => workerFailed("the embedding worker sent a message the page cannot read");
+// Anything the Content-Security-Policy blocks is a bug of ours: show it rather than half-work.
+document.addEventListener("securitypolicyviolation", (e) =>
+  setState("error", `blocked by the Content-Security-Policy: ${e.violatedDirective} ${e.blockedURI}`));
+
 function ask(message, transfer = []) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
+    if (workerDead) return reject(new Error(workerDead));
     pending.set(id, { resolve, reject });
     worker.postMessage({ ...message, id }, transfer);
   });
@@ -66,9 +85,12 @@ async function defaultModelBytes() {
 
 // --- the gallery ----------------------------------------------------------------------
 let gallery = null; // {items: [{path, file, url, label}], embeddings, index, labelled, analysis}
+let queryUrl = null; // the object URL of the last query image dropped
 
 function resetGallery() {
   if (gallery) gallery.items.forEach((it) => URL.revokeObjectURL(it.url));
+  if (queryUrl) URL.revokeObjectURL(queryUrl);
+  queryUrl = null;
   gallery = null;
   for (const id of ["gallery", "query", "results", "metrics", "worst", "cmc-plot", "hist-plot", "pca-plot", "skipped"]) {
     $(id).replaceChildren();
@@ -213,7 +235,10 @@ async function searchFile(file) {
     $("message").textContent = `${file.name}: ${reply.errors[0]?.error}`;
     return;
   }
-  showResults({ path: file.name, url: URL.createObjectURL(file), label: undefined }, reply.embeddings, null);
+  // Only the latest dropped query keeps an object URL.
+  if (queryUrl) URL.revokeObjectURL(queryUrl);
+  queryUrl = URL.createObjectURL(file);
+  showResults({ path: file.name, url: queryUrl, label: undefined }, reply.embeddings, null);
 }
 
 // --- metrics and plots ----------------------------------------------------------------

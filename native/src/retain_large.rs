@@ -20,6 +20,9 @@ pub const LARGE: usize = 32 << 20;
 pub const BUDGET: usize = 2 << 30;
 /// At most this many blocks are kept.
 const SLOTS: usize = 48;
+/// Fresh zeroed blocks up to this size are zeroed by writing (training's activations, up to
+/// ~160 MB, see below); larger ones come from `calloc` untouched.
+pub const WRITE_ZEROED_UP_TO: usize = 256 << 20;
 
 #[derive(Clone, Copy)]
 struct Block {
@@ -140,16 +143,29 @@ unsafe impl GlobalAlloc for RetainLarge {
             // SAFETY: forwarded contract.
             return unsafe { System.alloc_zeroed(layout) };
         }
-        // A kept block is cleared by writing (its pages are mapped already). A fresh one
-        // comes zeroed from the system (`calloc`: untouched pages cost nothing), so a file
-        // that declares a huge size commits no memory before its claim is checked.
+        // A kept block is cleared by writing (its pages are mapped already).
         if let Some(ptr) = self.take(layout) {
             // SAFETY: the block is `layout.size()` bytes and ours.
             unsafe { ptr.write_bytes(0, layout.size()) };
             return ptr;
         }
+        if layout.size() > WRITE_ZEROED_UP_TO {
+            // Larger than any activation: `calloc`, whose untouched pages cost nothing, so a
+            // size a file declares commits no memory before the claim is checked.
+            // SAFETY: forwarded contract.
+            return unsafe { System.alloc_zeroed(layout) };
+        }
+        // Up to activation sizes, zeroed by writing also when fresh: `calloc` leaves fresh
+        // pages unmapped, a read then maps the shared zero page, and the first write after it
+        // is a copy-on-write fault with a TLB flush on every core (most of the kernel time in
+        // a training step that accumulates into zero-initialised buffers).
         // SAFETY: forwarded contract.
-        unsafe { System.alloc_zeroed(layout) }
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            // SAFETY: the block is `layout.size()` bytes and ours.
+            unsafe { ptr.write_bytes(0, layout.size()) };
+        }
+        ptr
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -212,6 +228,31 @@ mod tests {
             let s = a.alloc(small);
             a.dealloc(s, small);
             assert_eq!(a.cached_bytes(), before);
+        }
+    }
+
+    fn resident_bytes() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+
+    /// A size read from a file (say, a 4 GiB `.npy` header read into a `vec![0u8; n]`) must
+    /// not commit memory before it is checked: a fresh zeroed block that large is not written.
+    /// (Above 16-byte alignment Rust's `System` has no aligned `calloc` and writes the zeros
+    /// itself; buffers read from files are byte or float vectors.)
+    #[test]
+    fn a_huge_fresh_zeroed_block_commits_no_memory() {
+        let a = RetainLarge::new();
+        let layout = Layout::from_size_align(8 << 30, 8).unwrap();
+        let before = resident_bytes();
+        unsafe {
+            let p = a.alloc_zeroed(layout);
+            assert!(!p.is_null());
+            let grown = resident_bytes().saturating_sub(before);
+            assert!(grown < 256 << 20, "8 GiB zeroed block committed {grown} bytes");
+            assert_eq!(*p.add((4 << 30) + 12345), 0);
+            a.dealloc(p, layout);
         }
     }
 

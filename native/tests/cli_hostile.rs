@@ -163,6 +163,28 @@ fn extreme_images_and_symlink_loops_embed_within_bounds() {
     refused(&out, &["bomb.png", "100000x100000", "OML_MAX_IMAGE_PIXELS"]);
 }
 
+/// A 850-byte `.pt` whose tensor is a (100000, 10000) view with strides (0, 0) over one
+/// float (tests/fixtures/hostile/make_stride0_pt.py) used to allocate 4 GB.
+#[test]
+fn a_pickled_view_larger_than_its_file_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = repo().join("tests/fixtures/hostile/stride0.pt");
+    let out = oml(&[
+        "embed",
+        "--model",
+        "mobilenet_v2_imagenet",
+        "--weights",
+        s(&weights),
+        "--images",
+        s(&repo().join("tests/fixtures/images/tiny")),
+        "--out",
+        s(&dir.path().join("e.npy")),
+        "--device",
+        "cpu",
+    ]);
+    refused(&out, &["stride0.pt", "of shape [100000, 10000]", "850-byte file"]);
+}
+
 /// A training config's bad values are all reported at once, before any data is read (the
 /// dataset here does not exist) or a model is built.
 #[test]

@@ -132,10 +132,20 @@ async function checkImageInputs(page) {
 /** A new image dropped on the query picker, and model files picked: a bad one is named, a good one loads. */
 async function checkPickers(page) {
   const twitter = join(galleryDir, "images/twitter");
-  const [one] = (await import("node:fs")).readdirSync(twitter);
-  await page.setInputFiles("#query-input", join(twitter, one));
+  const [first, second] = (await import("node:fs")).readdirSync(twitter);
+  await page.setInputFiles("#query-input", join(twitter, first));
   await page.waitForFunction(() => document.querySelector("#query .tile img")?.src.startsWith("blob:"));
   assert.equal(await page.$$eval("#results .tile", (t) => t.length), 10, "a picked query image is searched");
+  // A second query image: the first one's object URL is revoked.
+  const firstUrl = await page.$eval("#query .tile img", (img) => img.src);
+  await page.evaluate(() => {
+    window.__revoked = [];
+    const revoke = URL.revokeObjectURL.bind(URL);
+    URL.revokeObjectURL = (u) => { window.__revoked.push(u); revoke(u); };
+  });
+  await page.setInputFiles("#query-input", join(twitter, second));
+  await page.waitForFunction((old) => document.querySelector("#query .tile img")?.src !== old, firstUrl);
+  assert.deepEqual(await page.evaluate(() => window.__revoked), [firstUrl], "the previous query's object URL is revoked");
   await page.setInputFiles("#model-input", join(galleryDir, "dataset.csv"));
   await page.waitForFunction(() => document.body.dataset.state === "error");
   assert.match(await page.textContent("#message"), /dataset\.csv: .*not a safetensors file/);
@@ -176,7 +186,10 @@ const report = {};
   report.image_inputs = await checkImageInputs(page);
   await checkPickers(page);
   await page.screenshot({ path: join(artifacts, "web-cpu.png"), fullPage: true });
-  assert.deepEqual(errors, [], "no errors in the page");
+  const policy = await page.evaluate(
+    () => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content);
+  assert.match(policy ?? "", /default-src 'none'/, "the page ships a Content-Security-Policy");
+  assert.deepEqual(errors, [], "no errors in the page (a blocked resource would be one)");
   report.cpu = r;
   await browser.close();
 }
@@ -192,6 +205,18 @@ const report = {};
     await checkSearch(page);
     await page.screenshot({ path: join(artifacts, "web-webgpu.png"), fullPage: true });
   }
+  await browser.close();
+}
+
+// --- A worker that cannot start: the page says so instead of waiting forever.
+{
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  const page = await browser.newPage();
+  await page.route("**/worker.js", (route) =>
+    route.fulfill({ contentType: "text/javascript", body: "throw new Error('broken worker');" }));
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 60_000 });
+  assert.match(await page.textContent("#message"), /embedding worker failed/);
   await browser.close();
 }
 

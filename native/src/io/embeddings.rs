@@ -37,10 +37,18 @@ pub fn read_embeddings(path: &Path) -> Result<EmbeddingMatrix, EmbeddingFileErro
     // A regular file's size is real, so reading it whole is bounded by what the disk holds.
     let bytes = super::read_regular(path, u64::MAX)
         .map_err(|source| EmbeddingFileError::Io { path: path.to_owned(), source })?;
+    parse_embeddings(path, &bytes)
+}
+
+/// [`read_embeddings`] of `bytes` already read from `path` (the format by its extension).
+pub fn parse_embeddings(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileError> {
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let matrix = if extension.as_deref() == Some("npy") {
-        read_npy(path, &bytes)?
+        read_npy(path, bytes)?
+    } else if extension.as_deref() == Some("safetensors") {
+        read_safetensors(path, bytes)?
     } else {
-        read_safetensors(path, &bytes)?
+        return Err(EmbeddingFileError::Extension { path: path.to_owned() });
     };
     if matrix.dim == 0 {
         return Err(EmbeddingFileError::ZeroDim { path: path.to_owned(), rows: matrix.rows });

