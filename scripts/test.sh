@@ -27,7 +27,10 @@ step "cargo clippy without GPU backends"
 cargo clippy --locked -p oml-native --lib --bins --no-default-features -- -D warnings
 
 # The wgpu halves of the parity tests must run (lavapipe is installed by setup.sh), not skip.
-step "cargo test (parity tests on the CPU and on wgpu)"
+# The property tests draw from a fixed seed here, so CI is reproducible; local runs explore
+# new cases each time (set PROPTEST_RNG_SEED to replay one).
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261206}"
+step "cargo test (parity tests on the CPU and on wgpu, property tests)"
 OML_GPU_TESTS=require cargo test --workspace --locked
 
 step "the GPU check's dry run (scripts/gpu-check.sh on wgpu here)"

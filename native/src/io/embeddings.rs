@@ -93,11 +93,13 @@ fn npy_preamble_len(bytes: &[u8]) -> Result<usize, String> {
         .and_then(|(_, rest)| rest.split_once(')'))
         .map(|(inside, _)| inside)
         .ok_or("the header has no 'shape' tuple")?;
+    // Every partial product of the dimensions must fit (npyz multiplies them unchecked), so
+    // zeros count as ones here: (0, 2^63, 4) is refused too.
     let mut product: u64 = 1;
     for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         let dim: u64 = dim.parse().map_err(|_| format!("the shape ({shape}) is not integers"))?;
         product = product
-            .checked_mul(dim)
+            .checked_mul(dim.max(1))
             .filter(|p| *p <= u64::from(u32::MAX) << 16)
             .ok_or_else(|| format!("the header's shape ({shape}) is too large"))?;
     }
