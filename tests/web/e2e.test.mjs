@@ -133,8 +133,15 @@ async function checkImageInputs(page) {
 async function checkPickers(page) {
   const twitter = join(galleryDir, "images/twitter");
   const [first, second] = (await import("node:fs")).readdirSync(twitter);
+  // The query tile may show a gallery item already (checkSearch clicked one): wait for a new one.
+  const shown = () => document.querySelector("#query .tile img")?.src ?? null;
+  const newQuery = (old) => {
+    const src = document.querySelector("#query .tile img")?.src;
+    return src?.startsWith("blob:") && src !== old;
+  };
+  const before = await page.evaluate(shown);
   await page.setInputFiles("#query-input", join(twitter, first));
-  await page.waitForFunction(() => document.querySelector("#query .tile img")?.src.startsWith("blob:"));
+  await page.waitForFunction(newQuery, before);
   assert.equal(await page.$$eval("#results .tile", (t) => t.length), 10, "a picked query image is searched");
   // A second query image: the first one's object URL is revoked.
   const firstUrl = await page.$eval("#query .tile img", (img) => img.src);
@@ -144,7 +151,7 @@ async function checkPickers(page) {
     URL.revokeObjectURL = (u) => { window.__revoked.push(u); revoke(u); };
   });
   await page.setInputFiles("#query-input", join(twitter, second));
-  await page.waitForFunction((old) => document.querySelector("#query .tile img")?.src !== old, firstUrl);
+  await page.waitForFunction(newQuery, firstUrl);
   assert.deepEqual(await page.evaluate(() => window.__revoked), [firstUrl], "the previous query's object URL is revoked");
   await page.setInputFiles("#model-input", join(galleryDir, "dataset.csv"));
   await page.waitForFunction(() => document.body.dataset.state === "error");

@@ -9,7 +9,7 @@
 
 use image::RgbImage;
 use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
-use oml_data::image::{decode_rgb, rgba_onto_white};
+use oml_data::image::{DecodeLimits, ImageError, decode_rgb, rgba_onto_white};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{OffscreenCanvas, OffscreenCanvasRenderingContext2d};
@@ -54,6 +54,11 @@ pub async fn rgb_of(image: &JsValue) -> Result<RgbImage, String> {
     else {
         return Err(EXPECTED.into());
     };
+    // The same pixel limit as encoded images, before a canvas or a pixel copy is made.
+    let max_pixels = DecodeLimits::current().max_pixels;
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(ImageError::TooLarge { width, height, max_pixels }.to_string());
+    }
     let data = get(image, "data");
     if data.is_object() {
         // ImageData or a look-alike: RGBA bytes, row-major.

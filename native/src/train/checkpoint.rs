@@ -144,7 +144,7 @@ pub fn find_for_resume(dir: &Path) -> Result<PathBuf, ResumeError> {
 }
 
 /// Removes what a killed [`save`] left beside `dir` (`.<name>.tmp-*`, `.<name>.old-*`).
-fn remove_stale(dir: &Path) {
+pub fn remove_stale(dir: &Path) {
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else { return };
     let name = name.to_string_lossy();
     let (tmp, old) = (format!(".{name}.tmp-"), format!(".{name}.old-"));

@@ -40,7 +40,8 @@ pub const RUN_BASE: &str = "base_dir.txt";
 /// Prepares a new run's folder: refuses one that holds a run, clears old metric logs and
 /// writes the resolved config and the base folder.
 pub fn start_run_dir(dir: &Path, config: &TrainConfig, base: &Path) -> anyhow::Result<()> {
-    if dir.join("last").exists() {
+    // A `last` folder, or a complete checkpoint that a kill left under its temporary name.
+    if dir.join("last").exists() || checkpoint::find(&dir.join("last")).is_some() {
         anyhow::bail!(
             "{} already holds a run: continue it with --resume {}, or set run_dir elsewhere",
             dir.display(),
@@ -48,6 +49,10 @@ pub fn start_run_dir(dir: &Path, config: &TrainConfig, base: &Path) -> anyhow::R
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // What a killed earlier start left (incomplete checkpoint folders) goes.
+    for name in ["last", "best"] {
+        checkpoint::remove_stale(&dir.join(name));
+    }
     for f in ["metrics.csv", "metrics.jsonl"] {
         let _ = std::fs::remove_file(dir.join(f));
     }
@@ -95,4 +100,38 @@ fn utc_timestamp() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config() -> TrainConfig {
+        let text = "dataset_root = \"d\"\nmax_epochs = 1\n[extractor]\nmodel = \"mobilenet_v2\"\n\
+                    [transforms_train]\nsize = 32\n[transforms_val]\nsize = 32\n[sampler]\n\
+                    name = \"balance\"\nn_labels = 2\nn_instances = 2\n[criterion]\nmargin = 0.2\n\
+                    [optimizer]\nname = \"adam\"\nlr = 1e-3\n";
+        TrainConfig::parse(text, Path::new("c.toml"), &[]).unwrap()
+    }
+
+    /// A start clears what a killed earlier start left, and refuses a folder whose checkpoint
+    /// survived under its temporary name (it is a run to resume).
+    #[test]
+    fn a_start_clears_stale_folders_and_finds_a_run_left_mid_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".last.tmp-5")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".best.old-3")).unwrap();
+        start_run_dir(dir.path(), &config(), dir.path()).unwrap();
+        assert!(!dir.path().join(".last.tmp-5").exists());
+        assert!(!dir.path().join(".best.old-3").exists());
+
+        let other = tempfile::tempdir().unwrap();
+        let tmp = other.path().join(".last.tmp-9");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let state = TrainState { epochs_done: 2, best: None, steps: 4 };
+        std::fs::write(tmp.join("state.json"), serde_json::to_string(&state).unwrap()).unwrap();
+        let err = start_run_dir(other.path(), &config(), other.path()).unwrap_err();
+        assert!(err.to_string().contains("--resume"), "{err}");
+    }
 }
