@@ -121,6 +121,12 @@ async function checkImageInputs(page) {
     const fromFile = await embedder.embed(new File([blob], "x.png"));
     const fromBitmap = await embedder.embed(await createImageBitmap(blob));
     const fromImageData = await embedder.embed(ctx.getImageData(0, 0, 64, 48));
+    // A 1 x 100000 image resizes in bounded memory (it once cost 19.7 GB), and one whose size
+    // is over the pixel limit is refused before any canvas or copy is made.
+    const tall = await embedder.embed({ data: new Uint8ClampedArray(4 * 100000).fill(200), width: 1, height: 100000 });
+    if (tall.length !== fromBytes.length) throw new Error(`1 x 100000: ${tall.length} values`);
+    const huge = await embedder.embed({ width: 100000, height: 100000 }).then(() => "embedded", (e) => String(e.message ?? e));
+    if (!huge.includes("100000x100000")) throw new Error(`100000 x 100000: ${huge}`);
     const diff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     const result = { file: diff(fromFile, fromBytes), bitmap: diff(fromBitmap, fromBytes), image_data: diff(fromImageData, fromBytes) };
     embedder.free();

@@ -45,8 +45,8 @@ pub enum ImageError {
     #[error("the image is empty (0 pixels)")]
     Empty,
     #[error(
-        "the image is {width}x{height} pixels, over the limit of {max_pixels} \
-         (set OML_MAX_IMAGE_PIXELS to raise it)"
+        "the image is {width}x{height} pixels, over the limit of {max_pixels} pixels \
+         (OML_MAX_IMAGE_PIXELS raises it for the native tools)"
     )]
     TooLarge { width: u32, height: u32, max_pixels: u64 },
 }
