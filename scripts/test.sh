@@ -39,6 +39,10 @@ OUT="$CARGO_TARGET_DIR/gpu-check-dry-run" scripts/gpu-check.sh --dry-run
 step "retrieval tests without the parallel feature (the wasm code path)"
 cargo test --locked -p oml-core --test retrieval_exact
 
+# The cargo-fuzz targets type-check on stable (running them needs nightly; fuzz/README.md).
+step "cargo check of the fuzz targets"
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/fuzz" cargo check --locked -q --manifest-path fuzz/Cargo.toml --bins
+
 step "wasm32 check of crates/"
 cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models -p oml-data --no-default-features
 
