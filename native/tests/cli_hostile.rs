@@ -6,6 +6,8 @@
 
 mod common;
 
+#[path = "../../tests/support/crc32.rs"]
+mod crc32;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -154,7 +156,7 @@ fn extreme_images_and_symlink_loops_embed_within_bounds() {
     let mut png = png.into_inner();
     png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    let crc = crc32(&png[12..29]);
+    let crc = crc32::crc32(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     let huge = dir.path().join("huge");
     std::fs::create_dir_all(&huge).unwrap();
@@ -268,16 +270,4 @@ fn a_corrupt_or_impossible_checkpoint_is_named_on_resume() {
     std::fs::write(run.join("last/state.json"), b"{\"epochs_done\": ").unwrap();
     let out = oml_train(&["--resume", s(&run)]);
     refused(&out, &["state.json", "corrupt training state"]);
-}
-
-/// CRC-32 (IEEE), as PNG chunks use.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }

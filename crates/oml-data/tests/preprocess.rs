@@ -1,6 +1,8 @@
 //! Decoding, crops, resize policies and normalisation on small images made here.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../../tests/support/crc32.rs"]
+mod crc32;
 use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -155,22 +157,10 @@ fn images_over_the_pixel_limit_are_refused_before_decoding() {
     forged[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     forged[20..24].copy_from_slice(&100_000u32.to_be_bytes());
     // IHDR's CRC covers its type and data (bytes 12..29), stored at 29..33.
-    let crc = crc32(&forged[12..29]);
+    let crc = crc32::crc32(&forged[12..29]);
     forged[29..33].copy_from_slice(&crc.to_be_bytes());
     let err = decode_rgb(&forged).unwrap_err();
     assert!(matches!(err, ImageError::TooLarge { width: 100_000, height: 100_000, .. }), "{err:?}");
-}
-
-/// CRC-32 (IEEE), as PNG chunks use.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 /// The package's directory, read when the test runs: a test binary built from a clone at

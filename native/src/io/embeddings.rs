@@ -30,10 +30,8 @@ pub enum EmbeddingFileError {
 /// Reads `.npy` (numpy `save` of a float32 or float64 `[N, D]` array, C or Fortran order) or
 /// `.safetensors` (exactly one F32 or F64 `[N, D]` tensor). float64 is rounded to float32.
 pub fn read_embeddings(path: &Path) -> Result<EmbeddingMatrix, EmbeddingFileError> {
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if !matches!(extension.as_deref(), Some("npy" | "safetensors")) {
-        return Err(EmbeddingFileError::Extension { path: path.to_owned() });
-    }
+    // The format is known before the file is read.
+    format_of(path)?;
     // A regular file's size is real, so reading it whole is bounded by what the disk holds.
     let bytes = super::read_regular(path, u64::MAX)
         .map_err(|source| EmbeddingFileError::Io { path: path.to_owned(), source })?;
@@ -42,18 +40,28 @@ pub fn read_embeddings(path: &Path) -> Result<EmbeddingMatrix, EmbeddingFileErro
 
 /// [`read_embeddings`] of `bytes` already read from `path` (the format by its extension).
 pub fn parse_embeddings(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileError> {
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let matrix = if extension.as_deref() == Some("npy") {
-        read_npy(path, bytes)?
-    } else if extension.as_deref() == Some("safetensors") {
-        read_safetensors(path, bytes)?
-    } else {
-        return Err(EmbeddingFileError::Extension { path: path.to_owned() });
+    let matrix = match format_of(path)? {
+        Format::Npy => read_npy(path, bytes)?,
+        Format::Safetensors => read_safetensors(path, bytes)?,
     };
     if matrix.dim == 0 {
         return Err(EmbeddingFileError::ZeroDim { path: path.to_owned(), rows: matrix.rows });
     }
     Ok(matrix)
+}
+
+enum Format {
+    Npy,
+    Safetensors,
+}
+
+/// The format `path`'s extension names, or the extension error.
+fn format_of(path: &Path) -> Result<Format, EmbeddingFileError> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("npy") => Ok(Format::Npy),
+        Some("safetensors") => Ok(Format::Safetensors),
+        _ => Err(EmbeddingFileError::Extension { path: path.to_owned() }),
+    }
 }
 
 /// The byte length of an `.npy` file's preamble (magic, version, header length, header),
