@@ -30,8 +30,8 @@ pub fn evaluate_dataset<E: oml_models::extractor::Extractor>(
     root: Option<&std::path::Path>,
     batch_size: usize,
     config: &oml_core::metrics::MetricsConfig,
-) -> Result<EvaluatedDataset, crate::cli::Failure> {
-    use crate::cli::{bad_input, other};
+) -> Result<EvaluatedDataset, crate::failure::Failure> {
+    use crate::failure::{bad_input, other};
     use anyhow::anyhow;
     let dataset = crate::io::read_dataset_file(csv).map_err(bad_input)?;
     let root = root.map_or_else(
@@ -46,7 +46,7 @@ pub fn evaluate_dataset<E: oml_models::extractor::Extractor>(
     let items: Vec<_> = rows.iter().map(|&r| all[r].clone()).collect();
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let data = crate::embed::embed_items(embedder, &items, batch_size, show)
-        .map_err(crate::cli::embed_failure)?;
+        .map_err(crate::failure::embed_failure)?;
     let dim = embedder.feat_dim();
     let emb = oml_core::retrieval::Embeddings::new(&data, items.len(), dim).map_err(other)?;
     let qg = query_gallery(&dataset, &rows).map_err(bad_input)?;

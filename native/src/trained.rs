@@ -13,7 +13,8 @@ use oml_models::model_file::{self, SourceSpec};
 use oml_models::zoo::{self, Arch};
 use sha2::{Digest, Sha256};
 
-use crate::train::{MODEL_FILE, TrainConfig, TrainModel, load_model};
+use crate::train::{MODEL_FILE, TrainConfig, load_model};
+use oml_models::model_file::FileModel;
 
 /// The run folder and the model file of a checkpoint given as a checkpoint folder, its
 /// `model.bpk`, or a run folder (then its `best/` checkpoint).
@@ -48,7 +49,7 @@ pub fn is_model_file(path: &Path) -> bool {
 /// says about it.
 #[derive(Debug)]
 pub struct Trained {
-    pub model: TrainModel,
+    pub model: FileModel,
     pub arch: Arch,
     pub preprocess: Preprocess,
     pub normalise: bool,
@@ -88,7 +89,7 @@ pub fn producer() -> String {
 }
 
 /// A model file from `oml export`, ready to embed (BatchNorms folded).
-pub fn load_model_file(path: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
+pub fn load_model_file(path: &Path, device: &Device) -> anyhow::Result<Embedder<FileModel>> {
     let bytes = crate::io::read_regular(path, u64::MAX)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let (_, embedder) = model_file::load_embedder(&bytes, device)
@@ -98,7 +99,7 @@ pub fn load_model_file(path: &Path, device: &Device) -> anyhow::Result<Embedder<
 
 /// The trained model with its validation preprocessing, ready to embed: a model file, or a
 /// run checkpoint.
-pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedder<TrainModel>> {
+pub fn load_trained(checkpoint: &Path, device: &Device) -> anyhow::Result<Embedder<FileModel>> {
     if is_model_file(checkpoint) {
         return load_model_file(checkpoint, device);
     }

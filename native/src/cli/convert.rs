@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::failure::{Failure, bad_input};
 use crate::convert::{
     EmojiOptions, FashionMnistOptions, FolderOptions, convert_emoji, convert_fashion_mnist,
     convert_folder,
 };
+use crate::failure::{Failure, bad_input};
 
 /// Converts data to the dataset CSV format (with a class-disjoint validation split).
 #[derive(Debug, Args)]

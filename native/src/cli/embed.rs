@@ -11,9 +11,9 @@ use oml_models::extractor::Extractor;
 use oml_models::precision::Precision;
 use oml_models::zoo;
 
-use super::failure::{Failure, bad_input, embed_failure, other};
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset, from_dir};
+use crate::failure::{Failure, bad_input, embed_failure, other};
 use crate::io::{EmbeddingTable, TableFormat, write_table};
 use crate::trained::{is_model_file, load_model_file};
 use crate::zoo::{cache_dir, weights_for};

@@ -9,7 +9,7 @@ use oml_models::extractor::ExtractorWithMlp;
 use oml_models::model_file::{self, ModelSpec, SourceSpec};
 use oml_models::zoo;
 
-use super::failure::{Failure, bad_input, other};
+use crate::failure::{Failure, bad_input, other};
 use crate::io::write_atomically;
 use crate::trained::{load_checkpoint, producer};
 use crate::zoo::{cache_dir, weights_for};

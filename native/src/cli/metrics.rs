@@ -8,9 +8,9 @@ use oml_core::dataset::Dataset;
 use oml_core::metrics::{MetricsConfig, evaluate};
 use oml_core::retrieval::{Distance, Embeddings, RetrievalError};
 
-use super::failure::{Failure, bad_input, other};
-use super::table::render_report;
+use crate::failure::{Failure, bad_input, other};
 use crate::io::{read_embeddings, write_atomically};
+use crate::tables;
 
 /// Retrieval metrics (cmc, precision, map, ndcg, pcf, fnmr@fmr) of precomputed embeddings.
 ///
@@ -108,7 +108,7 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
         config.distance,
         matrix.dim
     );
-    print!("{}", render_report(report));
+    print!("{}", tables::terminal(report));
     if let Some(path) = &args.json {
         let mut text = serde_json::to_string_pretty(report).map_err(other)?;
         text.push('\n');

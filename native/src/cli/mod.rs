@@ -3,10 +3,8 @@
 mod convert;
 mod embed;
 mod export;
-mod failure;
 mod metrics;
 mod search;
-pub(crate) mod table;
 mod train;
 mod trained_args;
 mod validate;
@@ -16,8 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use failure::Failure;
-pub(crate) use failure::{bad_input, embed_failure, other};
+pub use crate::failure::Failure;
 
 /// Open Metric Learning tools: embed images with pretrained models, evaluate retrieval.
 #[derive(Debug, Parser)]

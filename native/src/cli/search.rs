@@ -6,9 +6,9 @@ use anyhow::anyhow;
 use clap::Args;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 
-use super::failure::{Failure, bad_input, other};
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset};
+use crate::failure::{Failure, bad_input, other};
 use crate::trained::load_trained;
 
 /// Searches a gallery (the rows of a dataset CSV marked is_gallery, or all its rows when none

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::Parser;
 
-use super::failure::{Failure, bad_input, other};
+use crate::failure::{Failure, bad_input, other};
 use crate::train::{RUN_BASE, RUN_CONFIG, Run, TrainConfig, run_dir, start_run_dir, train};
 
 /// Trains an extractor as a config file says, validating and checkpointing as it goes.

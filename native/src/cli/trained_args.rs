@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 use oml_models::embedder::Embedder;
 
-use super::failure::{Failure, bad_input};
 use crate::device::DeviceChoice;
-use crate::train::TrainModel;
+use crate::failure::{Failure, bad_input};
 use crate::trained::load_trained;
+use oml_models::model_file::FileModel;
 
 /// A checkpoint of an oml-train run and a dataset to run it on.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub struct ModelOnDataset {
 
 impl ModelOnDataset {
     /// The trained model on the chosen device.
-    pub fn embedder(&self) -> Result<Embedder<TrainModel>, Failure> {
+    pub fn embedder(&self) -> Result<Embedder<FileModel>, Failure> {
         let device = self.device.device().map_err(bad_input)?;
         load_trained(&self.checkpoint, &device).map_err(bad_input)
     }

@@ -7,11 +7,11 @@ use clap::Args;
 use oml_core::metrics::MetricsConfig;
 use oml_core::retrieval::Distance;
 
-use super::failure::{Failure, bad_input, other};
-use super::table::render_report;
 use super::trained_args::ModelOnDataset;
 use crate::eval::evaluate_dataset;
+use crate::failure::{Failure, bad_input, other};
 use crate::io::write_atomically;
+use crate::tables;
 
 /// Metrics of a model trained by oml-train: embeds the dataset's validation rows and evaluates
 /// retrieval (queries against the gallery).
@@ -54,7 +54,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
         evaluated.qg.gallery_rows().len(),
         embedder.feat_dim()
     );
-    print!("{}", render_report(&evaluated.evaluation.report));
+    print!("{}", tables::terminal(&evaluated.evaluation.report));
     if let Some(path) = &args.json {
         let mut text = serde_json::to_string_pretty(&evaluated.evaluation.report).map_err(other)?;
         text.push('\n');

@@ -7,10 +7,10 @@ use clap::{Args, ValueEnum};
 use oml_core::metrics::{MetricsConfig, RetrievalMetric};
 use oml_core::retrieval::Distance;
 
-use super::failure::{Failure, bad_input, other};
 use super::trained_args::ModelOnDataset;
 use crate::draw::{Layout, ResultsView, grid, worst};
 use crate::eval::{EvaluatedDataset, evaluate_dataset};
+use crate::failure::{Failure, bad_input, other};
 
 /// Draws queries and what they retrieve: the query with a blue border, its top-k results with
 /// green (correct) or red (wrong) borders, then positives it missed in gray; each result is

@@ -14,55 +14,32 @@ use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
-use super::build::TrainModel;
-
-/// How the average's decay grows to `ema_decay` over the first steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EmaWarmup {
-    /// `w_n = (1 + n) / (10 + n)`, TensorFlow's `ExponentialMovingAverage(num_updates=n)`.
-    /// Slow: it reaches 0.99 only after 890 steps and 0.998 after 4,490, so in a short run it,
-    /// not `ema_decay`, sets the window (0.987 after 672 steps, about the last 75).
-    #[default]
-    Tensorflow,
-    /// `w_n = n / (n + 1)`: the exact mean of the weights after every step so far, until that
-    /// window reaches `1 / (1 − ema_decay)` steps (100 for 0.99), an exponential average from
-    /// then on.
-    Mean,
-    /// `w_n = 1`: `ema_decay` from the first step, starting from the weights before training.
-    None,
-}
-
-/// The average's decay after `updates` updates.
-pub fn decay_at(decay: f64, warmup: EmaWarmup, updates: u64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let n = updates as f64;
-    let warm = match warmup {
-        EmaWarmup::Tensorflow => (1.0 + n) / (10.0 + n),
-        EmaWarmup::Mean => n / (n + 1.0),
-        EmaWarmup::None => 1.0,
-    };
-    decay.min(warm)
-}
+use super::config::{EmaWarmup, decay_at};
+use oml_models::model_file::FileModel;
 
 /// The running average of a model under training.
 #[derive(Debug, Clone)]
 pub struct WeightAverage {
-    pub model: TrainModel,
+    pub model: FileModel,
     decay: f64,
     warmup: EmaWarmup,
 }
 
 impl WeightAverage {
     /// Starts the average at `model`'s weights.
-    pub fn new(model: &TrainModel, decay: f64, warmup: EmaWarmup) -> Self {
+    pub fn new(model: &FileModel, decay: f64, warmup: EmaWarmup) -> Self {
         Self { model: model.valid(), decay, warmup }
     }
 
+    /// The same average started again at `model`'s weights.
+    #[must_use]
+    pub fn restarted_at(self, model: &FileModel) -> Self {
+        Self::new(model, self.decay, self.warmup)
+    }
+
     /// Folds `trained` (the model after optimizer step `step`, 0-based) into the average.
-    pub fn update(&mut self, trained: &TrainModel, step: u64) -> anyhow::Result<()> {
+    pub fn update(&mut self, trained: &FileModel, step: u64) -> anyhow::Result<()> {
         let mut current = Collect(HashMap::new());
         trained.valid().visit(&mut current);
         let d = decay_at(self.decay, self.warmup, step);
@@ -116,7 +93,7 @@ mod tests {
     use burn::tensor::Device;
     use oml_models::extractor::{AnyExtractor, ExtractorWithMlp, MobileNetV2Config};
 
-    fn small_model(device: &Device) -> TrainModel {
+    fn small_model(device: &Device) -> FileModel {
         let extractor =
             AnyExtractor::MobileNetV2(MobileNetV2Config::new().with_width_mult(0.35).init(device));
         ExtractorWithMlp::new(extractor, &[], device)
@@ -160,7 +137,7 @@ mod tests {
         }
     }
 
-    fn floats(model: &TrainModel) -> Vec<f32> {
+    fn floats(model: &FileModel) -> Vec<f32> {
         struct All(Vec<f32>);
         impl ModuleVisitor for All {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

@@ -7,24 +7,18 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
-use oml_core::sampler::{
-    BalanceSampler, BalanceSamplerConfig, BatchSampler, CategoryBalanceSampler,
-    CategoryBalanceSamplerConfig, DistinctCategoryBalanceSampler,
-    DistinctCategoryBalanceSamplerConfig,
-};
+use oml_core::sampler::DynSampler;
 use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, RandomRotation};
 use oml_data::image::{Preprocess, ResizePolicy};
 use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp, MlpHead};
+use oml_models::model_file::FileModel;
 use oml_models::zoo::ZooEntry;
 
 use anyhow::anyhow;
 
-use super::config::{OptimizerName, ResizeMode, SamplerSection, TrainConfig, TransformsSection};
+use super::config::{OptimizerName, ResizeMode, TrainConfig, TransformsSection};
 use super::data::TrainData;
 use crate::zoo::{cache_dir, weights_for};
-
-/// The trained module: a zoo extractor and an optional projection head.
-pub type TrainModel = ExtractorWithMlp<AnyExtractor>;
 
 pub fn preprocess(entry: &ZooEntry, t: &TransformsSection) -> Preprocess {
     let resize = match t.resize {
@@ -65,53 +59,10 @@ pub fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
     })
 }
 
-pub fn sampler(
-    config: &TrainConfig,
-    data: &TrainData,
-) -> anyhow::Result<Box<dyn BatchSampler + Send + Sync>> {
-    let seed = config.seed;
-    let categories = || train_categories(data);
-    let labels = &data.train_labels;
-    Ok(match config.sampler {
-        SamplerSection::Balance { n_labels, n_instances } => Box::new(BalanceSampler::new(
-            labels,
-            BalanceSamplerConfig { n_labels, n_instances, seed },
-        )?),
-        SamplerSection::CategoryBalance {
-            n_categories,
-            n_labels,
-            n_instances,
-            resample_labels,
-            weight_categories,
-        } => Box::new(CategoryBalanceSampler::new(
-            labels,
-            &categories()?,
-            CategoryBalanceSamplerConfig {
-                n_categories,
-                n_labels,
-                n_instances,
-                resample_labels,
-                weight_categories,
-                seed,
-            },
-        )?),
-        SamplerSection::DistinctCategoryBalance {
-            n_categories,
-            n_labels,
-            n_instances,
-            epoch_size,
-        } => Box::new(DistinctCategoryBalanceSampler::new(
-            labels,
-            &categories()?,
-            DistinctCategoryBalanceSamplerConfig {
-                n_categories,
-                n_labels,
-                n_instances,
-                epoch_size,
-                seed,
-            },
-        )?),
-    })
+pub fn sampler(config: &TrainConfig, data: &TrainData) -> anyhow::Result<DynSampler> {
+    let categories =
+        if config.sampler.needs_categories() { Some(train_categories(data)?) } else { None };
+    Ok(config.sampler.init(&data.train_labels, categories.as_deref(), config.seed)?)
 }
 
 /// Dense category ids of the training rows, in first-appearance order; an error naming the
@@ -184,7 +135,7 @@ pub fn build_model(
     base: &Path,
     entry: &ZooEntry,
     device: &Device,
-) -> anyhow::Result<TrainModel> {
+) -> anyhow::Result<FileModel> {
     let members = config.extractor.members;
     let mut backbone = if members > 1 {
         AnyExtractor::Ensemble((0..members).map(|_| entry.arch.init(device)).collect())

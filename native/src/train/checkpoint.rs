@@ -15,8 +15,8 @@ use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
-use super::build::TrainModel;
 use super::criterion::Trainee;
+use oml_models::model_file::FileModel;
 
 /// Progress saved with a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +45,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
 pub fn save(
     dir: &Path,
     trainee: &Trainee,
-    average: Option<&TrainModel>,
+    average: Option<&FileModel>,
     optimizer: Option<&ModuleOptimizer>,
     state: &TrainState,
 ) -> anyhow::Result<()> {
@@ -192,7 +192,7 @@ pub struct Loaded {
     pub trainee: Trainee,
     pub optimizer: Option<ModuleOptimizer>,
     /// The weight average, when the checkpoint was written under one.
-    pub average: Option<TrainModel>,
+    pub average: Option<FileModel>,
     pub state: TrainState,
 }
 
@@ -274,7 +274,7 @@ mod tests {
             );
             ExtractorWithMlp::new(e, &[], &device)
         };
-        let first = |m: &TrainModel| {
+        let first = |m: &FileModel| {
             let AnyExtractor::MobileNetV2(n) = &m.extractor else { unreachable!() };
             n.stem.conv.weight.val().try_into_vec_as::<f32>().unwrap()[0]
         };

@@ -18,14 +18,19 @@ use oml_core::retrieval::Embeddings;
 use oml_models::extractor::{AnyExtractor, ExtractorWithMlp, MlpHead};
 use oml_models::zoo;
 
-use super::build::{TrainModel, build_model, preprocess};
+use oml_models::model_file::FileModel;
+
+use super::build::{build_model, preprocess};
 use super::checkpoint::{self, MODEL_FILE, TrainState};
+use super::config::{BadImages, TrainConfig};
 use super::criterion::Trainee;
 use super::data::{ImagePipeline, TrainData};
 use super::log::{forget_metrics_after, log_metrics};
-use super::run::{Run, train};
-use super::validation::{metrics_config, validate};
-use crate::cli::table::render_report;
+use super::report::{self, Outcome};
+use super::run::{Run, start_run_dir};
+use super::single;
+use super::validation::{Validation, validate};
+use crate::tables;
 
 /// Member `k` of an ensemble run: an ordinary one-model run in `RUN/members/<k>`, seed
 /// `seed + k`, without the pretrained validation (the ensemble run does it once).
@@ -40,14 +45,14 @@ pub fn member_run(run: &Run, k: usize) -> Run {
 
 /// Trains (or resumes) every member, then joins, validates and saves the ensemble; returns
 /// the ensemble's validation report, if the data has validation rows.
-pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
+pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
     let started = Instant::now();
     let config = &run.config;
     let members = config.extractor.members;
     let entry = zoo::find(&config.extractor.model)?;
     let device = config.device.device()?;
     let root = run.base.join(&config.dataset_root);
-    let skip_bad = config.bad_images == super::config::BadImages::Skip;
+    let skip_bad = config.bad_images == BadImages::Skip;
     let data = TrainData::load(&root.join(&config.dataframe), &root, skip_bad)?;
     let normalise = config.extractor.normalise_features.unwrap_or(entry.normalise_features);
     let val_pipeline = ImagePipeline {
@@ -56,6 +61,7 @@ pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsR
         seed: config.seed,
     };
     let metric = &config.metric_for_checkpointing;
+    let metrics = config.metric_args.metrics_config();
 
     // The pretrained model's metrics, once for all members.
     let mut before = if resume { logged_value(run, 0, metric) } else { None };
@@ -66,46 +72,15 @@ pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsR
         let mut single = config.clone();
         single.extractor.members = 1;
         let model = build_model(&single, &run.base, entry, &device)?;
-        if let Some(v) = validate(run, &data, &model, &val_pipeline, normalise, &device)? {
-            println!("before training:\n{}", render_report(&v.report));
+        if let Some(v) = validate(&data, &model, &val_pipeline, normalise, &device, &metrics)? {
+            println!("before training:\n{}", tables::terminal(&v.report));
             log_metrics(run, 0, None, &v.report)?;
             before = v.report.get(metric);
         }
     }
 
-    let mut joined = Vec::with_capacity(members);
-    let mut steps = 0;
-    for k in 0..members {
-        let member = member_run(run, k);
-        let last = member.dir.join("last");
-        let done = checkpoint::find(&last).and_then(|d| checkpoint::epochs_done(&d));
-        match done {
-            Some(e) if e >= member.config.max_epochs => {
-                eprintln!("member {}/{members}: trained ({})", k + 1, member.dir.display());
-            }
-            Some(_) => {
-                eprintln!("member {}/{members} (seed {}): resuming", k + 1, member.config.seed);
-                train(&member, true)?;
-            }
-            None => {
-                eprintln!(
-                    "member {}/{members} (seed {}): {}",
-                    k + 1,
-                    member.config.seed,
-                    member.dir.display()
-                );
-                super::start_run_dir(&member.dir, &member.config, &member.base)?;
-                train(&member, false)?;
-            }
-        }
-        let state = read_state(&last)?;
-        steps += state.steps;
-        let model = build_model(&unpretrained(&member), &member.base, entry, &device)?;
-        let model = checkpoint::load_model(&last.join(MODEL_FILE), model)
-            .with_context(|| format!("member {}", k + 1))?;
-        joined.push(model.extractor);
-    }
-    let ensemble: TrainModel = ExtractorWithMlp {
+    let (joined, steps) = train_members(run, entry, &device)?;
+    let ensemble: FileModel = ExtractorWithMlp {
         extractor: AnyExtractor::Ensemble(joined),
         projection: MlpHead { layers: Vec::new() },
     };
@@ -113,29 +88,15 @@ pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsR
     let epochs = config.max_epochs;
     let mut state = TrainState { epochs_done: epochs, best: None, steps };
 
-    let validation = validate(run, &data, &trainee.model, &val_pipeline, normalise, &device)?;
+    let validation = validate(&data, &trainee.model, &val_pipeline, normalise, &device, &metrics)?;
     if let (Some(v), Some(qg)) = (&validation, &data.valid_qg) {
-        println!("ensemble of {members}:\n{}", render_report(&v.report));
+        println!("ensemble of {members}:\n{}", tables::terminal(&v.report));
         log_metrics(run, epochs, None, &v.report)?;
         let value = v.report.get(metric);
         state.best = value.map(|x| (x, epochs));
         let alone = member_values(v, qg, members, run, metric)?;
-        super::report::write_report(&super::report::ReportInput {
-            run_dir: &run.dir,
-            config_name: &run.config_name(),
-            items: &data.valid,
-            qg,
-            embeddings: &v.embeddings,
-            dim: v.dim,
-            report: &v.report,
-            metric,
-            before,
-            best: None,
-            epochs,
-            members,
-            seconds: started.elapsed().as_secs_f64(),
-        })
-        .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;
+        let seconds = started.elapsed().as_secs_f64();
+        report::finish(run, &data, v, &Outcome { before, best: None, members, seconds })?;
         let before = before.map_or_else(String::new, |v| format!("{v:.4} before training -> "));
         let alone: Vec<String> = alone.iter().map(|v| format!("{v:.4}")).collect();
         println!(
@@ -152,8 +113,51 @@ pub fn train_ensemble(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsR
     Ok(validation.map(|v| v.report))
 }
 
+/// Trains (or resumes, or finds trained) every member; returns their trained extractors and
+/// the optimizer steps they took.
+fn train_members(
+    run: &Run,
+    entry: &zoo::ZooEntry,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<(Vec<AnyExtractor>, u64)> {
+    let members = run.config.extractor.members;
+    let mut joined = Vec::with_capacity(members);
+    let mut steps = 0;
+    for k in 0..members {
+        let member = member_run(run, k);
+        let last = member.dir.join("last");
+        let done = checkpoint::find(&last).and_then(|d| checkpoint::epochs_done(&d));
+        match done {
+            Some(e) if e >= member.config.max_epochs => {
+                eprintln!("member {}/{members}: trained ({})", k + 1, member.dir.display());
+            }
+            Some(_) => {
+                eprintln!("member {}/{members} (seed {}): resuming", k + 1, member.config.seed);
+                single::train(&member, true)?;
+            }
+            None => {
+                eprintln!(
+                    "member {}/{members} (seed {}): {}",
+                    k + 1,
+                    member.config.seed,
+                    member.dir.display()
+                );
+                start_run_dir(&member.dir, &member.config, &member.base)?;
+                single::train(&member, false)?;
+            }
+        }
+        let state = read_state(&last)?;
+        steps += state.steps;
+        let model = build_model(&unpretrained(&member), &member.base, entry, device)?;
+        let model = checkpoint::load_model(&last.join(MODEL_FILE), model)
+            .with_context(|| format!("member {}", k + 1))?;
+        joined.push(model.extractor);
+    }
+    Ok((joined, steps))
+}
+
 /// The member's config for rebuilding its trained model: no pretrained weights to fetch.
-fn unpretrained(member: &Run) -> super::TrainConfig {
+fn unpretrained(member: &Run) -> TrainConfig {
     let mut config = member.config.clone();
     config.extractor.pretrained = false;
     config.extractor.weights = None;
@@ -170,7 +174,7 @@ fn read_state(last: &Path) -> anyhow::Result<TrainState> {
 /// Each member's `metric` on the validation rows, from its block of the ensemble's
 /// embeddings (the same ranking as the member alone: its normalised embedding, scaled).
 fn member_values(
-    v: &super::validation::Validation,
+    v: &Validation,
     qg: &oml_core::retrieval::QueryGallery,
     members: usize,
     run: &Run,
@@ -187,7 +191,7 @@ fn member_values(
                 .copied()
                 .collect();
             let emb = Embeddings::new(&block, rows, width)?;
-            let report = evaluate(&emb, qg, &metrics_config(&run.config))?.report;
+            let report = evaluate(&emb, qg, &run.config.metric_args.metrics_config())?.report;
             Ok(report.get(metric).unwrap_or(f64::NAN))
         })
         .collect()

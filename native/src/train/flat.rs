@@ -175,9 +175,9 @@ mod tests {
     use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp, MobileNetV2Config};
 
     use super::*;
-    use crate::train::build::TrainModel;
+    use oml_models::model_file::FileModel;
 
-    fn model(device: &Device, seed: u64) -> TrainModel {
+    fn model(device: &Device, seed: u64) -> FileModel {
         device.seed(seed);
         let extractor =
             AnyExtractor::MobileNetV2(MobileNetV2Config::new().with_width_mult(0.35).init(device));
@@ -229,7 +229,7 @@ mod tests {
         let x = Tensor::<4>::random([4, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
         drop(a.extract(x));
         fold_running_stats(&a);
-        let stats = |m: &TrainModel| values(m, Tensors::RunningStats);
+        let stats = |m: &FileModel| values(m, Tensors::RunningStats);
         let n_channels: usize = 2 * batch_norm_channels(&a);
         assert_eq!(stats(&a).len(), n_channels, "running mean and variance of every BatchNorm");
         assert_ne!(stats(&a), stats(&b));

@@ -17,17 +17,16 @@ pub fn log_metrics(
     let mut row = serde_json::Map::new();
     row.insert("epoch".into(), epoch.into());
     row.insert("train_loss".into(), train_loss.into());
-    let overall = serde_json::to_value(report)?;
-    let mut flat = Vec::new();
-    if let Some(groups) = overall.as_object() {
-        for (group, metrics) in groups {
-            for (metric, by_k) in metrics.as_object().into_iter().flatten() {
-                for (k, v) in by_k.as_object().into_iter().flatten() {
-                    flat.push((format!("{group}/{metric}/{k}"), v.clone()));
-                }
-            }
-        }
-    }
+    // Columns sorted by name, as the logs have always had them.
+    let mut entries: Vec<_> = report.entries().collect();
+    entries.sort_by(|a, b| (a.group, a.metric, &a.key).cmp(&(b.group, b.metric, &b.key)));
+    let flat: Vec<(String, serde_json::Value)> = entries
+        .iter()
+        .map(|e| {
+            let value = if e.value.is_finite() { e.value.into() } else { serde_json::Value::Null };
+            (e.path(), value)
+        })
+        .collect();
     for (k, v) in &flat {
         row.insert(k.clone(), v.clone());
     }

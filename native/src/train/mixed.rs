@@ -13,7 +13,7 @@ use burn::tensor::{FloatDType, Tensor};
 use oml_models::extractor::Extractor;
 use oml_models::precision::{Precision, cast_module};
 
-use super::build::TrainModel;
+use oml_models::model_file::FileModel;
 
 /// See the module documentation.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ impl Mixed {
     ///
     /// # Shapes
     /// `[B, 3, H, W]` → `[B, D]`.
-    pub fn extract(&self, model: &TrainModel, images: Tensor<4>) -> Tensor<2> {
+    pub fn extract(&self, model: &FileModel, images: Tensor<4>) -> Tensor<2> {
         if self.precision == Precision::F32 {
             return model.extract(images);
         }

@@ -5,15 +5,58 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use oml_core::metrics::{MetricsConfig, MetricsReport, RetrievalMetric, evaluate};
-use oml_core::retrieval::{Distance, Embeddings, QueryGallery};
+use oml_core::retrieval::{Embeddings, QueryGallery};
 
+use anyhow::Context;
+
+use super::data::TrainData;
+use super::run::Run;
+use super::validation::Validation;
 use crate::draw::{Layout, ResultsView, curve, grid, worst};
 use crate::embed::ImageItem;
 use crate::io::write_atomically;
 
+/// What a run reports beside its final validation.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    /// The checkpointing metric before training, if validated then.
+    pub before: Option<f64>,
+    /// The best value of the checkpointing metric, and the epoch it was reached after.
+    pub best: Option<(f64, u64)>,
+    /// Members of an ensemble run; 0 for a single model.
+    pub members: usize,
+    pub seconds: f64,
+}
+
+/// Writes the run's report from its final validation (nothing without validation rows).
+pub fn finish(
+    run: &Run,
+    data: &TrainData,
+    v: &Validation,
+    outcome: &Outcome,
+) -> anyhow::Result<()> {
+    let Some(qg) = &data.valid_qg else { return Ok(()) };
+    write_report(&ReportInput {
+        run_dir: &run.dir,
+        config_name: &run.config_name(),
+        items: &data.valid,
+        qg,
+        embeddings: &v.embeddings,
+        dim: v.dim,
+        report: &v.report,
+        metric: &run.config.metric_for_checkpointing,
+        before: outcome.before,
+        best: outcome.best,
+        epochs: run.config.max_epochs,
+        members: outcome.members,
+        seconds: outcome.seconds,
+    })
+    .with_context(|| format!("cannot write the report in {}", run.dir.display()))
+}
+
 /// Inputs of the report: the final model's validation embeddings and the run's history.
 #[derive(Debug)]
-pub struct ReportInput<'a> {
+struct ReportInput<'a> {
     pub run_dir: &'a Path,
     pub config_name: &'a str,
     pub items: &'a [ImageItem],
@@ -38,35 +81,6 @@ fn png(path: &Path, image: &image::RgbImage) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One row per group (OVERALL first, then categories), one column per metric@k (k ascending).
-fn table(report: &MetricsReport) -> String {
-    let flat = |metrics: &serde_json::Value| -> Vec<(String, usize, Option<f64>)> {
-        let mut cells = Vec::new();
-        for (name, by_k) in metrics.as_object().into_iter().flatten() {
-            for (k, v) in by_k.as_object().into_iter().flatten() {
-                cells.push((name.clone(), k.parse().unwrap_or(usize::MAX), v.as_f64()));
-            }
-        }
-        cells.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        cells
-    };
-    let mut md = String::new();
-    for (i, (group, metrics)) in report.groups().enumerate() {
-        let cells = flat(&serde_json::to_value(metrics).unwrap_or_default());
-        if i == 0 {
-            let header: Vec<String> = cells.iter().map(|(n, k, _)| format!("{n}@{k}")).collect();
-            let _ = writeln!(md, "| group | {} |", header.join(" | "));
-            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
-        }
-        let values: Vec<String> = cells
-            .iter()
-            .map(|(_, _, v)| v.map_or_else(|| "n/a".to_owned(), |x| format!("{x:.4}")))
-            .collect();
-        let _ = writeln!(md, "| {group} | {} |", values.join(" | "));
-    }
-    md
-}
-
 /// The train loss and `metric` per logged epoch of a metrics.csv, as a markdown table
 /// (empty when the file cannot be read).
 fn epoch_table(csv: &Path, metric: &str) -> String {
@@ -87,17 +101,13 @@ fn epoch_table(csv: &Path, metric: &str) -> String {
 }
 
 /// Writes report.md, cmc.png and worst_queries.png into the run folder.
-pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
+fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let n_gallery = input.qg.gallery_rows().len();
     let max_k = n_gallery.clamp(1, 20);
     let config = MetricsConfig {
         cmc_top_k: (1..=max_k).collect(),
-        precision_top_k: Vec::new(),
         map_top_k: vec![5.min(max_k)],
-        ndcg_top_k: Vec::new(),
-        fmr_vals: Vec::new(),
-        pcf_variance: Vec::new(),
-        distance: Distance::Euclidean,
+        ..MetricsConfig::none()
     };
     let emb = Embeddings::new(input.embeddings, input.items.len(), input.dim)?;
     let evaluation = evaluate(&emb, input.qg, &config)?;
@@ -134,7 +144,11 @@ pub fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
         input.before.map_or_else(String::new, |b| format!("{b:.4} before training, ")),
         input.best.map_or_else(String::new, |(v, e)| format!(" (best {v:.4} after epoch {e})")),
     );
-    let _ = writeln!(md, "## Metrics after the last epoch\n\n{}", table(input.report));
+    let _ = writeln!(
+        md,
+        "## Metrics after the last epoch\n\n{}",
+        crate::tables::markdown(input.report)
+    );
     let _ = writeln!(md, "## Per epoch\n\nSee `metrics.csv` (epoch 0 is before training).\n");
     md.push_str(&epoch_table(&input.run_dir.join("metrics.csv"), input.metric));
     for k in 0..input.members {

@@ -5,18 +5,16 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::metrics::{MetricsConfig, MetricsReport, evaluate};
-use oml_core::retrieval::{Distance, Embeddings};
+use oml_core::retrieval::Embeddings;
 use oml_models::embedder::{DeviceFailure, l2_normalise};
 use oml_models::extractor::Extractor;
 
-use super::build::TrainModel;
-use super::config::TrainConfig;
 use super::data::{ImagePipeline, TrainData};
-use super::run::Run;
+use oml_models::model_file::FileModel;
 
 /// Embeddings of the validation images (no augmentation, inference mode), row by row.
 pub fn embed_valid(
-    model: &TrainModel,
+    model: &FileModel,
     items: &[crate::embed::ImageItem],
     pipeline: &ImagePipeline,
     normalise: bool,
@@ -50,19 +48,6 @@ pub fn embed_valid(
     Ok(out)
 }
 
-pub fn metrics_config(config: &TrainConfig) -> MetricsConfig {
-    let m = &config.metric_args;
-    MetricsConfig {
-        cmc_top_k: m.cmc_top_k.clone(),
-        precision_top_k: m.precision_top_k.clone(),
-        map_top_k: m.map_top_k.clone(),
-        ndcg_top_k: Vec::new(),
-        fmr_vals: m.fmr_vals.clone(),
-        pcf_variance: Vec::new(),
-        distance: Distance::Euclidean,
-    }
-}
-
 /// The validation report, and the embeddings it was computed from (`[rows, dim]`).
 pub struct Validation {
     pub report: MetricsReport,
@@ -70,20 +55,22 @@ pub struct Validation {
     pub dim: usize,
 }
 
+/// Embeds the validation rows with `model` and computes `metrics` (none without validation
+/// rows).
 pub fn validate(
-    run: &Run,
     data: &TrainData,
-    model: &TrainModel,
+    model: &FileModel,
     pipeline: &ImagePipeline,
     normalise: bool,
     device: &Device,
+    metrics: &MetricsConfig,
 ) -> anyhow::Result<Option<Validation>> {
     let Some(qg) = &data.valid_qg else { return Ok(None) };
     let started = Instant::now();
     let values = embed_valid(model, &data.valid, pipeline, normalise, device, 64)?;
     let dim = values.len() / data.valid.len().max(1);
     let emb = Embeddings::new(&values, data.valid.len(), dim)?;
-    let evaluation = evaluate(&emb, qg, &metrics_config(&run.config))?;
+    let evaluation = evaluate(&emb, qg, metrics)?;
     eprintln!(
         "validation: {} images in {:.1} s",
         data.valid.len(),

@@ -45,6 +45,32 @@ pub enum MetricsConfigError {
 }
 
 impl MetricsConfig {
+    /// No metric at all, Euclidean distance: the start for a config that lists its own
+    /// (`MetricsConfig { cmc_top_k: vec![1], ..MetricsConfig::none() }`).
+    pub fn none() -> Self {
+        Self {
+            cmc_top_k: Vec::new(),
+            precision_top_k: Vec::new(),
+            map_top_k: Vec::new(),
+            ndcg_top_k: Vec::new(),
+            fmr_vals: Vec::new(),
+            pcf_variance: Vec::new(),
+            distance: Distance::Euclidean,
+        }
+    }
+
+    /// cmc, precision, map and ndcg at each of `ks`; no fnmr@fmr or PCF; Euclidean.
+    pub fn at_k(ks: &[usize]) -> Self {
+        Self {
+            cmc_top_k: ks.to_vec(),
+            precision_top_k: ks.to_vec(),
+            map_top_k: ks.to_vec(),
+            ndcg_top_k: ks.to_vec(),
+            ..Self::none()
+        }
+    }
+
+    /// Checks every k and fraction.
     pub fn validate(&self) -> Result<(), MetricsConfigError> {
         for (metric, ks) in self.top_k_lists() {
             if ks.contains(&0) {

@@ -14,4 +14,4 @@ pub use config::{MetricsConfig, MetricsConfigError};
 pub use evaluate::{Evaluation, MetricsError, PerQueryMetrics, evaluate};
 pub use fnmr::{fnmr_at_fmr, fnmr_at_fmr_streaming};
 pub use pcf::pcf;
-pub use report::{GroupMetrics, MetricsReport, OVERALL, RetrievalMetric};
+pub use report::{GroupMetrics, MetricsReport, OVERALL, ReportEntry, RetrievalMetric};

@@ -48,7 +48,37 @@ pub struct GroupMetrics {
     pub fnmr_at_fmr: Vec<(f64, f64)>,
 }
 
+/// One value of a report, named as OML's paths name it: `group/metric/key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportEntry<'a> {
+    /// `OVERALL` or a category.
+    pub group: &'a str,
+    /// `cmc`, `precision`, `map`, `ndcg`, `pcf` or `fnmr@fmr`.
+    pub metric: &'static str,
+    /// k, the explained-variance fraction or the FMR, as OML writes it (`1`, `0.5`, `0.01`).
+    pub key: String,
+    pub value: f64,
+}
+
+impl ReportEntry<'_> {
+    /// `group/metric/key`, the path [`MetricsReport::get`] takes.
+    pub fn path(&self) -> String {
+        format!("{}/{}/{}", self.group, self.metric, self.key)
+    }
+}
+
 impl GroupMetrics {
+    /// Every value of the group as `(metric, key, value)`, in the order of its JSON form:
+    /// the ranked-list metrics in config order, then PCF, then fnmr@fmr.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, String, f64)> + '_ {
+        let retrieval = self.retrieval.iter().flat_map(|(metric, values)| {
+            values.iter().map(|(k, v)| (metric.name(), k.to_string(), *v))
+        });
+        let pcf = self.pcf.iter().map(|(x, v)| ("pcf", x.to_string(), *v));
+        let fnmr = self.fnmr_at_fmr.iter().map(|(x, v)| ("fnmr@fmr", x.to_string(), *v));
+        retrieval.chain(pcf).chain(fnmr)
+    }
+
     /// The value of `metric` at `k`, if computed.
     pub fn retrieval_value(&self, metric: RetrievalMetric, k: usize) -> Option<f64> {
         let (_, values) = self.retrieval.iter().find(|(m, _)| *m == metric)?;
@@ -73,6 +103,18 @@ impl MetricsReport {
     pub fn groups(&self) -> impl Iterator<Item = (&str, &GroupMetrics)> {
         std::iter::once((OVERALL, &self.overall))
             .chain(self.categories.iter().map(|(n, g)| (n.as_str(), g)))
+    }
+
+    /// Every value of every group, OVERALL first.
+    pub fn entries(&self) -> impl Iterator<Item = ReportEntry<'_>> {
+        self.groups().flat_map(|(group, metrics)| {
+            metrics.entries().map(move |(metric, key, value)| ReportEntry {
+                group,
+                metric,
+                key,
+                value,
+            })
+        })
     }
 
     /// Looks a value up by OML's path syntax, e.g. `OVERALL/cmc/1` or `shoes/map/5`.
@@ -134,5 +176,46 @@ impl<K: std::fmt::Display> Serialize for KeyedValues<'_, K> {
             map.serialize_entry(&key.to_string(), &(value.is_finite().then_some(*value)))?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The typed walk names every value of the JSON form once, by a path `get` resolves.
+    #[test]
+    fn entries_walk_the_json_form() {
+        let group = |v: f64| GroupMetrics {
+            n_queries: 3,
+            retrieval: vec![
+                (RetrievalMetric::Cmc, vec![(1, v), (10, 0.9)]),
+                (RetrievalMetric::Map, vec![(5, 0.25)]),
+            ],
+            pcf: vec![(0.5, 0.125)],
+            fnmr_at_fmr: vec![(0.01, f64::NAN)],
+        };
+        let report =
+            MetricsReport { overall: group(0.5), categories: vec![("shoes".into(), group(0.75))] };
+        let entries: Vec<_> = report.entries().collect();
+        let json = serde_json::to_value(&report).unwrap();
+        let leaves: usize = json
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|g| g.as_object().unwrap().values())
+            .map(|m| m.as_object().unwrap().len())
+            .sum();
+        assert_eq!(entries.len(), leaves);
+        assert_eq!(entries[0].path(), "OVERALL/cmc/1");
+        assert_eq!(entries[5].path(), "shoes/cmc/1");
+        for e in &entries {
+            let from_json = &json[e.group][e.metric][&e.key];
+            assert_eq!(from_json.as_f64(), e.value.is_finite().then_some(e.value), "{}", e.path());
+            if e.value.is_finite() {
+                assert_eq!(report.get(&e.path()), Some(e.value));
+            }
+        }
     }
 }

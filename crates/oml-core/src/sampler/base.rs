@@ -41,6 +41,9 @@ pub enum SamplerError {
     ZeroEpochSize,
     #[error("there are no samples")]
     Empty,
+    /// A value out of range that needs no data to see (see `SamplerConfig::check`).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Rows of each label, labels ascending; checks every label has at least 2 rows.

@@ -3,11 +3,13 @@
 mod balance;
 mod base;
 mod category_balance;
+mod config;
 mod distinct_category_balance;
 
 pub use balance::{BalanceSampler, BalanceSamplerConfig};
 pub use base::{BatchSampler, SamplerError};
 pub use category_balance::{CategoryBalanceSampler, CategoryBalanceSamplerConfig};
+pub use config::{DynSampler, MAX_BATCH, MAX_EPOCH_SIZE, SamplerConfig};
 pub use distinct_category_balance::{
     DistinctCategoryBalanceSampler, DistinctCategoryBalanceSamplerConfig,
 };

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::config::TrainConfig;
+use super::TrainConfig;
 
 const BASE: &str = r#"dataset_root = "data"
 max_epochs = 2

@@ -1,3 +1,6 @@
+//! How a command failed: the user's input, or anything else. The commands and the shared
+//! evaluation code below them return it; `cli` turns it into an exit code.
+
 /// How a command failed: with the user's input (exit code 2, like clap's usage errors), or
 /// otherwise (exit code 1).
 #[derive(Debug)]
@@ -22,18 +25,18 @@ impl Failure {
 }
 
 /// Marks an error as the user's input being wrong.
-pub(crate) fn bad_input<E: Into<anyhow::Error>>(e: E) -> Failure {
+pub fn bad_input<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::BadInput(e.into())
 }
 
 /// Marks an error as not the input's fault.
-pub(crate) fn other<E: Into<anyhow::Error>>(e: E) -> Failure {
+pub fn other<E: Into<anyhow::Error>>(e: E) -> Failure {
     Failure::Other(e.into())
 }
 
 /// An unreadable image is the input's fault (exit code 2); a device that cannot run a batch is
 /// not (exit code 1).
-pub(crate) fn embed_failure(e: crate::embed::EmbedError) -> Failure {
+pub fn embed_failure(e: crate::embed::EmbedError) -> Failure {
     match e {
         crate::embed::EmbedError::Image(_) => bad_input(e),
         crate::embed::EmbedError::Device(_) => other(e),

@@ -1,17 +1,12 @@
 //! Range checks of a training config that go beyond its types: everything that would
 //! otherwise fail (or allocate without bound) only once data is loaded or an epoch has run.
 
-use super::config::{SamplerSection, SchedulerSection, TrainConfig, TransformsSection};
-use super::validation::metrics_config;
+use super::{SchedulerSection, TrainConfig, TransformsSection};
 
 /// Largest width of a projection-head layer.
 pub const MAX_HEAD_WIDTH: usize = 1 << 16;
 /// Most layers in a projection head.
 pub const MAX_HEAD_LAYERS: usize = 16;
-/// Largest batch a sampler may draw (`n_labels x n_instances`).
-pub const MAX_BATCH: usize = 1 << 16;
-/// Most batches in an epoch of the distinct-category sampler.
-pub const MAX_EPOCH_SIZE: usize = 1 << 24;
 /// Most devices on one machine.
 pub const MAX_DEVICES: usize = 64;
 
@@ -31,7 +26,7 @@ impl TrainConfig {
         if self.devices > MAX_DEVICES {
             errors.push(format!("devices must be at most {MAX_DEVICES}, got {}", self.devices));
         }
-        check_sampler(&self.sampler, errors);
+        errors.extend(self.sampler.check());
         for (name, t) in
             [("transforms_train", &self.transforms_train), ("transforms_val", &self.transforms_val)]
         {
@@ -62,7 +57,7 @@ impl TrainConfig {
                 }
             }
         }
-        let metrics = metrics_config(self);
+        let metrics = self.metric_args.metrics_config();
         if let Err(e) = metrics.validate() {
             errors.push(format!("metric_args: {e}"));
         }
@@ -110,43 +105,6 @@ impl TrainConfig {
         } else {
             Err(bad(format!("k = {k} is not in metric_args.{metric}_top_k {ks:?}")))
         }
-    }
-}
-
-fn check_sampler(sampler: &SamplerSection, errors: &mut Vec<String>) {
-    // The batch is n_labels x n_instances, times n_categories for the category samplers.
-    let (n_categories, n_labels, n_instances) = match *sampler {
-        SamplerSection::Balance { n_labels, n_instances } => (1, n_labels, n_instances),
-        SamplerSection::CategoryBalance { n_categories, n_labels, n_instances, .. } => {
-            (n_categories, n_labels, n_instances)
-        }
-        SamplerSection::DistinctCategoryBalance {
-            n_categories,
-            n_labels,
-            n_instances,
-            epoch_size,
-        } => {
-            if !(1..=MAX_EPOCH_SIZE).contains(&epoch_size) {
-                errors.push(format!(
-                    "sampler.epoch_size must be 1 to {MAX_EPOCH_SIZE}, got {epoch_size}"
-                ));
-            }
-            (n_categories, n_labels, n_instances)
-        }
-    };
-    for (key, n) in
-        [("n_categories", n_categories), ("n_labels", n_labels), ("n_instances", n_instances)]
-    {
-        if n == 0 {
-            errors.push(format!("sampler.{key} must be at least 1"));
-        }
-    }
-    match n_categories.checked_mul(n_labels).and_then(|n| n.checked_mul(n_instances)) {
-        Some(batch) if batch <= MAX_BATCH => {}
-        _ => errors.push(format!(
-            "sampler: a batch of {n_categories} x {n_labels} x {n_instances} images is over \
-             the limit of {MAX_BATCH}"
-        )),
     }
 }
 

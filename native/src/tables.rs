@@ -1,4 +1,4 @@
-//! Human-readable metric tables for the terminal.
+//! Metric reports as text: a table per group for the terminal, one markdown table for reports.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -6,7 +6,7 @@ use std::fmt::Write;
 use oml_core::metrics::{GroupMetrics, MetricsReport};
 
 /// One block per group (OVERALL, then categories): a k x metric table, then pcf and fnmr@fmr.
-pub(crate) fn render_report(report: &MetricsReport) -> String {
+pub fn terminal(report: &MetricsReport) -> String {
     let mut out = String::new();
     for (name, group) in report.groups() {
         render_group(&mut out, name, group);
@@ -45,4 +45,24 @@ fn render_group(out: &mut String, name: &str, group: &GroupMetrics) {
             let _ = writeln!(out, "  {label:<9} {}", parts.join("  "));
         }
     }
+}
+
+/// One row per group (OVERALL first, then categories), one column per metric and key (in the
+/// report's order).
+pub fn markdown(report: &MetricsReport) -> String {
+    let mut md = String::new();
+    for (i, (group, metrics)) in report.groups().enumerate() {
+        let cells: Vec<_> = metrics.entries().collect();
+        if i == 0 {
+            let header: Vec<String> = cells.iter().map(|(m, k, _)| format!("{m}@{k}")).collect();
+            let _ = writeln!(md, "| group | {} |", header.join(" | "));
+            let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
+        }
+        let values: Vec<String> = cells
+            .iter()
+            .map(|(_, _, v)| if v.is_finite() { format!("{v:.4}") } else { "n/a".to_owned() })
+            .collect();
+        let _ = writeln!(md, "| {group} | {} |", values.join(" | "));
+    }
+    md
 }

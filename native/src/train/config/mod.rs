@@ -3,13 +3,31 @@
 
 use std::path::{Path, PathBuf};
 
+mod average;
+mod criterion;
+mod extractor;
+mod limits;
+mod metrics;
+mod nodes;
+mod optim;
+#[cfg(test)]
+mod props;
+mod transforms;
+
+use oml_core::sampler::SamplerConfig;
+use oml_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
-use super::average::EmaWarmup;
-use super::criterion::CriterionSection;
-pub use super::nodes::NodesSection;
+pub use average::{EmaWarmup, decay_at};
+pub use criterion::{ArcFaceSection, CriterionSection};
+pub use extractor::ExtractorSection;
+pub use limits::{MAX_DEVICES, MAX_HEAD_LAYERS, MAX_HEAD_WIDTH};
+pub use metrics::MetricArgs;
+pub use nodes::NodesSection;
+pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
+pub use transforms::{CropSection, JitterSection, ResizeMode, TransformsSection};
+
 use crate::device::DeviceChoice;
-use oml_models::precision::Precision;
 
 /// Everything a training run needs. Paths are relative to the config file's folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,7 +98,8 @@ pub struct TrainConfig {
     pub extractor: ExtractorSection,
     pub transforms_train: TransformsSection,
     pub transforms_val: TransformsSection,
-    pub sampler: SamplerSection,
+    /// How batches are drawn: `name` and that sampler's keys ([`SamplerConfig`]).
+    pub sampler: SamplerConfig,
     /// The loss: `name = "triplet_with_miner"` (default) with its miner, or `"arcface"`.
     pub criterion: CriterionSection,
     pub optimizer: OptimizerSection,
@@ -141,242 +160,6 @@ pub enum BadImages {
     #[default]
     Fail,
     Skip,
-}
-
-/// The model: a zoo name, its pretrained weights (or random initialisation), and an optional
-/// MLP head (OML's `ExtractorWithMLP`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExtractorSection {
-    /// Zoo name (`oml embed --model help`): architecture, weights and normalisation.
-    pub model: String,
-    /// Start from the zoo's pretrained weights. Default true.
-    #[serde(default = "yes")]
-    pub pretrained: bool,
-    /// A checkpoint to start from instead of the zoo's weights.
-    #[serde(default)]
-    pub weights: Option<PathBuf>,
-    /// Sizes of an MLP projection head on top of the extractor; none by default.
-    #[serde(default)]
-    pub head: Vec<usize>,
-    /// L2-normalise embeddings; default: as the zoo entry says.
-    #[serde(default)]
-    pub normalise_features: Option<bool>,
-    /// Keep the BatchNorm layers' running statistics (normalise with them during training,
-    /// never update them) while γ, β and everything else train: fine-tuning with small or
-    /// category-skewed batches. Default false (OML trains them).
-    #[serde(default)]
-    pub freeze_batch_norm: bool,
-    /// Keep the depthwise convolutions' weights fixed (MobileNetV2, EfficientNet-Lite; 2 % of
-    /// MobileNetV2's parameters, whose gradient is the slowest part of a step on burn's CPU
-    /// backend). Default false.
-    #[serde(default)]
-    pub freeze_depthwise: bool,
-    /// Parts of the model whose weights stay pretrained, by module path: e.g.
-    /// `["stem", "blocks.0", "blocks.1"]` for MobileNetV2's stem and first blocks (paths as
-    /// in `oml export`'s tensor names, with or without the leading `extractor.<Arch>`). Their
-    /// backward pass is skipped too. A path that names nothing is an error. Default none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub freeze: Vec<String>,
-    /// Train this many models, one after another (seeds `seed`, `seed + 1`, ...; each an
-    /// ordinary run in `RUN/members/<k>`), and join them into one ensemble model whose
-    /// distances are the members' mean (`AnyExtractor::Ensemble`). Default 1: one model.
-    #[serde(default = "one_member", skip_serializing_if = "is_one_member")]
-    pub members: usize,
-}
-
-fn one_member() -> usize {
-    1
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_one_member(n: &usize) -> bool {
-    *n == 1
-}
-
-/// Image transforms: resize to `size` (squash, or longest side + pad), then for training
-/// optionally a random resized crop, a flip and colour jitter. Mean and std are the zoo
-/// model's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransformsSection {
-    /// Model input side in pixels.
-    pub size: u32,
-    /// `resize` (squash, default) or `pad` (longest side to `size`, centred on `fill`).
-    #[serde(default)]
-    pub resize: ResizeMode,
-    /// Padding colour for `pad` and the corners `rotation` uncovers. Default white.
-    #[serde(default = "white")]
-    pub fill: [u8; 3],
-    /// Random resized crop: area fraction `scale` and aspect `ratio` ranges.
-    #[serde(default)]
-    pub random_resized_crop: Option<CropSection>,
-    /// Random rotation by up to this many degrees either way (torchvision's
-    /// `RandomRotation`), corners filled with `fill`. Default 0 (none).
-    #[serde(default)]
-    pub rotation: f64,
-    /// Horizontal flip probability. Default 0.
-    #[serde(default)]
-    pub hflip: f64,
-    #[serde(default)]
-    pub color_jitter: Option<JitterSection>,
-    /// Probability of a grey-scale image (torchvision's `RandomGrayscale`), after the colour
-    /// jitter. Default 0.
-    #[serde(default)]
-    pub grayscale: f64,
-}
-
-fn white() -> [u8; 3] {
-    [255, 255, 255]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ResizeMode {
-    #[default]
-    Resize,
-    Pad,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CropSection {
-    #[serde(default = "default_scale")]
-    pub scale: [f64; 2],
-    #[serde(default = "default_ratio")]
-    pub ratio: [f64; 2],
-}
-
-fn default_scale() -> [f64; 2] {
-    [0.08, 1.0]
-}
-fn default_ratio() -> [f64; 2] {
-    [3.0 / 4.0, 4.0 / 3.0]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JitterSection {
-    #[serde(default)]
-    pub brightness: f64,
-    #[serde(default)]
-    pub contrast: f64,
-    #[serde(default)]
-    pub saturation: f64,
-    #[serde(default)]
-    pub hue: f64,
-}
-
-/// How training batches are drawn.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SamplerSection {
-    /// `n_labels × n_instances` batches (OML `BalanceSampler`).
-    Balance { n_labels: usize, n_instances: usize },
-    /// Batches from `n_categories` categories (OML `CategoryBalanceSampler`).
-    CategoryBalance {
-        n_categories: usize,
-        n_labels: usize,
-        n_instances: usize,
-        #[serde(default)]
-        resample_labels: bool,
-        #[serde(default)]
-        weight_categories: bool,
-    },
-    /// Batches from distinct categories, `epoch_size` batches (OML
-    /// `DistinctCategoryBalanceSampler`).
-    DistinctCategoryBalance {
-        n_categories: usize,
-        n_labels: usize,
-        n_instances: usize,
-        epoch_size: usize,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptimizerName {
-    Adam,
-    AdamW,
-    Sgd,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptimizerSection {
-    pub name: OptimizerName,
-    pub lr: f64,
-    /// Default 0 (AdamW: 0.01, PyTorch's default).
-    #[serde(default)]
-    pub weight_decay: Option<f64>,
-    /// SGD momentum. Default 0.
-    #[serde(default)]
-    pub momentum: f64,
-}
-
-/// The learning rate over epochs: constant, cosine down to `min_lr`, or `gamma` every
-/// `step_size` epochs. A pure function of the epoch, so resuming needs only the epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SchedulerSection {
-    #[default]
-    Constant,
-    Cosine {
-        #[serde(default)]
-        min_lr: f64,
-    },
-    Step {
-        step_size: u64,
-        gamma: f64,
-    },
-}
-
-impl SchedulerSection {
-    /// The learning rate of `epoch` (0-based) out of `epochs`.
-    pub fn lr(&self, base: f64, epoch: u64, epochs: u64) -> f64 {
-        match *self {
-            Self::Constant => base,
-            Self::Cosine { min_lr } => {
-                #[allow(clippy::cast_precision_loss)]
-                let t = epoch as f64 / epochs.max(1) as f64;
-                min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
-            }
-            Self::Step { step_size, gamma } => {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-                let k = (epoch / step_size.max(1)) as i32;
-                base * gamma.powi(k)
-            }
-        }
-    }
-}
-
-/// Which retrieval metrics validation computes (OML's `metric_args`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricArgs {
-    #[serde(default = "default_ks")]
-    pub cmc_top_k: Vec<usize>,
-    #[serde(default = "default_ks")]
-    pub precision_top_k: Vec<usize>,
-    #[serde(default = "default_ks")]
-    pub map_top_k: Vec<usize>,
-    #[serde(default)]
-    pub fmr_vals: Vec<f64>,
-}
-
-fn default_ks() -> Vec<usize> {
-    vec![1, 5, 10]
-}
-
-impl Default for MetricArgs {
-    fn default() -> Self {
-        Self {
-            cmc_top_k: default_ks(),
-            precision_top_k: default_ks(),
-            map_top_k: default_ks(),
-            fmr_vals: Vec::new(),
-        }
-    }
 }
 
 /// A config that cannot be used, naming the file and the key.

@@ -1,0 +1,46 @@
+//! `[metric_args]`: which retrieval metrics validation computes.
+
+use oml_core::metrics::MetricsConfig;
+use serde::{Deserialize, Serialize};
+
+/// Which retrieval metrics validation computes (OML's `metric_args`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricArgs {
+    #[serde(default = "default_ks")]
+    pub cmc_top_k: Vec<usize>,
+    #[serde(default = "default_ks")]
+    pub precision_top_k: Vec<usize>,
+    #[serde(default = "default_ks")]
+    pub map_top_k: Vec<usize>,
+    #[serde(default)]
+    pub fmr_vals: Vec<f64>,
+}
+
+fn default_ks() -> Vec<usize> {
+    vec![1, 5, 10]
+}
+
+impl Default for MetricArgs {
+    fn default() -> Self {
+        Self {
+            cmc_top_k: default_ks(),
+            precision_top_k: default_ks(),
+            map_top_k: default_ks(),
+            fmr_vals: Vec::new(),
+        }
+    }
+}
+
+impl MetricArgs {
+    /// The metrics validation computes: these lists, no nDCG or PCF, Euclidean distances.
+    pub fn metrics_config(&self) -> MetricsConfig {
+        MetricsConfig {
+            cmc_top_k: self.cmc_top_k.clone(),
+            precision_top_k: self.precision_top_k.clone(),
+            map_top_k: self.map_top_k.clone(),
+            fmr_vals: self.fmr_vals.clone(),
+            ..MetricsConfig::none()
+        }
+    }
+}

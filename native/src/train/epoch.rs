@@ -1,0 +1,206 @@
+//! One epoch: the sampler's batches grouped into steps, decoded one step ahead on a prefetch
+//! thread, stepped by the strategy, with the weight average, the step log and a progress bar.
+
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::module::Module;
+use indicatif::{ProgressBar, ProgressStyle};
+use oml_models::extractor::{freeze_batch_norm_statistics, freeze_depthwise_weights, freeze_paths};
+use oml_models::model_file::FileModel;
+
+use super::config::TrainConfig;
+use super::data::ImagePipeline;
+use super::log::log_step;
+use super::replica::Batch;
+use super::run::Run;
+use super::setup::{Progress, Setup};
+use super::strategy::Strategy;
+
+/// A step's batches as this node takes them (its share of a group of `per_step × nodes`
+/// batches), and the group's size.
+type Step = (Vec<Vec<usize>>, usize);
+/// A step's batches decoded (pixels and rows of each), and the group's size.
+type LoadedStep = (Vec<(Vec<f32>, Vec<usize>)>, usize);
+
+/// Runs epoch `epoch` (0-based); returns the mean training loss.
+pub fn run(
+    run: &Run,
+    setup: &Setup,
+    strategy: &mut dyn Strategy,
+    progress: &mut Progress,
+    epoch: u64,
+) -> anyhow::Result<f64> {
+    let config = &run.config;
+    let lr = config.scheduler.lr(config.optimizer.lr, epoch, config.max_epochs);
+    progress.trainee.model = frozen_for(config, progress.trainee.model.clone(), epoch);
+    let (n_nodes, rank) = strategy.nodes();
+    let steps = steps(setup.sampler.epoch(epoch), strategy.batches_per_step(), n_nodes, rank);
+    let bar = bar(steps.iter().map(|(b, _)| b.len()).sum(), epoch, config.max_epochs);
+    let mut meter = Meter::new(setup.sampler.batch_size());
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, rx) = sync_channel(1);
+        let (items, pipeline, steps) = (&setup.data.train, &setup.train_pipeline, &steps);
+        scope.spawn(move || prefetch(steps, items, pipeline, epoch, &tx));
+        for loaded in rx {
+            let (group, total) = loaded?;
+            let n = group.len() as u64;
+            let batches = group.into_iter().map(|(pixels, rows)| batch(setup, pixels, rows));
+            let (t, stats) = strategy
+                .step(progress.trainee.clone(), &mut progress.optim, lr, batches.collect(), total)
+                .with_context(|| format!("epoch {}", epoch + 1))?;
+            progress.trainee = t;
+            if let Some(average) = &mut progress.average {
+                average.update(&progress.trainee.model, progress.state.steps)?;
+            }
+            progress.state.steps += 1;
+            log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
+            meter.add(stats.loss, stats.watched, total, n);
+            bar.set_message(meter.message(setup.watched, lr));
+            bar.inc(n);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "epoch {}/{}: loss {:.4}, {} batches, {:.1} images/s, {:.1} s",
+        epoch + 1,
+        config.max_epochs,
+        meter.mean_loss(),
+        meter.batches,
+        meter.images_per_second(),
+        meter.started.elapsed().as_secs_f64()
+    );
+    Ok(meter.mean_loss())
+}
+
+/// The model with what is frozen in `epoch`: the extractor during the first
+/// `freeze_n_epochs`, and the config's frozen parts.
+fn frozen_for(config: &TrainConfig, mut model: FileModel, epoch: u64) -> FileModel {
+    if epoch < config.freeze_n_epochs {
+        model.extractor = model.extractor.freeze();
+    } else {
+        model.extractor = model.extractor.unfreeze();
+    }
+    if config.extractor.freeze_batch_norm {
+        model = freeze_batch_norm_statistics(model);
+    }
+    if config.extractor.freeze_depthwise {
+        model = freeze_depthwise_weights(model).0;
+    }
+    if !config.extractor.freeze.is_empty() {
+        model = freeze_paths(model, &config.extractor.freeze).0;
+    }
+    model
+}
+
+/// The epoch's steps: groups of `per_step` batches per node; this node's share of each
+/// group, and the group's size.
+fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_nodes: usize, rank: usize) -> Vec<Step> {
+    batches
+        .chunks(per_step * n_nodes)
+        .map(|group| {
+            (group.iter().skip(rank * per_step).take(per_step).cloned().collect(), group.len())
+        })
+        .collect()
+}
+
+/// Decodes each step's images (one step ahead of the model: the channel holds one).
+fn prefetch(
+    steps: &[Step],
+    items: &[crate::embed::ImageItem],
+    pipeline: &ImagePipeline,
+    epoch: u64,
+    tx: &SyncSender<anyhow::Result<LoadedStep>>,
+) {
+    for (group, total) in steps {
+        let mut loaded = Vec::with_capacity(group.len());
+        for rows in group {
+            let refs: Vec<_> = rows.iter().map(|&r| &items[r]).collect();
+            let keys: Vec<(u64, u64)> = rows.iter().map(|&r| (epoch, r as u64)).collect();
+            match pipeline.load_batch(&refs, &keys) {
+                Ok(pixels) => loaded.push((pixels, rows.clone())),
+                Err(e) => {
+                    tx.send(Err(e.into())).ok();
+                    return;
+                }
+            }
+        }
+        if tx.send(Ok((loaded, *total))).is_err() {
+            return;
+        }
+    }
+}
+
+/// A device's batch of training rows `rows`, from their decoded `pixels`.
+fn batch(setup: &Setup, pixels: Vec<f32>, rows: Vec<usize>) -> Batch {
+    let (w, h) = setup.train_pipeline.preprocess.output_size();
+    let labels = &setup.data.train_labels;
+    Batch {
+        pixels,
+        shape: [rows.len(), 3, h as usize, w as usize],
+        labels: rows.iter().map(|&r| labels[r]).collect(),
+        classes: rows.iter().map(|&r| setup.classes[r]).collect(),
+        domains: setup.domains.as_ref().map(|d| rows.iter().map(|&r| d[r]).collect()),
+    }
+}
+
+fn bar(batches: usize, epoch: u64, epochs: u64) -> ProgressBar {
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:25}] {pos}/{len} batches {msg} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{}/{epochs}", epoch + 1));
+    bar
+}
+
+/// The epoch's running means (weighted by each step's batches) and speed.
+struct Meter {
+    started: Instant,
+    batch_size: usize,
+    loss: f64,
+    watched: f64,
+    /// Batches over all nodes, and this node's.
+    total: u64,
+    batches: u64,
+}
+
+impl Meter {
+    fn new(batch_size: usize) -> Self {
+        Self { started: Instant::now(), batch_size, loss: 0.0, watched: 0.0, total: 0, batches: 0 }
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn add(&mut self, loss: f64, watched: f64, total: usize, local: u64) {
+        self.loss += loss * total as f64;
+        self.watched += watched * total as f64;
+        self.total += total as u64;
+        self.batches += local;
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn mean_loss(&self) -> f64 {
+        self.loss / self.total.max(1) as f64
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn images_per_second(&self) -> f64 {
+        (self.batches as f64 * self.batch_size as f64) / self.started.elapsed().as_secs_f64()
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn message(&self, watch: &str, lr: f64) -> String {
+        let n = self.total.max(1) as f64;
+        format!(
+            "loss {:.4} {watch} {:.2} {:.1} img/s lr {lr:.2e}",
+            self.loss / n,
+            self.watched / n,
+            self.images_per_second()
+        )
+    }
+}

@@ -1,0 +1,198 @@
+//! The setup phase of a run: data, sampler, image pipelines, model, criterion and optimizer,
+//! then the state to start from (fresh, or read back from the last checkpoint).
+
+use std::time::Instant;
+
+use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
+use oml_core::loss::ArcFaceLossConfig;
+use oml_core::sampler::DynSampler;
+use oml_models::extractor::{Extractor, freeze_depthwise_weights, freeze_paths};
+use oml_models::model_file::FileModel;
+use oml_models::zoo;
+
+use super::average::WeightAverage;
+use super::build::{
+    augment, build_model, optimizer, preprocess, sampler, train_categories, train_domains,
+};
+use super::checkpoint::{self, TrainState};
+use super::config::{BadImages, CriterionSection, TrainConfig};
+use super::criterion::{self as crit, Trainee};
+use super::data::{ImagePipeline, TrainData};
+use super::log::forget_metrics_after;
+use super::replica::Criterion;
+use super::run::Run;
+use super::validation::embed_valid;
+
+/// What stays fixed through a run.
+pub struct Setup {
+    pub data: TrainData,
+    pub sampler: DynSampler,
+    pub train_pipeline: ImagePipeline,
+    pub val_pipeline: ImagePipeline,
+    /// L2-normalise embeddings (the config's choice, else the zoo entry's).
+    pub normalise: bool,
+    /// The device validation runs on; training runs on its autodiff twin.
+    pub device: Device,
+    pub train_device: Device,
+    /// ArcFace's class id of each training row (the training labels, dense), and their number.
+    pub classes: Vec<u32>,
+    pub n_classes: usize,
+    /// Each training row's domain, for cross-domain mining.
+    pub domains: Option<Vec<u32>>,
+    /// ArcFace's config, when that is the criterion.
+    pub arcface: Option<ArcFaceLossConfig>,
+    /// What the progress bar shows besides the loss (see [`Criterion::watched`]).
+    pub watched: &'static str,
+}
+
+/// What changes step by step, and what a checkpoint keeps.
+pub struct Progress {
+    pub trainee: Trainee,
+    pub optim: ModuleOptimizer,
+    pub state: TrainState,
+    /// The weight average, when `ema_decay` is set.
+    pub average: Option<WeightAverage>,
+}
+
+impl Setup {
+    /// Reads the data and builds everything the config names; returns the setup, the
+    /// untrained trainee and the criterion.
+    pub fn new(run: &Run) -> anyhow::Result<(Self, Trainee, Criterion)> {
+        let config = &run.config;
+        let entry = zoo::find(&config.extractor.model)?;
+        let device = config.device.device()?;
+        crate::device::check_precision(&device, config.precision)?;
+        device.seed(config.seed);
+        let root = run.base.join(&config.dataset_root);
+        let skip_bad = config.bad_images == BadImages::Skip;
+        let data = TrainData::load(&root.join(&config.dataframe), &root, skip_bad)?;
+        let sampler = sampler(config, &data)?;
+        let val_pre = preprocess(entry, &config.transforms_val);
+        let train_pre = preprocess(entry, &config.transforms_train);
+        let train_device = device.clone().autodiff();
+        let model = frozen(config, build_model(config, &run.base, entry, &train_device)?)?;
+        let (classes, n_classes) = crit::class_ids(&data.train_labels);
+        let domains = match &config.criterion {
+            CriterionSection::TripletWithMiner(c) if c.cross_domain => Some(train_domains(&data)?),
+            _ => None,
+        };
+        let (criterion, arcface) = match &config.criterion {
+            CriterionSection::TripletWithMiner(c) => (Criterion::Triplet(c.init()?), None),
+            CriterionSection::ArcFace(a) => {
+                let label2category = if a.smooth_within_categories {
+                    Some(crit::class_categories(&classes, &train_categories(&data)?, n_classes))
+                } else {
+                    None
+                };
+                let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
+                (Criterion::ArcFace, Some(c))
+            }
+        };
+        let arcface_loss = arcface.as_ref().map(|c| c.init(&train_device)).transpose()?;
+        let setup = Self {
+            data,
+            sampler,
+            train_pipeline: ImagePipeline {
+                preprocess: train_pre,
+                augment: augment(&config.transforms_train, &train_pre),
+                seed: config.seed,
+            },
+            val_pipeline: ImagePipeline { preprocess: val_pre, augment: None, seed: config.seed },
+            normalise: config.extractor.normalise_features.unwrap_or(entry.normalise_features),
+            device,
+            train_device,
+            classes,
+            n_classes,
+            domains,
+            arcface,
+            watched: criterion.watched(),
+        };
+        Ok((setup, Trainee { model, arcface: arcface_loss }, criterion))
+    }
+
+    /// ArcFace's class weights imprinted from the mean embedding of each class's training
+    /// images under `trainee`'s model (`criterion.imprint`); `trainee` unchanged otherwise.
+    pub fn imprint(&self, config: &TrainConfig, mut trainee: Trainee) -> anyhow::Result<Trainee> {
+        let (CriterionSection::ArcFace(a), Some(c), Some(loss)) =
+            (&config.criterion, &self.arcface, &trainee.arcface)
+        else {
+            return Ok(trainee);
+        };
+        if !a.imprint {
+            return Ok(trainee);
+        }
+        let started = Instant::now();
+        let train = &self.data.train;
+        let e = embed_valid(&trainee.model, train, &self.val_pipeline, true, &self.device, 64)?;
+        let dim = loss.weight.dims()[1];
+        let weight = crit::imprinted_weight(&e, dim, &self.classes, self.n_classes);
+        trainee.arcface = Some(crit::with_weight(c, loss, weight, &self.train_device)?);
+        eprintln!(
+            "arcface: {} class weights imprinted from {} images in {:.1} s",
+            self.n_classes,
+            train.len(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(trainee)
+    }
+}
+
+/// The model with the config's frozen parts, each checked to name something.
+fn frozen(config: &TrainConfig, mut model: FileModel) -> anyhow::Result<FileModel> {
+    if config.extractor.freeze_depthwise {
+        // Checked before anything runs; applied again after each epoch's (un)freeze.
+        let (frozen, n) = freeze_depthwise_weights(model);
+        anyhow::ensure!(
+            n > 0,
+            "extractor.freeze_depthwise: {} has no depthwise convolutions",
+            config.extractor.model
+        );
+        model = frozen;
+    }
+    if !config.extractor.freeze.is_empty() {
+        let (frozen, counts) = freeze_paths(model, &config.extractor.freeze);
+        if let Some((path, _)) = config.extractor.freeze.iter().zip(&counts).find(|(_, n)| **n == 0)
+        {
+            anyhow::bail!(
+                "extractor.freeze: `{path}` names no weights of {} (paths as in `oml export`'s \
+                 tensor names, e.g. `blocks.0`)",
+                config.extractor.model
+            );
+        }
+        model = frozen;
+    }
+    Ok(model)
+}
+
+impl Progress {
+    /// A fresh start from `trainee`, or (with `resume`) the state of the run's last
+    /// checkpoint.
+    pub fn start(run: &Run, trainee: Trainee, resume: bool) -> anyhow::Result<Self> {
+        let config = &run.config;
+        let average = |model: &FileModel| {
+            config.ema_decay.map(|d| WeightAverage::new(model, d, config.ema_warmup))
+        };
+        if !resume {
+            let average = average(&trainee.model);
+            let state = TrainState { epochs_done: 0, best: None, steps: 0 };
+            return Ok(Self { trainee, optim: optimizer(config), state, average });
+        }
+        let dir = checkpoint::find_for_resume(&run.dir.join("last"))?;
+        let loaded = checkpoint::load(&dir, trainee, Some(optimizer(config)))?;
+        if loaded.state.epochs_done > config.max_epochs {
+            return Err(checkpoint::ResumeError::PastEnd {
+                path: dir.join("state.json"),
+                done: loaded.state.epochs_done,
+                max: config.max_epochs,
+            }
+            .into());
+        }
+        // A run resumed with `ema_decay` newly set starts its average here.
+        let average = average(loaded.average.as_ref().unwrap_or(&loaded.trainee.model));
+        let optim = loaded.optimizer.unwrap_or_else(|| optimizer(config));
+        forget_metrics_after(run, loaded.state.epochs_done)?;
+        eprintln!("resuming {} after epoch {}", run.dir.display(), loaded.state.epochs_done);
+        Ok(Self { trainee: loaded.trainee, optim, state: loaded.state, average })
+    }
+}
