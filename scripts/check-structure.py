@@ -4,7 +4,8 @@
 1. No function over MAX_FN_LINES lines in the Rust sources of the crates, native/, wasm/ and
    web/ (test code excluded: `#[cfg(test)]` items and the `tests/` folders; data tables are
    `const`/`static` items, not functions, so they never count).
-2. No import cycle between the files of one crate: file A depends on file B when A names an
+2. The command line is the top of native/: no file outside `native/src/cli/` uses one inside.
+3. No import cycle between the files of one crate: file A depends on file B when A names an
    item that B defines (through `use`, or a path such as `super::b::f()`), with re-exports
    (`pub use`) followed to the file that defines the item. A module root's `mod` and
    `pub use` lines are declarations, not dependencies.
@@ -304,6 +305,16 @@ def main():
         crate = Crate(root)
         for module, f in crate.files.items():
             problems.extend(long_functions(f, crate.code[module], limit))
+        if root.name == "native":
+            for module in crate.files:
+                if module[:1] == ("cli",) or not module:
+                    continue
+                for dep in crate.dependencies(module):
+                    if dep[:1] == ("cli",):
+                        problems.append(
+                            f"{crate.files[module].relative_to(ROOT)} uses "
+                            f"{crate.files[dep].relative_to(ROOT)}: the CLI is the top layer"
+                        )
         for names, edges in crate.cycles():
             problems.append("import cycle between " + ", ".join(names) + ":\n    " + "\n    ".join(edges))
     for p in problems:
@@ -311,7 +322,7 @@ def main():
     if problems:
         print(f"\n{len(problems)} structure problem(s)")
         return 1
-    print("structure: no function over", limit, "lines, no import cycle between files")
+    print(f"structure: no function over {limit} lines, the CLI on top, no import cycle between files")
     return 0
 
 

@@ -14,6 +14,9 @@ started=$SECONDS
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "structure: no function over 120 lines, no import cycle between files, the CLI on top"
+python3 scripts/check-structure.py
+
 step "cargo clippy (-D warnings; wgpu is a default feature)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -207,7 +207,6 @@ fn throughput(
     for _ in 0..batches {
         values(model.extract(x.clone()))?;
     }
-    #[allow(clippy::cast_precision_loss)]
     let per_second = (batch * batches) as f64 / started.elapsed().as_secs_f64();
     let held = gpu.memory_pool_usage().map(|u| u.bytes_reserved);
     Ok((per_second, held))

@@ -21,7 +21,6 @@ impl Normal {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    #[allow(clippy::cast_possible_truncation)]
     pub fn sample(&mut self) -> f32 {
         let (u, v) = (self.uniform(), self.uniform());
         ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
@@ -47,7 +46,6 @@ impl Synthetic {
         let mut rng = Normal::new(seed);
         let embeddings = (0..n * dim).map(|_| rng.sample()).collect();
         let n_labels = (n as u64 / 10).max(2);
-        #[allow(clippy::cast_possible_truncation)]
         let labels = (0..n).map(|_| rng.below(n_labels) as u32).collect();
         Self { embeddings, labels, n, dim }
     }

@@ -42,3 +42,12 @@ pub fn embed_failure(e: crate::embed::EmbedError) -> Failure {
         crate::embed::EmbedError::Device(_) => other(e),
     }
 }
+
+/// Weights that could not be fetched are not the input's fault (exit code 1); a weights file
+/// that does not fit the architecture is (exit code 2).
+pub fn pretrained_failure(e: crate::zoo::PretrainedError) -> Failure {
+    match e {
+        crate::zoo::PretrainedError::Fetch(e) => other(e),
+        e @ crate::zoo::PretrainedError::Load(_) => bad_input(e),
+    }
+}

@@ -68,7 +68,6 @@ fn load(name: &'static str) -> Case {
     let inputs = &json["inputs"];
     let emb_rows = inputs["embeddings"].as_array().unwrap();
     let (rows, dim) = (emb_rows.len(), emb_rows[0].as_array().unwrap().len());
-    #[allow(clippy::cast_possible_truncation)]
     let data: Vec<f32> =
         emb_rows.iter().flat_map(|r| f64s(r).into_iter().map(|v| v as f32)).collect();
     let labels: Vec<u32> = inputs["labels"]

@@ -3,7 +3,7 @@
 //! results for the worst-queries list. Pure Rust over `oml-core`; the bindings are in lib.rs.
 
 use oml_core::dataset::Dataset;
-use oml_core::metrics::{MetricsConfig, RetrievalMetric, evaluate};
+use oml_core::metrics::{MetricsConfig, RetrievalMetric, cmc_curve, evaluate, worst_queries};
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 use serde::Serialize;
 
@@ -104,21 +104,12 @@ pub fn analyse(
 
     let curve_k = CURVE_K.min(qg.gallery_rows().len()).max(1);
     let long = retrieve(&emb, &qg, curve_k, Distance::Euclidean)?;
-    let mut cmc_curve = vec![0.0; curve_k];
-    for q in long.iter() {
-        if let Some(first) = q.is_correct().iter().position(|&c| c) {
-            for v in &mut cmc_curve[first..] {
-                *v += 1.0;
-            }
-        }
-    }
-    let n_queries = long.n_queries().max(1) as f64;
-    cmc_curve.iter_mut().for_each(|v| *v /= n_queries);
+    let cmc_curve = cmc_curve(&long, curve_k);
 
     let map5 = evaluation.per_query.get(RetrievalMetric::Map, 5).unwrap_or(&[]);
     let cmc1 = evaluation.per_query.get(RetrievalMetric::Cmc, 1).unwrap_or(&[]);
     let gallery = qg.gallery_rows();
-    let mut queries: Vec<QueryOutcome> = qg
+    let queries: Vec<QueryOutcome> = qg
         .query_rows()
         .iter()
         .enumerate()
@@ -141,7 +132,12 @@ pub fn analyse(
             }
         })
         .collect();
-    queries.sort_by(|a, b| a.map5.total_cmp(&b.map5).then(a.cmc1.total_cmp(&b.cmc1)));
+    let (map5, cmc1): (Vec<f64>, Vec<f64>) = queries.iter().map(|q| (q.map5, q.cmc1)).unzip();
+    let mut queries: Vec<Option<QueryOutcome>> = queries.into_iter().map(Some).collect();
+    let queries: Vec<QueryOutcome> = worst_queries(&map5, Some(&cmc1), queries.len())
+        .into_iter()
+        .filter_map(|q| queries[q].take())
+        .collect();
 
     Ok(Analysis {
         metrics,

@@ -13,5 +13,6 @@ pub mod dataset;
 pub mod loss;
 pub mod metrics;
 pub mod miner;
+pub mod pairwise;
 pub mod retrieval;
 pub mod sampler;

@@ -3,7 +3,7 @@
 //! gradients, with upstream gradients that differ per sample, on shapes with many classes, in
 //! both branches of the margin, with and without smoothing; and without autodiff.
 #![cfg(feature = "flex-kernels")]
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+#![allow(clippy::unwrap_used)]
 
 use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor};

@@ -2,7 +2,7 @@
 //! embeddings from `tests/fixtures/oml-losses/oml_losses.json` (made by `make_fixtures.py`
 //! beside it), within 1e-4 relative, on the CPU and on a wgpu adapter (each test runs once per
 //! device of `test_devices`, which `device()` hands out).
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+#![allow(clippy::unwrap_used)]
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};

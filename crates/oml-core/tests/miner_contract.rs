@@ -123,12 +123,12 @@ fn every_miner_rejects_unminable_batches() {
 struct BoxedMiner(Box<dyn TripletMiner>);
 
 impl TripletMiner for BoxedMiner {
-    fn sample(
+    fn mine_checked(
         &self,
         features: &Tensor<2>,
         labels: &[u32],
     ) -> Result<oml_core::miner::Triplets, MinerError> {
-        self.0.sample(features, labels)
+        self.0.mine_checked(features, labels)
     }
 }
 

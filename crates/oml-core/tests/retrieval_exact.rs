@@ -1,7 +1,7 @@
 //! Blocked retrieval against brute force: the same items, the same order, the same distances,
 //! across tile boundaries, with sequences, self-exclusion, duplicates and a large common offset
 //! (the worst case for the matrix-product distance formula the tiles use).
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+#![allow(clippy::unwrap_used)]
 
 use oml_core::metrics::{
     MetricsAccumulator, MetricsConfig, evaluate, fnmr_at_fmr, fnmr_at_fmr_streaming,

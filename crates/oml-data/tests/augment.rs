@@ -1,6 +1,6 @@
 //! Seeded training augmentations: reproducible per (seed, epoch, row), and each op does what
 //! torchvision's does.
-#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+#![allow(clippy::unwrap_used)]
 
 use image::{Rgb, RgbImage};
 use oml_data::augment::{

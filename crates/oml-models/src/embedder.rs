@@ -7,6 +7,8 @@ use oml_data::image::Preprocess;
 use crate::extractor::{AnyExtractor, Extractor};
 use crate::precision::{Precision, cast_module};
 
+pub use crate::normalise::l2_normalise;
+
 /// A batch the device could not compute or read back.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the device could not embed a batch of {images} images: {reason}")]
@@ -73,13 +75,4 @@ impl<E: Extractor> Embedder<E> {
         };
         if self.normalise { l2_normalise(out) } else { out }
     }
-}
-
-/// `x / max(‖x‖₂, 1e-12)` per row (PyTorch's `F.normalize`, which OML's `normalise` calls).
-///
-/// # Shapes
-/// `[B, D]` → `[B, D]`.
-pub fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
-    let norm = x.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12);
-    x / norm
 }

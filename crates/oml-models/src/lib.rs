@@ -6,5 +6,6 @@ pub mod embedder;
 pub mod extractor;
 #[cfg(feature = "safetensors")]
 pub mod model_file;
+pub mod normalise;
 pub mod precision;
 pub mod zoo;

@@ -2,7 +2,7 @@
 //! `BatchNorm::forward` followed by the activation: outputs, running statistics, and the
 //! gradients with respect to the input, gamma and beta, for every activation.
 #![cfg(feature = "flex-kernels")]
-#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+#![allow(clippy::unwrap_used)]
 
 use burn::module::Param;
 use burn::nn::{BatchNorm, BatchNormConfig};

@@ -2,7 +2,7 @@
 //! `Conv2d`: outputs and the gradients with respect to the input and the weight, for 3 × 3
 //! and 5 × 5 kernels, strides 1 and 2, odd and even sizes, with and without padding.
 #![cfg(feature = "flex-kernels")]
-#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+#![allow(clippy::unwrap_used)]
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;

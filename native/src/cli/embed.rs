@@ -13,10 +13,10 @@ use oml_models::zoo;
 
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset, from_dir};
-use crate::failure::{Failure, bad_input, embed_failure, other};
+use crate::failure::{Failure, bad_input, embed_failure, other, pretrained_failure};
 use crate::io::{EmbeddingTable, TableFormat, write_table};
 use crate::trained::{is_model_file, load_model_file};
-use crate::zoo::{cache_dir, weights_for};
+use crate::zoo::pretrained;
 
 /// Embeds images with a pretrained model or a model file: every row of a dataset CSV, in row
 /// order, or every image under a folder, sorted by path.
@@ -89,12 +89,8 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         return embed_and_write(args, &embedder.with_precision(args.precision), &args.model);
     }
     let entry = zoo::find(&args.model).map_err(bad_input)?;
-    let weights = match &args.weights {
-        Some(path) => path.clone(),
-        None => weights_for(entry, &cache_dir(), args.offline).map_err(other)?,
-    };
-    let mut model = entry.arch.init(&device);
-    model.load_weights(&weights).map_err(bad_input)?;
+    let model = pretrained(entry, args.weights.as_deref(), args.offline, &device)
+        .map_err(pretrained_failure)?;
     let embedder = Embedder {
         model: model.fold_batch_norms(),
         preprocess: entry.preprocess,

@@ -9,10 +9,10 @@ use oml_models::extractor::ExtractorWithMlp;
 use oml_models::model_file::{self, ModelSpec, SourceSpec};
 use oml_models::zoo;
 
-use crate::failure::{Failure, bad_input, other};
+use crate::failure::{Failure, bad_input, other, pretrained_failure};
 use crate::io::write_atomically;
 use crate::trained::{load_checkpoint, producer};
-use crate::zoo::{cache_dir, weights_for};
+use crate::zoo::pretrained;
 
 /// Writes a trained checkpoint, or a zoo model, as a model file.
 #[derive(Debug, Args)]
@@ -50,12 +50,8 @@ pub(crate) fn run(args: &ExportArgs) -> Result<(), Failure> {
     } else {
         let name = args.model.as_deref().unwrap_or_default();
         let entry = zoo::find(name).map_err(bad_input)?;
-        let weights = match &args.weights {
-            Some(path) => path.clone(),
-            None => weights_for(entry, &cache_dir(), args.offline).map_err(other)?,
-        };
-        let mut backbone = entry.arch.init(&device);
-        backbone.load_weights(&weights).map_err(bad_input)?;
+        let backbone = pretrained(entry, args.weights.as_deref(), args.offline, &device)
+            .map_err(pretrained_failure)?;
         let model = ExtractorWithMlp::new(backbone, &[], &device);
         let source = SourceSpec {
             zoo_model: Some(entry.name.to_owned()),

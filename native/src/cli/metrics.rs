@@ -50,13 +50,10 @@ fn parse_distance(s: &str) -> Result<Distance, String> {
 
 pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
     let config = MetricsConfig {
-        cmc_top_k: args.k.clone(),
-        precision_top_k: args.k.clone(),
-        map_top_k: args.k.clone(),
-        ndcg_top_k: args.k.clone(),
         fmr_vals: if args.no_fmr { Vec::new() } else { args.fmr.clone() },
         pcf_variance: args.pcf.clone(),
         distance: args.distance,
+        ..MetricsConfig::at_k(&args.k)
     };
     config.validate().map_err(bad_input)?;
 

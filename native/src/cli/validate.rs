@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use oml_core::metrics::MetricsConfig;
-use oml_core::retrieval::Distance;
 
 use super::trained_args::ModelOnDataset;
 use crate::eval::evaluate_dataset;
@@ -31,15 +30,7 @@ pub struct ValidateArgs {
 
 pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
     let embedder = args.input.embedder()?;
-    let config = MetricsConfig {
-        cmc_top_k: args.k.clone(),
-        precision_top_k: args.k.clone(),
-        map_top_k: args.k.clone(),
-        ndcg_top_k: args.k.clone(),
-        fmr_vals: Vec::new(),
-        pcf_variance: Vec::new(),
-        distance: Distance::Euclidean,
-    };
+    let config = MetricsConfig::at_k(&args.k);
     config.validate().map_err(bad_input)?;
     let evaluated = evaluate_dataset(
         &embedder,

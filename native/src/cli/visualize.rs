@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
-use oml_core::metrics::{MetricsConfig, RetrievalMetric};
-use oml_core::retrieval::Distance;
+use oml_core::metrics::{MetricsConfig, RetrievalMetric, worst_queries};
 
 use super::trained_args::ModelOnDataset;
-use crate::draw::{Layout, ResultsView, grid, worst};
+use crate::draw::{Layout, ResultsView, grid};
 use crate::eval::{EvaluatedDataset, evaluate_dataset};
 use crate::failure::{Failure, bad_input, other};
 
@@ -47,15 +46,8 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
         return Err(bad_input(anyhow!("--k and --n-queries must be at least 1")));
     }
     let embedder = args.input.embedder()?;
-    let config = MetricsConfig {
-        cmc_top_k: vec![args.k],
-        precision_top_k: Vec::new(),
-        map_top_k: vec![args.k],
-        ndcg_top_k: Vec::new(),
-        fmr_vals: Vec::new(),
-        pcf_variance: Vec::new(),
-        distance: Distance::Euclidean,
-    };
+    let config =
+        MetricsConfig { cmc_top_k: vec![args.k], map_top_k: vec![args.k], ..MetricsConfig::none() };
     let ev = evaluate_dataset(
         &embedder,
         &args.input.dataset,
@@ -94,7 +86,7 @@ pub(crate) fn run(args: &VisualizeArgs) -> Result<(), Failure> {
 fn pick_queries(ev: &EvaluatedDataset, args: &VisualizeArgs) -> Vec<usize> {
     let n = ev.evaluation.results.n_queries();
     match (args.pick, ev.evaluation.per_query.get(RetrievalMetric::Map, args.k)) {
-        (Pick::Worst, Some(ap)) => worst(ap, args.n_queries),
+        (Pick::Worst, Some(ap)) => worst_queries(ap, None, args.n_queries),
         _ => (0..n.min(args.n_queries)).collect(),
     }
 }

@@ -106,7 +106,6 @@ pub fn convert_emoji(opts: &EmojiOptions) -> anyhow::Result<usize> {
     if let Some(limit) = opts.limit {
         emoji.truncate(limit.max(4));
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     let n_val = ((emoji.len() as f64) * opts.val_fraction).round() as usize;
     for vendor in ["google", "twitter"] {
         std::fs::create_dir_all(opts.out.join("images").join(vendor))?;

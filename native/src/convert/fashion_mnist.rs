@@ -112,7 +112,6 @@ pub fn convert_fashion_mnist(opts: &FashionMnistOptions) -> anyhow::Result<usize
         std::fs::create_dir_all(&out_dir)?;
         (0..n).into_par_iter().try_for_each(|i| -> anyhow::Result<()> {
             let data = pixels[i * h * w..(i + 1) * h * w].to_vec();
-            #[allow(clippy::cast_possible_truncation)]
             let image = image::GrayImage::from_raw(w as u32, h as u32, data)
                 .ok_or_else(|| anyhow!("image {i} has the wrong size"))?;
             image.save(out_dir.join(format!("{i}.png")))?;

@@ -53,7 +53,6 @@ pub fn convert_folder(opts: &FolderOptions) -> anyhow::Result<(usize, usize)> {
     }
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(opts.seed));
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     let n_val = ((labels.len() as f64) * opts.val_fraction).round() as usize;
     let mut is_val = vec![false; labels.len()];
     for &i in &order[..n_val] {

@@ -10,7 +10,7 @@ use image::{Rgb, RgbImage, imageops};
 
 pub use digits::draw_number;
 pub use plot::curve;
-pub use results::{ResultsView, worst};
+pub use results::ResultsView;
 
 pub const BLUE: Rgb<u8> = Rgb([30, 90, 230]);
 pub const GREEN: Rgb<u8> = Rgb([20, 170, 60]);

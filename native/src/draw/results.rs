@@ -54,11 +54,3 @@ impl ResultsView<'_> {
         Ok(tiles)
     }
 }
-
-/// The `n` queries with the lowest per-query scores (ties by query order).
-pub fn worst(scores: &[f64], n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
-    order.truncate(n);
-    order
-}

@@ -7,4 +7,4 @@ mod pipeline;
 
 pub use fit::BatchFit;
 pub use inputs::{ImageItem, Listing, from_dataset, from_dir};
-pub use pipeline::{EmbedError, ImageLoadError, embed_items, load_image, load_pixels};
+pub use pipeline::{EmbedError, ImageLoadError, embed_items, load_image, load_pixels, prefetched};

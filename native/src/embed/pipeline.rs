@@ -72,33 +72,56 @@ pub fn embed_items<E: oml_models::extractor::Extractor>(
         .progress_chars("=> "),
     );
     let preprocess = embedder.preprocess;
+    let (w, h) = preprocess.output_size();
+    let per_image = 3 * w as usize * h as usize;
     let mut out = Vec::with_capacity(items.len() * embedder.feat_dim());
-    std::thread::scope(|scope| {
-        // Two batches in flight: one being embedded, one being decoded.
-        let (tx, rx) = sync_channel::<Result<(Vec<f32>, usize), ImageLoadError>>(1);
-        scope.spawn(move || {
-            for chunk in items.chunks(batch_size) {
-                let loaded: Result<Vec<Vec<f32>>, ImageLoadError> =
-                    chunk.par_iter().map(|item| load_pixels(item, &preprocess)).collect();
-                let stop = loaded.is_err();
-                let batch = loaded.map(|images| (images.concat(), chunk.len()));
-                if tx.send(batch).is_err() || stop {
-                    return;
-                }
-            }
-        });
-        let (w, h) = preprocess.output_size();
-        let per_image = 3 * w as usize * h as usize;
-        for batch in rx {
-            let (pixels, n) = batch?;
-            out.extend(fit.run(n, |start, len| {
-                let piece = pixels[start * per_image..(start + len) * per_image].to_vec();
-                embedder.embed(piece, len)
-            })?);
-            bar.inc(n as u64);
-        }
+    let chunks: Vec<&[ImageItem]> = items.chunks(batch_size).collect();
+    let load = |chunk: &&[ImageItem]| {
+        let images: Result<Vec<Vec<f32>>, ImageLoadError> =
+            chunk.par_iter().map(|item| load_pixels(item, &preprocess)).collect();
+        images.map(|images| (images.concat(), chunk.len()))
+    };
+    prefetched(&chunks, load, |(pixels, n): (Vec<f32>, usize)| {
+        out.extend(fit.run(n, |start, len| {
+            let piece = pixels[start * per_image..(start + len) * per_image].to_vec();
+            embedder.embed(piece, len)
+        })?);
+        bar.inc(n as u64);
         Ok::<(), EmbedError>(())
     })?;
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// Runs `load` over `jobs` on a thread of its own, one job ahead of `consume` (a channel of
+/// one: two jobs in flight, one being loaded, one being consumed), in order. Stops at the first
+/// error of either side; the loader stops once the consumer has.
+pub fn prefetched<J, T, LE, E>(
+    jobs: &[J],
+    load: impl Fn(&J) -> Result<T, LE> + Sync,
+    mut consume: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E>
+where
+    J: Sync,
+    T: Send,
+    LE: Send,
+    E: From<LE>,
+{
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel(1);
+        let load = &load;
+        scope.spawn(move || {
+            for job in jobs {
+                let loaded = load(job);
+                let stop = loaded.is_err();
+                if tx.send(loaded).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        for loaded in rx {
+            consume(loaded?)?;
+        }
+        Ok(())
+    })
 }

@@ -158,16 +158,12 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, EmbeddingFileE
     }
     let values: Vec<f32> = match dtype.as_str() {
         "<f4" => npy.into_vec::<f32>().map_err(|e| format(e.to_string()))?,
-        "<f8" => {
-            #[allow(clippy::cast_possible_truncation)]
-            let v = npy
-                .into_vec::<f64>()
-                .map_err(|e| format(e.to_string()))?
-                .into_iter()
-                .map(|v| v as f32)
-                .collect();
-            v
-        }
+        "<f8" => npy
+            .into_vec::<f64>()
+            .map_err(|e| format(e.to_string()))?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
         _ => return Err(EmbeddingFileError::DType { path: path.to_owned(), dtype }),
     };
     let data = match order {
@@ -209,7 +205,6 @@ fn read_safetensors(path: &Path, bytes: &[u8]) -> Result<EmbeddingMatrix, Embedd
     let shape: Vec<u64> = tensor.shape().iter().map(|&s| s as u64).collect();
     let (rows, dim) = matrix_shape(path, &shape)?;
     let raw = tensor.data();
-    #[allow(clippy::cast_possible_truncation)]
     let data: Vec<f32> = match tensor.dtype() {
         safetensors::Dtype::F32 => {
             raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()

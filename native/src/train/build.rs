@@ -18,7 +18,7 @@ use anyhow::anyhow;
 
 use super::config::{OptimizerName, ResizeMode, TrainConfig, TransformsSection};
 use super::data::TrainData;
-use crate::zoo::{cache_dir, weights_for};
+use crate::zoo::pretrained;
 
 pub fn preprocess(entry: &ZooEntry, t: &TransformsSection) -> Preprocess {
     let resize = match t.resize {
@@ -103,7 +103,6 @@ fn dense_ids(
 
 pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     let o = config.optimizer;
-    #[allow(clippy::cast_possible_truncation)]
     let decay = |default: f64| {
         let penalty = o.weight_decay.unwrap_or(default);
         (penalty > 0.0).then(|| WeightDecayConfig::new(penalty as f32))
@@ -113,7 +112,6 @@ pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
         OptimizerName::Adam => {
             AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay(0.0)).init()
         }
-        #[allow(clippy::cast_possible_truncation)]
         OptimizerName::AdamW => AdamWConfig::new()
             .with_epsilon(1e-8)
             .with_weight_decay(o.weight_decay.unwrap_or(0.01) as f32)
@@ -136,20 +134,20 @@ pub fn build_model(
     entry: &ZooEntry,
     device: &Device,
 ) -> anyhow::Result<FileModel> {
+    let weights = config.extractor.weights.as_ref().map(|w| base.join(w));
+    let one = || -> anyhow::Result<AnyExtractor> {
+        if weights.is_some() || config.extractor.pretrained {
+            Ok(pretrained(entry, weights.as_deref(), false, device)?)
+        } else {
+            Ok(entry.arch.init(device))
+        }
+    };
     let members = config.extractor.members;
-    let mut backbone = if members > 1 {
-        AnyExtractor::Ensemble((0..members).map(|_| entry.arch.init(device)).collect())
+    let backbone = if members > 1 {
+        AnyExtractor::Ensemble((0..members).map(|_| one()).collect::<anyhow::Result<_>>()?)
     } else {
-        entry.arch.init(device)
+        one()?
     };
-    let weights = match &config.extractor.weights {
-        Some(w) => Some(base.join(w)),
-        None if config.extractor.pretrained => Some(weights_for(entry, &cache_dir(), false)?),
-        None => None,
-    };
-    if let Some(w) = weights {
-        backbone.load_weights(&w)?;
-    }
     let projection = MlpHead::new(backbone.feat_dim(), &config.extractor.head, device);
     Ok(ExtractorWithMlp { extractor: backbone, projection })
 }

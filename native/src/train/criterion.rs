@@ -77,7 +77,6 @@ pub fn imprinted_weight(
     for sum in sums.chunks_exact(dim) {
         let norm = sum.iter().map(|v| v * v).sum::<f64>().sqrt();
         let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        #[allow(clippy::cast_possible_truncation)]
         out.extend(sum.iter().map(|&v| (v * scale) as f32));
     }
     out

@@ -1,7 +1,6 @@
 //! One epoch: the sampler's batches grouped into steps, decoded one step ahead on a prefetch
 //! thread, stepped by the strategy, with the weight average, the step log and a progress bar.
 
-use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -16,11 +15,12 @@ use super::log::log_step;
 use super::replica::Batch;
 use super::run::Run;
 use super::setup::{Progress, Setup};
-use super::strategy::Strategy;
+use super::strategy::{Step, Strategy};
+use crate::embed::{ImageLoadError, prefetched};
 
 /// A step's batches as this node takes them (its share of a group of `per_step × nodes`
 /// batches), and the group's size.
-type Step = (Vec<Vec<usize>>, usize);
+type StepRows = (Vec<Vec<usize>>, usize);
 /// A step's batches decoded (pixels and rows of each), and the group's size.
 type LoadedStep = (Vec<(Vec<f32>, Vec<usize>)>, usize);
 
@@ -39,27 +39,27 @@ pub fn run(
     let steps = steps(setup.sampler.epoch(epoch), strategy.batches_per_step(), n_nodes, rank);
     let bar = bar(steps.iter().map(|(b, _)| b.len()).sum(), epoch, config.max_epochs);
     let mut meter = Meter::new(setup.sampler.batch_size());
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = sync_channel(1);
-        let (items, pipeline, steps) = (&setup.data.train, &setup.train_pipeline, &steps);
-        scope.spawn(move || prefetch(steps, items, pipeline, epoch, &tx));
-        for loaded in rx {
-            let (group, total) = loaded?;
-            let n = group.len() as u64;
-            let batches = group.into_iter().map(|(pixels, rows)| batch(setup, pixels, rows));
-            let (t, stats) = strategy
-                .step(progress.trainee.clone(), &mut progress.optim, lr, batches.collect(), total)
-                .with_context(|| format!("epoch {}", epoch + 1))?;
-            progress.trainee = t;
-            if let Some(average) = &mut progress.average {
-                average.update(&progress.trainee.model, progress.state.steps)?;
-            }
-            progress.state.steps += 1;
-            log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
-            meter.add(stats.loss, stats.watched, total, n);
-            bar.set_message(meter.message(setup.watched, lr));
-            bar.inc(n);
+    let (items, pipeline) = (&setup.data.train, &setup.train_pipeline);
+    let load = |step: &StepRows| load_step(step, items, pipeline, epoch);
+    prefetched(&steps, load, |(group, total): LoadedStep| -> anyhow::Result<()> {
+        let n = group.len() as u64;
+        let batches = group.into_iter().map(|(pixels, rows)| batch(setup, pixels, rows));
+        let (t, stats) = strategy
+            .step(
+                progress.trainee.clone(),
+                &mut progress.optim,
+                Step { lr, batches: batches.collect(), total },
+            )
+            .with_context(|| format!("epoch {}", epoch + 1))?;
+        progress.trainee = t;
+        if let Some(average) = &mut progress.average {
+            average.update(&progress.trainee.model, progress.state.steps)?;
         }
+        progress.state.steps += 1;
+        log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
+        meter.add(stats.loss, stats.watched, total, n);
+        bar.set_message(meter.message(setup.watched, lr));
+        bar.inc(n);
         Ok(())
     })?;
     bar.finish_and_clear();
@@ -97,7 +97,7 @@ fn frozen_for(config: &TrainConfig, mut model: FileModel, epoch: u64) -> FileMod
 
 /// The epoch's steps: groups of `per_step` batches per node; this node's share of each
 /// group, and the group's size.
-fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_nodes: usize, rank: usize) -> Vec<Step> {
+fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_nodes: usize, rank: usize) -> Vec<StepRows> {
     batches
         .chunks(per_step * n_nodes)
         .map(|group| {
@@ -106,31 +106,20 @@ fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_nodes: usize, rank: usize)
         .collect()
 }
 
-/// Decodes each step's images (one step ahead of the model: the channel holds one).
-fn prefetch(
-    steps: &[Step],
+/// Decodes a step's images (each device's batch, its images on the rayon pool).
+fn load_step(
+    (group, total): &StepRows,
     items: &[crate::embed::ImageItem],
     pipeline: &ImagePipeline,
     epoch: u64,
-    tx: &SyncSender<anyhow::Result<LoadedStep>>,
-) {
-    for (group, total) in steps {
-        let mut loaded = Vec::with_capacity(group.len());
-        for rows in group {
-            let refs: Vec<_> = rows.iter().map(|&r| &items[r]).collect();
-            let keys: Vec<(u64, u64)> = rows.iter().map(|&r| (epoch, r as u64)).collect();
-            match pipeline.load_batch(&refs, &keys) {
-                Ok(pixels) => loaded.push((pixels, rows.clone())),
-                Err(e) => {
-                    tx.send(Err(e.into())).ok();
-                    return;
-                }
-            }
-        }
-        if tx.send(Ok((loaded, *total))).is_err() {
-            return;
-        }
+) -> Result<LoadedStep, ImageLoadError> {
+    let mut loaded = Vec::with_capacity(group.len());
+    for rows in group {
+        let refs: Vec<_> = rows.iter().map(|&r| &items[r]).collect();
+        let keys: Vec<(u64, u64)> = rows.iter().map(|&r| (epoch, r as u64)).collect();
+        loaded.push((pipeline.load_batch(&refs, &keys)?, rows.clone()));
     }
+    Ok((loaded, *total))
 }
 
 /// A device's batch of training rows `rows`, from their decoded `pixels`.
@@ -175,7 +164,6 @@ impl Meter {
         Self { started: Instant::now(), batch_size, loss: 0.0, watched: 0.0, total: 0, batches: 0 }
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn add(&mut self, loss: f64, watched: f64, total: usize, local: u64) {
         self.loss += loss * total as f64;
         self.watched += watched * total as f64;
@@ -183,17 +171,14 @@ impl Meter {
         self.batches += local;
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn mean_loss(&self) -> f64 {
         self.loss / self.total.max(1) as f64
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn images_per_second(&self) -> f64 {
         (self.batches as f64 * self.batch_size as f64) / self.started.elapsed().as_secs_f64()
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn message(&self, watch: &str, lr: f64) -> String {
         let n = self.total.max(1) as f64;
         format!(

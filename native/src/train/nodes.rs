@@ -351,7 +351,6 @@ mod tests {
             .map(|rank| {
                 spawn(3, rank, &address, agreement("same", 2), move |cluster| {
                     let mut cluster = cluster.unwrap();
-                    #[allow(clippy::cast_precision_loss)]
                     let r = rank as f32;
                     let mut values = vec![r, 10.0 * r, 0.1];
                     cluster.all_reduce_sum(&mut values).unwrap();

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use oml_core::metrics::{MetricsConfig, MetricsReport, RetrievalMetric, evaluate};
+use oml_core::metrics::{
+    MetricsConfig, MetricsReport, RetrievalMetric, cmc_curve, evaluate, worst_queries,
+};
 use oml_core::retrieval::{Embeddings, QueryGallery};
 
 use anyhow::Context;
@@ -12,7 +14,7 @@ use anyhow::Context;
 use super::data::TrainData;
 use super::run::Run;
 use super::validation::Validation;
-use crate::draw::{Layout, ResultsView, curve, grid, worst};
+use crate::draw::{Layout, ResultsView, curve, grid};
 use crate::embed::ImageItem;
 use crate::io::write_atomically;
 
@@ -105,18 +107,16 @@ fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let n_gallery = input.qg.gallery_rows().len();
     let max_k = n_gallery.clamp(1, 20);
     let config = MetricsConfig {
-        cmc_top_k: (1..=max_k).collect(),
+        cmc_top_k: vec![max_k],
         map_top_k: vec![5.min(max_k)],
         ..MetricsConfig::none()
     };
     let emb = Embeddings::new(input.embeddings, input.items.len(), input.dim)?;
     let evaluation = evaluate(&emb, input.qg, &config)?;
-    let cmc: Vec<f64> = (1..=max_k)
-        .map(|k| evaluation.report.get(&format!("OVERALL/cmc/{k}")).unwrap_or(f64::NAN))
-        .collect();
+    let cmc = cmc_curve(&evaluation.results, max_k);
     png(&input.run_dir.join("cmc.png"), &curve(&cmc, 480, 260))?;
     let ap = evaluation.per_query.get(RetrievalMetric::Map, 5.min(max_k)).unwrap_or(&[]);
-    let queries = worst(ap, 8);
+    let queries = worst_queries(ap, None, 8);
     let view = ResultsView {
         items: input.items,
         qg: input.qg,

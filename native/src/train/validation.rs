@@ -3,16 +3,17 @@
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use oml_core::metrics::{MetricsConfig, MetricsReport, evaluate};
 use oml_core::retrieval::Embeddings;
-use oml_models::embedder::{DeviceFailure, l2_normalise};
-use oml_models::extractor::Extractor;
+use oml_models::embedder::Embedder;
+use oml_models::precision::Precision;
 
 use super::data::{ImagePipeline, TrainData};
 use oml_models::model_file::FileModel;
 
-/// Embeddings of the validation images (no augmentation, inference mode), row by row.
+/// Embeddings of `items` by the model in inference mode (no augmentation), row by row: the
+/// pipeline of `oml embed`.
 pub fn embed_valid(
     model: &FileModel,
     items: &[crate::embed::ImageItem],
@@ -21,31 +22,14 @@ pub fn embed_valid(
     device: &Device,
     batch: usize,
 ) -> anyhow::Result<Vec<f32>> {
-    let model = model.valid();
-    let (w, h) = pipeline.preprocess.output_size();
-    let per_image = 3 * w as usize * h as usize;
-    let mut fit = crate::embed::BatchFit::new(batch);
-    let mut out = Vec::new();
-    for chunk in items.chunks(batch.max(1)) {
-        let refs: Vec<_> = chunk.iter().collect();
-        let keys = vec![(0, 0); chunk.len()];
-        let pixels = pipeline.load_batch(&refs, &keys)?;
-        let rows = fit.run(chunk.len(), |start, len| {
-            let piece = pixels[start * per_image..(start + len) * per_image].to_vec();
-            let x = Tensor::<4>::from_data(
-                TensorData::new(piece, [len, 3, h as usize, w as usize]),
-                &device.clone().inner(),
-            );
-            let mut e = model.extract(x);
-            if normalise {
-                e = l2_normalise(e);
-            }
-            e.try_into_vec_as::<f32>()
-                .map_err(|e| DeviceFailure { images: len, reason: e.to_string() })
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    let embedder = Embedder {
+        model: model.valid(),
+        preprocess: pipeline.preprocess,
+        normalise,
+        device: device.clone().inner(),
+        precision: Precision::F32,
+    };
+    Ok(crate::embed::embed_items(&embedder, items, batch, false)?)
 }
 
 /// The validation report, and the embeddings it was computed from (`[rows, dim]`).

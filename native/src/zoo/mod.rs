@@ -4,6 +4,8 @@
 mod cache;
 mod checksum;
 mod download;
+mod pretrained;
 
 pub use cache::{cache_dir, weights_for};
 pub use checksum::{ChecksumError, verify};
+pub use pretrained::{PretrainedError, pretrained};

@@ -34,7 +34,6 @@ pub(crate) fn parse_coordinate(cell: &str) -> Result<Option<u32>, DatasetErrorKi
     }
     let v: f64 = cell.parse().map_err(|_| bad())?;
     if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Ok(Some(v as u32))
     } else {
         Err(bad())

@@ -5,11 +5,12 @@ mod cells;
 mod checks;
 mod error;
 mod labels;
+mod paths;
 mod reader;
 mod record;
 
-pub use checks::check_paths_exist;
 pub use error::{DatasetError, DatasetErrorKind, DatasetWarning};
 pub use labels::LabelMap;
+pub use paths::check_paths_exist;
 pub use reader::{Dataset, read_dataset};
 pub use record::{BBox, Record, Split};

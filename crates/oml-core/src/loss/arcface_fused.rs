@@ -216,7 +216,6 @@ fn row(
     spec: &ArcFaceSpec,
     targets: &Targets,
 ) {
-    #[allow(clippy::cast_possible_truncation)]
     let s = spec.s as f32;
     let mut best = (f32::NEG_INFINITY, 0usize);
     for (i, (r, &nu)) in cos.iter_mut().zip(inv_norm).enumerate() {
@@ -226,7 +225,6 @@ fn row(
         }
     }
     let (phi, dphi) = margin(f64::from(cos[y]), spec.m);
-    #[allow(clippy::cast_possible_truncation)]
     let z_y = (spec.s * phi) as f32;
     let logit = |i: usize, cos: f32| if i == y { z_y } else { s * cos };
     let max = cos.iter().enumerate().map(|(i, &v)| logit(i, v)).fold(f32::NEG_INFINITY, f32::max);
@@ -240,21 +238,17 @@ fn row(
         target_dot += f64::from(smoothing.at(i)) * f64::from(z);
     }
     target_dot += (1.0 - spec.epsilon) * f64::from(z_y);
-    #[allow(clippy::cast_possible_truncation)]
     let inv_sum = (1.0 / sum) as f32;
-    #[allow(clippy::cast_possible_truncation)]
     let on_label = (1.0 - spec.epsilon) as f32;
     for (i, (e, &nu)) in grad.iter_mut().zip(inv_norm).enumerate() {
         let mut dz = *e * inv_sum - smoothing.at(i);
         if i == y {
             dz -= on_label;
-            #[allow(clippy::cast_possible_truncation)]
             let dphi = dphi as f32;
             dz *= dphi;
         }
         *e = dz * s * nu;
     }
-    #[allow(clippy::cast_possible_truncation)]
     let loss = (f64::from(max) + sum.ln() - target_dot) as f32;
     out[0] = loss;
     out[1] = if best.1 == y { 1.0 } else { 0.0 };
@@ -313,7 +307,6 @@ impl Targets {
         if spec.epsilon <= 0.0 {
             return Self::None;
         }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         match &spec.category {
             None => Self::Uniform((spec.epsilon / c as f64) as f32),
             Some(category) => {

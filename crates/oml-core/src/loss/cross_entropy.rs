@@ -46,7 +46,6 @@ pub(crate) fn smoothed_cross_entropy(
     if epsilon > 0.0 {
         match smoothing {
             Smoothing::Uniform => {
-                #[allow(clippy::cast_precision_loss)]
                 let share = epsilon / c as f64;
                 value = value - z.sum_dim(1).mul_scalar(share);
                 grad = grad.sub_scalar(share);
@@ -80,7 +79,6 @@ fn category_targets(
     let mut rows = vec![0.0f32; labels.len() * c];
     for (row, &y) in rows.chunks_exact_mut(c).zip(labels) {
         let own = category.get(y as usize).copied().unwrap_or(0);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let share = (epsilon / size[own as usize] as f64) as f32;
         for (t, &k) in row.iter_mut().zip(category) {
             if k == own {

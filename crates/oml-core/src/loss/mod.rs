@@ -6,15 +6,14 @@ mod arcface;
 mod arcface_fused;
 mod arcface_with_mlp;
 mod cross_entropy;
-mod distance;
 mod reduction;
 mod surrogate_precision;
 mod triplet;
 mod triplet_with_miner;
 
+pub use crate::pairwise::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean_self};
 pub use arcface::{ArcFaceLoss, ArcFaceLossConfig, ArcFaceOutput};
 pub use arcface_with_mlp::{ArcFaceLossWithMlp, ArcFaceLossWithMlpConfig};
-pub use distance::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean_self};
 pub use reduction::Reduction;
 pub use surrogate_precision::{SurrogatePrecision, SurrogatePrecisionConfig};
 pub use triplet::{

@@ -3,8 +3,8 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Tensor, TensorData};
 
 use super::LossError;
-use super::distance::pairwise_euclidean_self;
 use super::reduction::Reduction;
+use crate::pairwise::pairwise_euclidean_self;
 
 /// Configuration of [`SurrogatePrecision`] (OML `SurrogatePrecision`,
 /// `losses/surrogate_precision.py`).
@@ -86,7 +86,6 @@ impl SurrogatePrecision {
             same.chunks_exact(b).map(|row| row.iter().sum::<f32>().min(self.k as f32)).collect();
         let same = Tensor::<2>::from_data(TensorData::new(same, [b, b]), &device);
         let positives = Tensor::<1>::from_data(TensorData::new(positives, [b]), &device);
-        #[allow(clippy::cast_precision_loss)]
         let soft_hits =
             sigmoid(rank.neg().add_scalar(self.k as f64).div_scalar(self.temperature1)) * same;
         let precision = soft_hits.sum_dim(1).squeeze_dim::<1>(1) / positives;

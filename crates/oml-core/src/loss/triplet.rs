@@ -3,9 +3,9 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use super::LossError;
-use super::distance::elementwise_euclidean;
 use super::reduction::Reduction;
 use crate::miner::gather_rows;
+use crate::pairwise::elementwise_euclidean;
 
 /// Configuration of [`TripletLoss`] (OML `TripletLoss`, `losses/triplet.py:17`).
 #[derive(Config, Debug, PartialEq)]

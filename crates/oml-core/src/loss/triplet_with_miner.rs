@@ -62,12 +62,11 @@ fn host(values: Tensor<1>) -> Vec<f32> {
 /// OML's per-part logs: a triplet is active when its loss is positive (always, with the soft
 /// margin); distances are Euclidean, averaged within the part.
 fn bank_logs(t: &crate::miner::MinedTriplets, orig: &[bool], margin: Option<f64>) -> BankLogs {
-    use super::distance::elementwise_euclidean;
+    use crate::pairwise::elementwise_euclidean;
     let d_ap = host(elementwise_euclidean(t.anchor.clone(), t.positive.clone()));
     let d_an = host(elementwise_euclidean(t.anchor.clone(), t.negative.clone()));
     let mean = |want: bool, f: &dyn Fn(usize) -> f64| {
         let picked: Vec<f64> = (0..orig.len()).filter(|&i| orig[i] == want).map(f).collect();
-        #[allow(clippy::cast_precision_loss)]
         let n = picked.len() as f64;
         picked.iter().sum::<f64>() / n
     };

@@ -27,7 +27,6 @@ const NOT_WANTED: u32 = u32::MAX;
 /// and the interpolation weight (`numpy.quantile(method="linear")`: virtual index `q·(n−1)`).
 fn quantile_position(q: f64, n: u64) -> (u64, u64, f64) {
     let virtual_index = q * (n - 1) as f64;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let below = (virtual_index.floor() as u64).min(n - 1);
     let above = (below + 1).min(n - 1);
     (below, above, virtual_index - below as f64)
@@ -67,7 +66,6 @@ pub fn fnmr_at_fmr(positives: &[f32], negatives: &[f32], fmr_vals: &[f64]) -> Ve
                 return f64::NAN;
             }
             let (lo, hi, t) = quantile_position(q, n);
-            #[allow(clippy::cast_possible_truncation)]
             lerp(f64::from(sorted[lo as usize]), f64::from(sorted[hi as usize]), t)
         })
         .collect();
@@ -121,7 +119,6 @@ pub fn fnmr_at_fmr_streaming(
         let low = &second.low[wanted_bins[&bin]];
         for (low_bits, &count) in low.iter().enumerate() {
             if rank_in_bin < count {
-                #[allow(clippy::cast_possible_truncation)]
                 let bits = ((bin as u32) << 16) | low_bits as u32;
                 return f64::from(f32::from_bits(bits));
             }
@@ -160,7 +157,6 @@ impl PairPass<'_> {
             let (q, g) = (self.emb.row(query_row as usize), self.emb.row(gallery_row as usize));
             return self.distance.between(q, g);
         }
-        #[allow(clippy::cast_possible_truncation)]
         let d = score_to_distance(self.distance, score) as f32;
         // +0.0, so that the bit pattern orders like the value.
         if d > 0.0 { d } else { 0.0 }

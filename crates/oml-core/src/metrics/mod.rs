@@ -3,6 +3,7 @@
 
 mod accumulator;
 mod config;
+mod curves;
 mod evaluate;
 mod fnmr;
 mod pcf;
@@ -11,6 +12,7 @@ mod report;
 
 pub use accumulator::{AccumulatorError, MetricsAccumulator};
 pub use config::{MetricsConfig, MetricsConfigError};
+pub use curves::{cmc_curve, worst_queries};
 pub use evaluate::{Evaluation, MetricsError, PerQueryMetrics, evaluate};
 pub use fnmr::{fnmr_at_fmr, fnmr_at_fmr_streaming};
 pub use pcf::pcf;

@@ -44,7 +44,6 @@ pub fn pcf(emb: &Embeddings<'_>, rows: &[u32], variance_fractions: &[f64]) -> Ve
         let mut transposed = vec![0.0f32; d * chunk.len()];
         for (i, &r) in chunk.iter().enumerate() {
             for (j, (&v, m)) in emb.row(r as usize).iter().zip(&mean).enumerate() {
-                #[allow(clippy::cast_possible_truncation)]
                 let centred = (f64::from(v) - m) as f32;
                 transposed[j * chunk.len() + i] = centred;
             }

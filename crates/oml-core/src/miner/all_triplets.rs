@@ -4,7 +4,7 @@ use burn::tensor::Tensor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::base::{MinerError, TripletMiner, Triplets, check_domains, check_labels};
+use super::base::{MinerError, TripletMiner, Triplets};
 
 /// Every valid triplet of the batch (OML `AllTripletsMiner`, `miners/inbatch_all_tri.py`):
 /// all ordered `(a, p, n)` with `label[a] == label[p]`, `a ≠ p`, `label[n] ≠ label[a]`. A P x K
@@ -77,24 +77,17 @@ impl AllTripletsMiner {
 }
 
 impl TripletMiner for AllTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
-        check_labels(features.dims()[0], labels)?;
+    fn mine_checked(&self, _features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
         Ok(self.limit(Self::all(labels)))
     }
 
     /// Every triplet whose positive and negative are of another domain than the anchor.
-    fn sample_across(
+    fn mine_checked_across(
         &self,
-        features: &Tensor<2>,
+        _features: &Tensor<2>,
         labels: &[u32],
         domains: &[u32],
     ) -> Result<Triplets, MinerError> {
-        check_labels(features.dims()[0], labels)?;
-        check_domains(labels, domains)?;
-        let all = Self::all_pairing(labels, |a, j| domains[j] != domains[a]);
-        if all.is_empty() {
-            return Err(MinerError::NoTripletAcrossDomains);
-        }
-        Ok(self.limit(all))
+        Ok(self.limit(Self::all_pairing(labels, |a, j| domains[j] != domains[a])))
     }
 }

@@ -49,26 +49,60 @@ pub enum MinerError {
     NoTripletAcrossDomains,
 }
 
-/// Picks triplets from a batch (OML's `ITripletsMinerInBatch`).
+/// Picks triplets from a batch (OML's `ITripletsMinerInBatch`). A miner writes only its own
+/// part ([`Self::mine_checked`], and [`Self::mine_checked_across`] if it can mine across
+/// domains); [`Self::sample`] and [`Self::sample_across`] check the batch once for all.
 pub trait TripletMiner {
+    /// The miner's own part of [`Self::sample`], on a batch [`check_labels`] accepted.
+    ///
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]`.
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError>;
+    fn mine_checked(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError>;
 
-    /// Cross-domain mining: as [`Self::sample`], but an anchor's positives and negatives are
-    /// only rows of another domain than its own (`domains[i]` is row i's), the triplets a
-    /// retrieval from one domain into another meets: a query never competes with its own
-    /// domain's drawings there. Miners that cannot do this say so.
+    /// The miner's own part of [`Self::sample_across`], on a batch whose labels and domains
+    /// were checked. Miners that cannot mine across domains keep this default.
     ///
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]`, `domains`: `[B]`.
-    fn sample_across(
+    fn mine_checked_across(
         &self,
         _features: &Tensor<2>,
         _labels: &[u32],
         _domains: &[u32],
     ) -> Result<Triplets, MinerError> {
         Err(MinerError::NoCrossDomain)
+    }
+
+    /// The batch's triplets: [`check_labels`], then the miner's own part.
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`.
+    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        check_labels(features.dims()[0], labels)?;
+        self.mine_checked(features, labels)
+    }
+
+    /// Cross-domain mining: as [`Self::sample`], but an anchor's positives and negatives are
+    /// only rows of another domain than its own (`domains[i]` is row i's), the triplets a
+    /// retrieval from one domain into another meets: a query never competes with its own
+    /// domain's drawings there. An error when the batch has no such triplet, or the miner
+    /// cannot mine this way.
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`, `domains`: `[B]`.
+    fn sample_across(
+        &self,
+        features: &Tensor<2>,
+        labels: &[u32],
+        domains: &[u32],
+    ) -> Result<Triplets, MinerError> {
+        check_labels(features.dims()[0], labels)?;
+        check_domains(labels, domains)?;
+        let t = self.mine_checked_across(features, labels, domains)?;
+        if t.is_empty() {
+            return Err(MinerError::NoTripletAcrossDomains);
+        }
+        Ok(t)
     }
 }
 
@@ -171,7 +205,7 @@ pub fn check_labels(n_features: usize, labels: &[u32]) -> Result<(), MinerError>
 
 /// Pairwise distances of a batch, detached and read back, row-major `[B * B]`.
 pub(crate) fn distance_matrix(features: &Tensor<2>) -> Result<Vec<f32>, MinerError> {
-    crate::loss::pairwise_euclidean_self(features.clone().detach())
+    crate::pairwise::pairwise_euclidean_self(features.clone().detach())
         .try_into_vec_as::<f32>()
         .map_err(|e| MinerError::Readback(format!("{e:?}")))
 }

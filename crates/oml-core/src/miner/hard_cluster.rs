@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::base::{MinedTriplets, MinerError, TripletSource, check_labels};
-use crate::loss::pairwise_euclidean_self;
+use crate::pairwise::pairwise_euclidean_self;
 
 /// OML `HardClusterMiner` (`miners/inbatch_hard_cluster.py`): one triplet per label of the
 /// batch, made of feature vectors rather than rows: the anchor is the label's mean vector, the

@@ -1,8 +1,6 @@
 use burn::tensor::Tensor;
 
-use super::base::{
-    MinerError, TripletMiner, Triplets, check_domains, check_labels, distance_matrix,
-};
+use super::base::{MinerError, TripletMiner, Triplets, distance_matrix};
 
 /// Batch-hard mining (OML `HardTripletsMiner`, `miners/inbatch_hard_tri.py`): one triplet per
 /// batch row as anchor, with its farthest positive and its nearest negative (on detached
@@ -22,7 +20,6 @@ impl HardTripletsMiner {
         pairs: impl Fn(usize, usize) -> bool,
     ) -> Result<Triplets, MinerError> {
         let n = features.dims()[0];
-        check_labels(n, labels)?;
         let dist = distance_matrix(features)?;
         let mut t = Triplets::default();
         for (a, row) in dist.chunks_exact(n).enumerate() {
@@ -50,22 +47,17 @@ impl HardTripletsMiner {
 }
 
 impl TripletMiner for HardTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+    fn mine_checked(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
         Self::hardest(features, labels, |_, _| true)
     }
 
     /// The hardest positive and negative among the rows of other domains than the anchor's.
-    fn sample_across(
+    fn mine_checked_across(
         &self,
         features: &Tensor<2>,
         labels: &[u32],
         domains: &[u32],
     ) -> Result<Triplets, MinerError> {
-        check_domains(labels, domains)?;
-        let t = Self::hardest(features, labels, |a, j| domains[j] != domains[a])?;
-        if t.is_empty() {
-            return Err(MinerError::NoTripletAcrossDomains);
-        }
-        Ok(t)
+        Self::hardest(features, labels, |a, j| domains[j] != domains[a])
     }
 }

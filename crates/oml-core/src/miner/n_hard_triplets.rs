@@ -2,7 +2,7 @@ use std::ops::Range;
 
 use burn::tensor::Tensor;
 
-use super::base::{MinerError, TripletMiner, Triplets, check_labels, distance_matrix};
+use super::base::{MinerError, TripletMiner, Triplets, distance_matrix};
 
 /// Which of the ranked candidates to keep: the `n` hardest, or the `from`-th to `to`-th
 /// hardest (1-based, inclusive), as OML's `n_positive` / `n_negative` (an int or a range).
@@ -115,9 +115,7 @@ impl NHardTripletsMiner {
 }
 
 impl TripletMiner for NHardTripletsMiner {
-    fn sample(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
-        let n = features.dims()[0];
-        check_labels(n, labels)?;
-        self.sample_with_anchors(features, labels, n)
+    fn mine_checked(&self, features: &Tensor<2>, labels: &[u32]) -> Result<Triplets, MinerError> {
+        self.sample_with_anchors(features, labels, features.dims()[0])
     }
 }

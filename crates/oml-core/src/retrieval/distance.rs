@@ -27,7 +27,6 @@ impl Distance {
     /// `a` and `b`: `[dim]`, same length.
     pub fn between(self, a: &[f32], b: &[f32]) -> f32 {
         debug_assert_eq!(a.len(), b.len());
-        #[allow(clippy::cast_possible_truncation)]
         match self {
             Self::Euclidean => {
                 let sq: f64 = a

@@ -21,7 +21,7 @@ macro_rules! gemm_scalar {
     ($t:ty, $gemm:path) => {
         impl GemmScalar for $t {
             #[inline]
-            #[allow(clippy::cast_possible_truncation, trivial_numeric_casts)]
+            #[allow(trivial_numeric_casts)]
             fn from_f64(value: f64) -> Self {
                 value as $t
             }

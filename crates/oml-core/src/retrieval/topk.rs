@@ -75,7 +75,6 @@ fn tolerance(distance: Distance, dim: usize, query_sq_norm: f64, max_gallery_sq_
         Distance::Euclidean => query_sq_norm + max_gallery_sq_norm,
         Distance::Cosine => 2.0,
     };
-    #[allow(clippy::cast_possible_truncation)]
     let tol = (2.0 * (dim as f64 + 8.0) * F32_UNIT_ROUNDOFF * scale) as f32;
     tol.max(f32::MIN_POSITIVE)
 }

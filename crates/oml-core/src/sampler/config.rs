@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_category_samplers_need_categories_and_balance_does_not() {
-        let labels = [0, 0, 1, 1, 2, 2];
+        let labels = [0, 0, 1, 1, 2, 2, 3, 3];
         let balance = SamplerConfig::Balance { n_labels: 2, n_instances: 2 };
         assert_eq!(balance.init(&labels, None, 3).unwrap().batch_size(), 4);
         let by_category = SamplerConfig::DistinctCategoryBalance {
@@ -182,7 +182,7 @@ mod tests {
         };
         assert!(by_category.needs_categories() && !balance.needs_categories());
         assert!(by_category.init(&labels, None, 3).is_err());
-        let s = by_category.init(&labels, Some(&[0, 0, 0, 0, 1, 1]), 3).unwrap();
+        let s = by_category.init(&labels, Some(&[0, 0, 0, 0, 1, 1, 1, 1]), 3).unwrap();
         assert_eq!(s.batches_per_epoch(), 3);
     }
 }

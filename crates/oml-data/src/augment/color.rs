@@ -24,7 +24,6 @@ fn luma(p: [f32; 3]) -> f32 {
 pub fn grayscale(image: &mut RgbImage) {
     for px in image.pixels_mut() {
         let y = luma([f32::from(px[0]), f32::from(px[1]), f32::from(px[2])]);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let y = y.round().clamp(0.0, 255.0) as u8;
         px.0 = [y, y, y];
     }
@@ -35,10 +34,7 @@ fn blend(image: &mut RgbImage, factor: f32, other: impl Fn([f32; 3]) -> [f32; 3]
         let p = [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])];
         let o = other(p);
         for c in 0..3 {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            {
-                px[c] = (factor * p[c] + (1.0 - factor) * o[c]).round().clamp(0.0, 255.0) as u8;
-            }
+            px[c] = (factor * p[c] + (1.0 - factor) * o[c]).round().clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -65,7 +61,6 @@ fn hsv_to_rgb([h, s, v]: [f32; 3]) -> [f32; 3] {
     let c = v * s;
     let x = c * (1.0 - (h6.rem_euclid(2.0) - 1.0).abs());
     let m = v - c;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (r, g, b) = match h6 as u32 {
         0 => (c, x, 0.0),
         1 => (x, c, 0.0),
@@ -79,7 +74,6 @@ fn hsv_to_rgb([h, s, v]: [f32; 3]) -> [f32; 3] {
 
 impl ColorJitter {
     fn factor(x: f64, rng: &mut ChaCha8Rng) -> Option<f32> {
-        #[allow(clippy::cast_possible_truncation)]
         (x > 0.0).then(|| rng.random_range((1.0 - x).max(0.0)..=1.0 + x) as f32)
     }
 
@@ -96,7 +90,6 @@ impl ColorJitter {
                 1 => {
                     if let Some(f) = Self::factor(self.contrast, rng) {
                         let n = image.pixels().len().max(1);
-                        #[allow(clippy::cast_precision_loss)]
                         let mean = image
                             .pixels()
                             .map(|p| {
@@ -114,17 +107,13 @@ impl ColorJitter {
                 }
                 _ => {
                     if self.hue > 0.0 {
-                        #[allow(clippy::cast_possible_truncation)]
                         let shift = rng.random_range(-self.hue..=self.hue) as f32;
                         for px in image.pixels_mut() {
                             let p = [f32::from(px[0]), f32::from(px[1]), f32::from(px[2])];
                             let [h, s, v] = rgb_to_hsv(p.map(|c| c / 255.0));
                             let rgb = hsv_to_rgb([h + shift, s, v]);
                             for c in 0..3 {
-                                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                                {
-                                    px[c] = (rgb[c] * 255.0).round().clamp(0.0, 255.0) as u8;
-                                }
+                                px[c] = (rgb[c] * 255.0).round().clamp(0.0, 255.0) as u8;
                             }
                         }
                     }

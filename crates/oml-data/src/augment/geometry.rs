@@ -51,7 +51,6 @@ impl RandomResizedCrop {
             let w = (target * aspect).sqrt().round();
             let h = (target / aspect).sqrt().round();
             if w >= 1.0 && h >= 1.0 && w <= w_f && h <= h_f {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let (w, h) = (w as u32, h as u32);
                 let x = rng.random_range(0..=width - w);
                 let y = rng.random_range(0..=height - h);
@@ -67,7 +66,6 @@ impl RandomResizedCrop {
         } else {
             (w_f, h_f)
         };
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let (w, h) = ((w as u32).clamp(1, width), (h as u32).clamp(1, height));
         ((width - w) / 2, (height - h) / 2, w, h)
     }
@@ -112,7 +110,6 @@ pub fn rotate(image: &RgbImage, degrees: f64, fill: [u8; 3]) -> RgbImage {
     let (wi, hi) = (i64::from(w), i64::from(h));
     let at = |x: i64, y: i64, c: usize| -> f64 {
         if (0..wi).contains(&x) && (0..hi).contains(&y) {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             f64::from(image.get_pixel(x as u32, y as u32).0[c])
         } else {
             f64::from(fill[c])
@@ -125,16 +122,12 @@ pub fn rotate(image: &RgbImage, degrees: f64, fill: [u8; 3]) -> RgbImage {
         let sy = sin * dx + cos * dy + cy - 0.5;
         let (x0, y0) = (sx.floor(), sy.floor());
         let (fx, fy) = (sx - x0, sy - y0);
-        #[allow(clippy::cast_possible_truncation)]
         let (x0, y0) = (x0 as i64, y0 as i64);
         let mut out = [0u8; 3];
         for (c, v) in out.iter_mut().enumerate() {
             let top = at(x0, y0, c) * (1.0 - fx) + at(x0 + 1, y0, c) * fx;
             let bottom = at(x0, y0 + 1, c) * (1.0 - fx) + at(x0 + 1, y0 + 1, c) * fx;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            {
-                *v = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
-            }
+            *v = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
         }
         image::Rgb(out)
     })

@@ -154,7 +154,7 @@ fn pad(image: &RgbImage, size: u32, fill: [u8; 3]) -> RgbImage {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn gradient(w: u32, h: u32) -> RgbImage {

@@ -2,7 +2,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 use super::{EfficientNetLite, Extractor, MobileNetV2, ResNet, ViT};
-use crate::embedder::l2_normalise;
+use crate::normalise::l2_normalise;
 
 /// Any of our architectures, chosen at run time (the zoo, the CLI's `--model`, model files),
 /// or an ensemble of them.
@@ -76,7 +76,6 @@ impl Extractor for AnyExtractor {
 /// # Shapes
 /// `images`: `[B, 3, H, W]` → `[B, Σₖ feat_dimₖ]`.
 fn join_members(members: &[AnyExtractor], images: &Tensor<4>) -> Tensor<2> {
-    #[allow(clippy::cast_precision_loss)]
     let scale = 1.0 / (members.len().max(1) as f64).sqrt();
     let parts: Vec<Tensor<2>> =
         members.iter().map(|m| l2_normalise(m.extract(images.clone())).mul_scalar(scale)).collect();

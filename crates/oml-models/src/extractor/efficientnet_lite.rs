@@ -54,11 +54,8 @@ const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
 /// `round_filters`: channels times the width multiplier, to a multiple of 8, never down by
 /// more than 10%.
 fn round_filters(channels: usize, width: f64) -> usize {
-    #[allow(clippy::cast_precision_loss)]
     let scaled = channels as f64 * width;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut rounded = (((scaled + 4.0) as usize) / 8 * 8).max(8);
-    #[allow(clippy::cast_precision_loss)]
     if (rounded as f64) < 0.9 * scaled {
         rounded += 8;
     }
@@ -76,11 +73,6 @@ impl EfficientNetLiteConfig {
         for (stage, &(repeats, kernel, stride, expansion, _, c_out)) in STAGES.iter().enumerate() {
             let c_out = round_filters(c_out, self.width);
             // The first and last stages keep their depth ("fix_head_stem").
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
             let repeats = if stage == 0 || stage == STAGES.len() - 1 {
                 repeats
             } else {

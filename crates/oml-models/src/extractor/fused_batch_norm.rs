@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use super::flex_buffers::{contiguous, par_filled, slice};
 
-use super::layers::Activation;
+use super::activation::Activation;
 
 /// The normalised, activated output and the batch statistics `[C]` (no gradient).
 #[derive(ExtensionType)]
@@ -166,7 +166,6 @@ impl Backward<Flex, 3> for BatchNormActBackward {
             Activation::Relu => delta_sums::<Relu>(x, slice(&dy), n, c, hw, &affine),
             Activation::Relu6 => delta_sums::<Relu6>(x, slice(&dy), n, c, hw, &affine),
         };
-        #[allow(clippy::cast_precision_loss)]
         let m = (n * hw).max(1) as f64;
         let xhat_dots: Vec<f64> = sums
             .iter()
@@ -177,7 +176,6 @@ impl Backward<Flex, 3> for BatchNormActBackward {
             .collect();
 
         if let Some(node) = node_x {
-            #[allow(clippy::cast_possible_truncation)]
             let coefficients: Vec<InputGrad> = (0..c)
                 .map(|ch| InputGrad {
                     scale: affine.scale[ch],
@@ -199,12 +197,10 @@ impl Backward<Flex, 3> for BatchNormActBackward {
             grads.register::<Flex>(node.id, dy);
         }
         if let Some(node) = node_gamma {
-            #[allow(clippy::cast_possible_truncation)]
             let dgamma: Vec<f32> = xhat_dots.iter().map(|&d| d as f32).collect();
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dgamma, [c])));
         }
         if let Some(node) = node_beta {
-            #[allow(clippy::cast_possible_truncation)]
             let dbeta: Vec<f32> = sums.iter().map(|&(sum, _)| sum as f32).collect();
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(dbeta, [c])));
         }
@@ -360,7 +356,6 @@ struct Affine {
 
 impl Affine {
     fn new(gamma: &[f32], beta: &[f32], mean: &[f32], variance: &[f32], epsilon: f64) -> Self {
-        #[allow(clippy::cast_possible_truncation)]
         let inv_std: Vec<f32> =
             variance.iter().map(|&v| (1.0 / (f64::from(v) + epsilon).sqrt()) as f32).collect();
         let scale: Vec<f32> = gamma.iter().zip(&inv_std).map(|(g, s)| g * s).collect();
@@ -384,7 +379,6 @@ fn forward(
 ) -> Forward {
     let (n, c, hw) = dims(x);
     let values = slice(x);
-    #[allow(clippy::cast_precision_loss)]
     let m = (n * hw).max(1) as f64;
     // Sums shifted by the channel's first value, against cancellation in E[x²] − E[x]².
     let stats: Vec<(f32, f32)> = (0..c)
@@ -399,7 +393,6 @@ fn forward(
                 squares += f64::from(s2);
             }
             let mean_shift = sum / m;
-            #[allow(clippy::cast_possible_truncation)]
             (
                 ((f64::from(pivot) + mean_shift) as f32),
                 ((squares / m - mean_shift * mean_shift).max(0.0) as f32),

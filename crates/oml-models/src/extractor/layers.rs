@@ -3,32 +3,9 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, FloatDType, Tensor};
 
-/// The activation after a convolution and its BatchNorm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    None,
-    Relu,
-    /// `min(max(x, 0), 6)`.
-    Relu6,
-}
-
-impl Activation {
-    pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            Self::None => x,
-            Self::Relu => relu(x),
-            // min(relu(x), 6) as relu(x) − relu(relu(x) − 6): two ReLUs cost less than
-            // `clamp`'s masks, forward and backward (one training step 2.96 s → 2.30 s).
-            Self::Relu6 => {
-                let r = relu(x);
-                r.clone() - relu(r.sub_scalar(6.0))
-            }
-        }
-    }
-}
+pub use super::activation::Activation;
 
 /// How a [`ConvBn`] pads its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -29,7 +29,6 @@ pub struct MobileNetV2 {
 
 /// torchvision's `_make_divisible`: round to a multiple of 8, never down by more than 10%.
 fn make_divisible(value: f64) -> usize {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut v = (((value + 4.0) as usize) / 8 * 8).max(8);
     if (v as f64) < 0.9 * value {
         v += 8;
@@ -57,7 +56,6 @@ impl MobileNetV2Config {
         let stem = conv([3, c_in], 3).stride(2).act(Activation::Relu6).init(device);
         let mut blocks = Vec::new();
         for (t, c, n, s) in SETTINGS {
-            #[allow(clippy::cast_precision_loss)]
             let c_out = make_divisible(c as f64 * self.width_mult);
             for i in 0..n {
                 let stride = if i == 0 { s } else { 1 };

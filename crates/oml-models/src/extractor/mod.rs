@@ -1,5 +1,6 @@
 //! The [`Extractor`] trait and the architectures.
 
+mod activation;
 mod any;
 mod base;
 mod efficientnet_lite;

@@ -242,20 +242,14 @@ fn bicubic_matrix(n_in: usize, n_out: usize, scale: f64) -> Vec<f32> {
     let far = |x: f64| ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A;
     let mut m = vec![0.0f32; n_out * n_in];
     for o in 0..n_out {
-        #[allow(clippy::cast_precision_loss)]
         let src = scale * (o as f64 + 0.5) - 0.5;
         let base = src.floor();
         let t = src - base;
         let weights = [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)];
         for (k, w) in weights.into_iter().enumerate() {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
             let j = (base as i64 + k as i64 - 1).clamp(0, n_in as i64 - 1);
-            #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
             let j = j as usize;
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                m[o * n_in + j] += w as f32;
-            }
+            m[o * n_in + j] += w as f32;
         }
     }
     m
@@ -274,11 +268,9 @@ impl ViT {
         if rows * cols == trained && rows == cols {
             return pos;
         }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let m = (trained as f64).sqrt().round() as usize;
         let device = pos.device();
         let offset = self.interpolate_offset;
-        #[allow(clippy::cast_precision_loss)]
         let scale = |out: usize| {
             if offset > 0.0 { m as f64 / (out as f64 + offset) } else { m as f64 / out as f64 }
         };

@@ -1,5 +1,5 @@
 //! Helpers shared by the extractor tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::cast_possible_truncation)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 

@@ -21,7 +21,6 @@ pub enum EmaWarmup {
 
 /// The average's decay after `updates` updates.
 pub fn decay_at(decay: f64, warmup: EmaWarmup, updates: u64) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let n = updates as f64;
     let warm = match warmup {
         EmaWarmup::Tensorflow => (1.0 + n) / (10.0 + n),

@@ -46,12 +46,10 @@ impl SchedulerSection {
         match *self {
             Self::Constant => base,
             Self::Cosine { min_lr } => {
-                #[allow(clippy::cast_precision_loss)]
                 let t = epoch as f64 / epochs.max(1) as f64;
                 min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
             }
             Self::Step { step_size, gamma } => {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
                 let k = (epoch / step_size.max(1)) as i32;
                 base * gamma.powi(k)
             }

@@ -13,9 +13,9 @@ use super::super::criterion::Trainee;
 use super::super::flat::{self, Tensors};
 use super::super::mixed::Mixed;
 use super::super::nodes::{Agreement, Cluster};
-use super::super::replica::{Batch, Criterion, StepStats};
+use super::super::replica::{Criterion, StepStats};
 use super::replicas::Replicas;
-use super::{Strategy, check_batches, share};
+use super::{Step, Stepped, Strategy};
 
 /// This node's devices, and the other nodes.
 #[derive(Debug)]
@@ -45,27 +45,18 @@ impl Strategy for ClusterSteps {
         (self.cluster.count(), self.cluster.rank())
     }
 
-    fn step(
-        &mut self,
-        trainee: Trainee,
-        optim: &mut ModuleOptimizer,
-        lr: f64,
-        batches: Vec<Batch>,
-        total: usize,
-    ) -> anyhow::Result<(Trainee, StepStats)> {
-        check_batches(batches.len(), self.batches_per_step(), total, true)?;
-        let share = share(total);
+    fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
+        step.check(self.batches_per_step(), true)?;
+        let share = step.share();
+        let Step { lr, batches, .. } = step;
         // One vector: this node's summed gradients, then its share of the loss and of the
         // criterion's figure; the nodes add theirs up.
         let (trainable, _) = flat::sizes(&trainee);
         let mut sum = vec![0.0f32; trainable + 2];
         for mut r in self.replicas.gradients(&trainee, batches, share)? {
             flat::add_gradients(&trainee, &mut r.grads, &mut sum[..trainable]);
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                sum[trainable] += (r.loss * share) as f32;
-                sum[trainable + 1] += (r.watched * share) as f32;
-            }
+            sum[trainable] += (r.loss * share) as f32;
+            sum[trainable + 1] += (r.watched * share) as f32;
         }
         self.cluster.all_reduce_sum(&mut sum)?;
         let grads = flat::gradients(&trainee, &sum[..trainable], &self.replicas.devices[0]);
@@ -74,7 +65,6 @@ impl Strategy for ClusterSteps {
         flat::fold_running_stats(&trainee);
         let mut running = flat::values(&trainee, Tensors::RunningStats);
         self.cluster.all_reduce_sum(&mut running)?;
-        #[allow(clippy::cast_precision_loss)]
         let n_nodes = self.cluster.count() as f32;
         running.iter_mut().for_each(|v| *v /= n_nodes);
         let trainee = flat::with_values(trainee, Tensors::RunningStats, &running);

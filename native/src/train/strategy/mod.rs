@@ -35,18 +35,43 @@ pub trait Strategy {
         (1, 0)
     }
 
-    /// One step: `batches[i]` on device i (at most one batch per device; the last step of an
-    /// epoch may have fewer, and on a node of a cluster none), then the optimizer on the mean
-    /// of the gradients of the step's `total` batches (over all nodes). Returns the updated
-    /// trainee on the main device and the mean loss over the `total` batches.
-    fn step(
-        &mut self,
-        trainee: Trainee,
-        optim: &mut ModuleOptimizer,
-        lr: f64,
-        batches: Vec<Batch>,
-        total: usize,
-    ) -> anyhow::Result<(Trainee, StepStats)>;
+    /// One step: the optimizer on the mean of the gradients of the step's batches (over all
+    /// nodes). Returns the updated trainee on the main device and the step's mean loss.
+    fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped;
+}
+
+/// What a step returns: the trainee after the optimizer step, and the step's figures.
+pub type Stepped = anyhow::Result<(Trainee, StepStats)>;
+
+/// A step's input: `batches[i]` goes to device i (at most one batch per device; the last step
+/// of an epoch may have fewer, and on a node of a cluster none), out of `total` batches taken
+/// by all nodes together, at learning rate `lr`.
+#[derive(Debug)]
+pub struct Step {
+    pub lr: f64,
+    pub batches: Vec<Batch>,
+    pub total: usize,
+}
+
+impl Step {
+    /// At most one batch per device and at most `total`; on a single node exactly `total`,
+    /// at least one.
+    fn check(&self, per_step: usize, cluster: bool) -> anyhow::Result<()> {
+        let (n, total) = (self.batches.len(), self.total);
+        anyhow::ensure!(
+            n <= per_step && n <= total && total > 0,
+            "a step takes up to {per_step} of its {total} batches here, got {n}",
+        );
+        anyhow::ensure!(n > 0 || cluster, "a step on a single node takes at least one batch");
+        anyhow::ensure!(n == total || cluster, "{n} of {total} batches on a single node");
+        Ok(())
+    }
+
+    /// Each replica's loss is scaled by 1/total, so the summed gradients are the mean.
+    #[allow(clippy::cast_precision_loss)]
+    fn share(&self) -> f64 {
+        1.0 / self.total as f64
+    }
 }
 
 /// The strategy for `devices` (`devices[0]` is the main device: the model lives there between
@@ -67,24 +92,6 @@ pub fn choose(
         }
         None => Box::new(OneDevice::new(devices, criterion, normalise, mixed)),
     }
-}
-
-/// The checks every strategy makes of a step's batches: at most one per device, at most
-/// `total`, and (on a single node) exactly `total`, at least one.
-fn check_batches(n: usize, per_step: usize, total: usize, cluster: bool) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        n <= per_step && n <= total && total > 0,
-        "a step takes up to {per_step} of its {total} batches here, got {n}",
-    );
-    anyhow::ensure!(n > 0 || cluster, "a step on a single node takes at least one batch");
-    anyhow::ensure!(n == total || cluster, "{n} of {total} batches on a single node");
-    Ok(())
-}
-
-/// Each replica's loss is scaled by 1/total, so the summed gradients are the mean.
-#[allow(clippy::cast_precision_loss)]
-fn share(total: usize) -> f64 {
-    1.0 / total as f64
 }
 
 #[cfg(test)]

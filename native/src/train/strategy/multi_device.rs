@@ -8,9 +8,9 @@ use burn::tensor::Device;
 
 use super::super::criterion::Trainee;
 use super::super::mixed::Mixed;
-use super::super::replica::{Batch, Criterion, StepStats};
+use super::super::replica::{Criterion, StepStats};
 use super::replicas::Replicas;
-use super::{Strategy, check_batches, share};
+use super::{Step, Stepped, Strategy};
 
 /// Several devices of this machine, one batch each per step.
 #[derive(Debug)]
@@ -29,16 +29,10 @@ impl Strategy for MultiDevice {
         self.replicas.devices.len().max(1)
     }
 
-    fn step(
-        &mut self,
-        trainee: Trainee,
-        optim: &mut ModuleOptimizer,
-        lr: f64,
-        batches: Vec<Batch>,
-        total: usize,
-    ) -> anyhow::Result<(Trainee, StepStats)> {
-        check_batches(batches.len(), self.batches_per_step(), total, false)?;
-        let share = share(total);
+    fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
+        step.check(self.batches_per_step(), false)?;
+        let share = step.share();
+        let Step { lr, batches, .. } = step;
         let (mut loss, mut watched) = (0.0, 0.0);
         let mut multi = MultiGradientsParams::default();
         for r in self.replicas.gradients(&trainee, batches, share)? {

@@ -5,8 +5,8 @@ use burn::tensor::Device;
 
 use super::super::criterion::Trainee;
 use super::super::mixed::{Mixed, Unscaled};
-use super::super::replica::{Batch, Criterion, StepStats, replica_loss};
-use super::{Strategy, check_batches};
+use super::super::replica::{Criterion, StepStats, replica_loss};
+use super::{Step, Stepped, Strategy};
 
 /// One device, one batch per step.
 pub struct OneDevice {
@@ -35,15 +35,9 @@ impl Strategy for OneDevice {
         1
     }
 
-    fn step(
-        &mut self,
-        trainee: Trainee,
-        optim: &mut ModuleOptimizer,
-        lr: f64,
-        batches: Vec<Batch>,
-        total: usize,
-    ) -> anyhow::Result<(Trainee, StepStats)> {
-        check_batches(batches.len(), 1, total, false)?;
+    fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
+        step.check(1, false)?;
+        let Step { lr, batches, .. } = step;
         let factor = self.mixed.loss_factor();
         let (loss, value, watched) = replica_loss(
             &trainee,

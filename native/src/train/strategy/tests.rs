@@ -15,7 +15,7 @@ use super::super::flat::{self, Tensors};
 use super::super::mixed::Mixed;
 use super::super::nodes::Cluster;
 use super::super::replica::{Batch, Criterion, replica_loss};
-use super::{ClusterSteps, MultiDevice, Strategy};
+use super::{ClusterSteps, MultiDevice, Step, Strategy};
 
 fn f32() -> Mixed {
     Mixed::new(oml_models::precision::Precision::F32)
@@ -84,8 +84,9 @@ fn two_nodes_take_the_step_of_two_devices() {
     let mut parallel =
         MultiDevice::new(vec![device.clone(), device.clone()], criterion(), true, f32());
     let mut optim: ModuleOptimizer = SgdConfig::new().init();
-    let (expected, expected_stats) =
-        parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
+    let (expected, expected_stats) = parallel
+        .step(trainee.clone(), &mut optim, Step { lr, batches: batches.clone(), total: 2 })
+        .unwrap();
 
     let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let nodes: Vec<_> = (0..2)
@@ -99,7 +100,9 @@ fn two_nodes_take_the_step_of_two_devices() {
                 let mut trainer =
                     ClusterSteps::new(vec![device], criterion(), true, cluster, f32());
                 let mut optim: ModuleOptimizer = SgdConfig::new().init();
-                trainer.step(trainee, &mut optim, lr, vec![batch], 2).unwrap()
+                trainer
+                    .step(trainee, &mut optim, Step { lr, batches: vec![batch], total: 2 })
+                    .unwrap()
             })
         })
         .collect();
@@ -141,7 +144,9 @@ fn a_data_parallel_step_is_a_step_on_the_mean_of_the_replicas_losses() {
     let mut parallel =
         MultiDevice::new(vec![device.clone(), device.clone()], criterion(), true, f32());
     let mut optim: ModuleOptimizer = SgdConfig::new().init();
-    let (a, stats) = parallel.step(trainee.clone(), &mut optim, lr, batches.clone(), 2).unwrap();
+    let (a, stats) = parallel
+        .step(trainee.clone(), &mut optim, Step { lr, batches: batches.clone(), total: 2 })
+        .unwrap();
 
     let single = criterion();
     let (l1, v1, _) =

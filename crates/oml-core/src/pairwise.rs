@@ -1,3 +1,6 @@
+//! Distances between embedding tensors, with gradients: what the losses and the miners
+//! compute on (the retrieval code computes on plain slices: `retrieval::Distance`).
+
 use burn::tensor::Tensor;
 
 /// Squared distances below this are treated as 0: the square root gets no gradient there,
