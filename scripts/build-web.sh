@@ -48,6 +48,6 @@ if [ -z "$model" ]; then
     fi
 fi
 cp "$model" web/dist/model.safetensors
-raw=$(stat -c %s web/dist/oml-web_bg.wasm)
-gz=$(gzip -9 -c web/dist/oml-web_bg.wasm | wc -c)
-echo "built web/dist: oml-web_bg.wasm $raw bytes ($gz gzip); serve it with: python3 -m http.server --directory web/dist 8080"
+raw=$(stat -c %s web/dist/oml-browser-app_bg.wasm)
+gz=$(gzip -9 -c web/dist/oml-browser-app_bg.wasm | wc -c)
+echo "built web/dist: oml-browser-app_bg.wasm $raw bytes ($gz gzip); serve it with: python3 -m http.server --directory web/dist 8080"

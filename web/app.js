@@ -1,10 +1,13 @@
-// The page: collects dropped files, has worker.js embed them, then searches with the Index
-// and computes metrics and plots with the wasm module (LabelledSet.analyse, pca2d). State for
-// tests and users: <body data-state="starting|ready|embedding|done|error">.
+// The page: collects dropped files, has the worker (worker-client.js -> worker.js) embed them
+// into a Gallery (gallery.js), searches it, and computes metrics and plots with the wasm module
+// (LabelledSet.analyse, pca2d); views.js draws. State for tests and users:
+// <body data-state="starting|ready|embedding|done|error">.
 import { fromDrop, fromInput, isImageName, matchRows } from "./files.js";
-import { cmcCurve, histograms, labelColour, scatter } from "./plots.js";
+import { labelColour, scatter } from "./plots.js";
+import { Gallery } from "./gallery.js";
+import { $, clearViews, setState, showAnalysis, showResults, skip, tile } from "./views.js";
+import { workerClient } from "./worker-client.js";
 
-const $ = (id) => document.getElementById(id);
 const CHUNK = 8;   // images per message to the worker
 const K = 10;      // results shown per search
 
@@ -14,49 +17,13 @@ const wasm = await new Promise((resolve) => {
 });
 const { Index, LabelledSet, pca2d, npyBytes } = wasm;
 
-// --- the worker and its model ---------------------------------------------------------
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-let nextId = 0;
-const pending = new Map();
-worker.onmessage = ({ data }) => {
-  const p = pending.get(data.id);
-  if (!p) return;
-  pending.delete(data.id);
-  data.type === "error" ? p.reject(new Error(data.error)) : p.resolve(data);
-};
-// A worker that fails (its script, its wasm, a message it cannot read) rejects every
-// pending request and says so on the page, instead of leaving it waiting forever.
-let workerDead = null; // why the worker stopped, once it has
-function workerFailed(reason) {
-  workerDead = reason;
-  for (const p of pending.values()) p.reject(new Error(reason));
-  pending.clear();
-  setState("error", reason);
-}
-worker.onerror = (e) => {
-  e.preventDefault();
-  workerFailed(`the embedding worker failed: ${e.message || "it could not start"}`);
-};
-worker.onmessageerror = () => workerFailed("the embedding worker sent a message the page cannot read");
+const { ask } = workerClient(new URL("./worker.js", import.meta.url), (reason) => setState("error", reason));
 // Anything the Content-Security-Policy blocks is a bug of ours: show it rather than half-work.
 document.addEventListener("securitypolicyviolation", (e) =>
   setState("error", `blocked by the Content-Security-Policy: ${e.violatedDirective} ${e.blockedURI}`));
 
-function ask(message, transfer = []) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    if (workerDead) return reject(new Error(workerDead));
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ ...message, id }, transfer);
-  });
-}
-
+// --- the model ------------------------------------------------------------------------
 let model = null; // {backend, dim, spec, name}
-
-function setState(state, message = "") {
-  document.body.dataset.state = state;
-  $("message").textContent = message;
-}
 
 async function loadModel(bytes, name) {
   const backend = new URLSearchParams(location.search).get("backend") || "auto";
@@ -83,31 +50,29 @@ async function defaultModelBytes() {
   return await response.arrayBuffer();
 }
 
+async function useModelFile(file) {
+  setState("starting", "");
+  try {
+    await loadModel(await file.arrayBuffer(), file.name);
+    setState("ready");
+  } catch (e) {
+    setState("error", `${file.name}: ${e.message}`);
+  }
+}
+
 // --- the gallery ----------------------------------------------------------------------
-let gallery = null; // {items: [{path, file, url, label}], embeddings, index, labelled, analysis}
+let gallery = null; // a Gallery, once images were dropped
 let queryUrl = null; // the object URL of the last query image dropped
 
 function resetGallery() {
-  if (gallery) gallery.items.forEach((it) => URL.revokeObjectURL(it.url));
+  if (gallery) gallery.release();
   if (queryUrl) URL.revokeObjectURL(queryUrl);
   queryUrl = null;
   gallery = null;
-  for (const id of ["gallery", "query", "results", "metrics", "worst", "cmc-plot", "hist-plot", "pca-plot", "skipped"]) {
-    $(id).replaceChildren();
-  }
-  for (const id of ["search-section", "metrics-section", "map-section", "gallery-section", "skipped-box"]) $(id).hidden = true;
-  $("metrics-json").textContent = "";
+  clearViews();
 }
 
-function skip(list, path, reason) {
-  list.push({ path, reason });
-  const li = document.createElement("li");
-  li.textContent = `${path}: ${reason}`;
-  $("skipped").append(li);
-  $("skipped-box").hidden = false;
-  $("skipped-summary").textContent = `${list.length} file(s) skipped`;
-}
-
+/** The dropped entries sorted out: a model file, a labelled CSV, images, and what is skipped. */
 async function addFiles(entries) {
   if (!model && !entries.some((e) => /\.safetensors$/i.test(e.path))) {
     $("message").textContent = "no model is loaded yet: wait for it, or drop a model file (.safetensors)";
@@ -140,7 +105,6 @@ async function addFiles(entries) {
     setState("ready", "no images to embed");
     return;
   }
-  const dim = model.dim;
   const items = images.map(({ file, path }) => ({ file, path, label: undefined, category: "" }));
   const rowOfItem = new Array(items.length).fill(-1);
   if (labelled) {
@@ -153,7 +117,18 @@ async function addFiles(entries) {
       }
     });
   }
-  gallery = { items: [], embeddings: new Float32Array(items.length * dim), index: new Index(dim), labelled, rowOfItem: [] };
+  gallery = new Gallery(Index, model.dim, items.length, labelled);
+  await embedInto(gallery, items, rowOfItem, skipped);
+  $("gallery-count").textContent = `(${gallery.items.length} images, ${gallery.seconds.toFixed(1)} s)`;
+  $("search-section").hidden = false;
+  drawMap();
+  if (labelled) analyse();
+  setState("done");
+}
+
+/** Embeds `items` chunk by chunk into `g`, drawing each tile and the progress as it goes. */
+async function embedInto(g, items, rowOfItem, skipped) {
+  const dim = g.dim;
   $("gallery-section").hidden = false;
   $("progress-box").hidden = false;
   setState("embedding");
@@ -165,67 +140,29 @@ async function addFiles(entries) {
     const errors = new Map(reply.errors.map((e) => [e.index, e.error]));
     chunk.forEach((item, j) => {
       if (!reply.ok[j]) return skip(skipped, item.path, errors.get(j) || "could not be embedded");
-      const n = gallery.items.length;
-      gallery.embeddings.set(reply.embeddings.subarray(j * dim, (j + 1) * dim), n * dim);
-      gallery.index.add([item.path], reply.embeddings.subarray(j * dim, (j + 1) * dim));
-      item.url = URL.createObjectURL(item.file);
-      gallery.items.push(item);
-      gallery.rowOfItem.push(rowOfItem[i + j]);
+      const n = g.add(item, reply.embeddings.subarray(j * dim, (j + 1) * dim), rowOfItem[i + j]);
       $("gallery").append(tile(item, item.path, "", () => searchItem(n)));
     });
     done += chunk.length;
     const seconds = (performance.now() - started) / 1000;
     $("progress").value = done / items.length;
     $("progress-text").textContent =
-      `${done}/${items.length} images, ${(gallery.items.length / seconds).toFixed(1)} images/s`;
-    document.body.dataset.embedded = String(gallery.items.length);
+      `${done}/${items.length} images, ${(g.items.length / seconds).toFixed(1)} images/s`;
+    document.body.dataset.embedded = String(g.items.length);
   }
-  gallery.seconds = (performance.now() - started) / 1000;
-  $("gallery-count").textContent = `(${gallery.items.length} images, ${gallery.seconds.toFixed(1)} s)`;
-  $("search-section").hidden = false;
-  drawMap();
-  if (labelled) analyse();
-  setState("done");
-}
-
-function tile(item, caption, cls = "", onClick = null) {
-  const div = document.createElement("div");
-  div.className = `tile ${cls}`;
-  div.title = item.label !== undefined ? `${item.path} (label ${item.label})` : item.path;
-  const img = document.createElement("img");
-  img.src = item.url;
-  img.loading = "lazy";
-  img.decoding = "async";
-  const text = document.createElement("div");
-  text.className = "caption";
-  text.textContent = caption;
-  div.append(img, text);
-  if (onClick) div.addEventListener("click", onClick);
-  return div;
+  g.seconds = (performance.now() - started) / 1000;
 }
 
 // --- search ---------------------------------------------------------------------------
-function showResults(queryItem, queryEmbedding, excludePath) {
-  const hits = gallery.index.search(queryEmbedding, K + (excludePath ? 1 : 0));
-  $("query").replaceChildren(tile(queryItem, queryItem.label !== undefined ? `label ${queryItem.label}` : "query", "query"));
-  const byPath = new Map(gallery.items.map((it, i) => [it.path, i]));
-  const tiles = [];
-  hits.ids.forEach((id, j) => {
-    if (id === excludePath || tiles.length >= K) return;
-    const item = gallery.items[byPath.get(id)];
-    let cls = "";
-    if (queryItem.label !== undefined && item.label !== undefined) cls = item.label === queryItem.label ? "correct" : "wrong";
-    tiles.push(tile(item, hits.distances[j].toFixed(4), cls, () => searchItem(byPath.get(id))));
-  });
-  $("results").replaceChildren(...tiles);
-  $("search-section").hidden = false;
-  $("search-section").scrollIntoView({ block: "nearest" });
+function showNearest(queryItem, embedding, excludePath) {
+  const results = gallery.search(embedding, K, excludePath)
+    .map(({ n, distance }) => ({ n, distance, item: gallery.items[n] }));
+  showResults(queryItem, results, searchItem);
 }
 
 function searchItem(n) {
-  const dim = model.dim;
   const item = gallery.items[n];
-  showResults(item, gallery.embeddings.subarray(n * dim, (n + 1) * dim), item.path);
+  showNearest(item, gallery.embedding(n), item.path);
 }
 
 async function searchFile(file) {
@@ -238,76 +175,27 @@ async function searchFile(file) {
   // Only the latest dropped query keeps an object URL.
   if (queryUrl) URL.revokeObjectURL(queryUrl);
   queryUrl = URL.createObjectURL(file);
-  showResults({ path: file.name, url: queryUrl, label: undefined }, reply.embeddings, null);
+  showNearest({ path: file.name, url: queryUrl, label: undefined }, reply.embeddings, null);
 }
 
 // --- metrics and plots ----------------------------------------------------------------
 function analyse() {
-  const { labelled, items, rowOfItem, embeddings } = gallery;
-  const dim = model.dim;
-  const rows = labelled.len;
-  const perRow = new Float32Array(rows * dim);
-  const present = new Uint8Array(rows);
-  rowOfItem.forEach((row, n) => {
-    if (row < 0) return;
-    perRow.set(embeddings.subarray(n * dim, (n + 1) * dim), row * dim);
-    present[row] = 1;
-  });
+  const { perRow, present } = gallery.perRow();
   let a;
   try {
-    a = labelled.analyse(perRow, dim, present);
+    a = gallery.labelled.analyse(perRow, gallery.dim, present);
   } catch (e) {
     $("message").textContent = `metrics: ${e.message}`;
     return;
   }
   gallery.analysis = a;
-  $("metrics-section").hidden = false;
-  $("metrics-json").textContent = JSON.stringify(a.metrics);
-  $("metrics-note").textContent = `${a.n_queries} queries x ${a.n_gallery} gallery items` +
-    (a.missing_rows.length ? `, ${a.missing_rows.length} validation rows without an image left out` : "");
-  drawMetricsTable(a.metrics);
-  $("cmc-plot").replaceChildren(cmcCurve(a.cmc_curve));
-  $("hist-plot").replaceChildren(histograms(a.histogram));
-  const itemOfRow = new Map(rowOfItem.map((row, n) => [row, n]));
-  const worst = a.queries.slice(0, 8).map((q) => {
-    const div = document.createElement("div");
-    div.className = "worst-row";
-    const n = itemOfRow.get(q.row);
-    div.append(tile(items[n], `map@5 ${q.map5.toFixed(2)}`, "query"));
-    for (const [row, d, correct] of q.results) {
-      div.append(tile(items[itemOfRow.get(row)], d.toFixed(3), correct ? "correct" : "wrong"));
-    }
-    div.addEventListener("click", () => searchItem(n));
-    return div;
-  });
-  $("worst").replaceChildren(...worst);
-}
-
-function drawMetricsTable(metrics) {
-  const groups = Object.keys(metrics);
-  const names = [];
-  for (const [metric, values] of Object.entries(metrics.OVERALL)) {
-    if (values && typeof values === "object") for (const k of Object.keys(values)) names.push([metric, k]);
-  }
-  const head = document.createElement("tr");
-  head.append(...["metric", ...groups].map((g) => Object.assign(document.createElement("th"), { textContent: g })));
-  const body = names.map(([metric, k]) => {
-    const tr = document.createElement("tr");
-    tr.dataset.metric = `${metric}/${k}`;
-    tr.append(Object.assign(document.createElement("td"), { textContent: `${metric}@${k}` }));
-    for (const g of groups) {
-      const v = metrics[g]?.[metric]?.[k];
-      tr.append(Object.assign(document.createElement("td"), { textContent: typeof v === "number" ? v.toFixed(4) : "–" }));
-    }
-    return tr;
-  });
-  $("metrics").replaceChildren(head, ...body);
+  showAnalysis(a, gallery.items, gallery.rowOfItem, searchItem);
 }
 
 function drawMap() {
-  const { items, embeddings } = gallery;
+  const { items } = gallery;
   if (items.length < 3) return;
-  const xy = pca2d(embeddings.subarray(0, items.length * model.dim), model.dim);
+  const xy = pca2d(gallery.all(), gallery.dim);
   $("pca-plot").replaceChildren(scatter(xy, items.map((it) => labelColour(it.label)),
     items.map((it) => (it.label !== undefined ? `${it.path} (label ${it.label})` : it.path)), searchItem));
   $("map-section").hidden = false;
@@ -324,34 +212,23 @@ function download(bytes, name, type) {
 
 $("export-npy").addEventListener("click", () => {
   const n = gallery.items.length;
-  download(npyBytes(gallery.embeddings.subarray(0, n * model.dim), n, model.dim), "embeddings.npy", "application/octet-stream");
+  download(npyBytes(gallery.all(), n, gallery.dim), "embeddings.npy", "application/octet-stream");
   download(gallery.items.map((it) => it.path).join("\n") + "\n", "embeddings.ids.txt", "text/plain");
 });
 $("export-json").addEventListener("click", () => {
-  const dim = model.dim;
   const json = {
     model: model.spec,
-    dim,
-    items: gallery.items.map((it, i) => ({
+    dim: gallery.dim,
+    items: gallery.items.map((it, n) => ({
       path: it.path,
       label: it.label ?? null,
-      embedding: Array.from(gallery.embeddings.subarray(i * dim, (i + 1) * dim)),
+      embedding: Array.from(gallery.embedding(n)),
     })),
   };
   download(JSON.stringify(json), "embeddings.json", "application/json");
 });
 
 // --- inputs ---------------------------------------------------------------------------
-async function useModelFile(file) {
-  setState("starting", "");
-  try {
-    await loadModel(await file.arrayBuffer(), file.name);
-    setState("ready");
-  } catch (e) {
-    setState("error", `${file.name}: ${e.message}`);
-  }
-}
-
 function dropZone(zone, onDrop) {
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));

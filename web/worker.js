@@ -4,9 +4,9 @@
 //   {type: "embed", id, files}      -> {type: "embedded", id, embeddings, ok, errors}
 // A batch with a bad image is redone image by image: bad ones come back as errors, the rest
 // are embedded (ok[i] = 1).
-import init, { Embedder } from "./oml-web.js";
+import init, { Embedder } from "./oml-browser-app.js";
 
-const ready = init({ module_or_path: new URL("./oml-web_bg.wasm", import.meta.url) });
+const ready = init({ module_or_path: new URL("./oml-browser-app_bg.wasm", import.meta.url) });
 let embedder = null;
 let queue = Promise.resolve();
 

@@ -85,9 +85,11 @@ fn web_analysis(c: &mut Criterion) {
     let mut group = c.benchmark_group("web_1k_x_384");
     group.sample_size(10);
     group.bench_function("analyse", |b| {
-        b.iter(|| oml_web::analysis::analyse(&dataset, &data.embeddings, 384, &present))
+        b.iter(|| oml_browser_app::analysis::analyse(&dataset, &data.embeddings, 384, &present))
     });
-    group.bench_function("pca_2d", |b| b.iter(|| oml_web::pca::pca_2d(&data.embeddings, 384)));
+    group.bench_function("pca_2d", |b| {
+        b.iter(|| oml_browser_app::pca::pca_2d(&data.embeddings, 384))
+    });
     group.finish();
 }
 

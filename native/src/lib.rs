@@ -10,7 +10,7 @@ pub mod eval;
 pub mod failure;
 pub mod io;
 pub mod retain_large;
+pub mod saved;
 pub mod tables;
 pub mod train;
-pub mod trained;
 pub mod zoo;

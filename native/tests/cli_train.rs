@@ -407,7 +407,7 @@ fn frozen_depthwise_weights_named_parts_and_batch_norm_statistics_stay_pretraine
     assert!(out.status.success(), "{}", stderr(&out));
 
     let device = Device::flex();
-    let trained = oml_native::trained::load_checkpoint(&run.join("last"), &device).unwrap();
+    let trained = oml_native::saved::load_checkpoint(&run.join("last"), &device).unwrap();
     let entry = oml_models::zoo::find("mobilenet_v2_imagenet").unwrap();
     let weights = oml_native::zoo::weights_for(entry, &oml_native::zoo::cache_dir(), true);
     let mut before = MobileNetV2Config::new().init(&device);

@@ -127,11 +127,7 @@ impl Index {
         all.extend_from_slice(&self.data);
         let unexpected = |e: oml_core::retrieval::RetrievalError| IndexError::Format(e.to_string());
         let emb = Embeddings::new(&all, m + n, self.dim).map_err(unexpected)?;
-        // Every row its own label: nothing is hidden, nothing is "correct".
-        let labels = (0..m + n).map(|i| u32::try_from(i).unwrap_or(u32::MAX)).collect();
-        let is_query: Vec<bool> = (0..m + n).map(|i| i < m).collect();
-        let is_gallery: Vec<bool> = is_query.iter().map(|q| !q).collect();
-        let qg = QueryGallery::new(labels, &is_query, &is_gallery).map_err(unexpected)?;
+        let qg = QueryGallery::search_only(m, n).map_err(unexpected)?;
         let results = retrieve(&emb, &qg, k, Distance::Euclidean).map_err(unexpected)?;
         Ok((0..m)
             .map(|q| {

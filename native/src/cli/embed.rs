@@ -15,7 +15,7 @@ use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset, from_dir};
 use crate::failure::{Failure, bad_input, embed_failure, other, pretrained_failure};
 use crate::io::{EmbeddingTable, TableFormat, write_table};
-use crate::trained::{is_model_file, load_model_file};
+use crate::saved::{is_model_file, load_model_file};
 use crate::zoo::pretrained;
 
 /// Embeds images with a pretrained model or a model file: every row of a dataset CSV, in row

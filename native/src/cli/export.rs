@@ -11,7 +11,7 @@ use oml_models::zoo;
 
 use crate::failure::{Failure, bad_input, other, pretrained_failure};
 use crate::io::write_atomically;
-use crate::trained::{load_checkpoint, producer};
+use crate::saved::{load_checkpoint, producer};
 use crate::zoo::pretrained;
 
 /// Writes a trained checkpoint, or a zoo model, as a model file.

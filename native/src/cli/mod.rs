@@ -4,9 +4,9 @@ mod convert;
 mod embed;
 mod export;
 mod metrics;
+mod model_args;
 mod search;
 mod train;
-mod trained_args;
 mod validate;
 mod visualize;
 

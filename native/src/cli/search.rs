@@ -9,7 +9,7 @@ use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 use crate::device::DeviceChoice;
 use crate::embed::{ImageItem, embed_items, from_dataset};
 use crate::failure::{Failure, bad_input, other};
-use crate::trained::load_trained;
+use crate::saved::load_trained;
 
 /// Searches a gallery (the rows of a dataset CSV marked is_gallery, or all its rows when none
 /// is) with query images, printing the top k of each: rank, distance, label, path.
@@ -60,10 +60,7 @@ pub(crate) fn run(args: &SearchArgs) -> Result<(), Failure> {
     let data = embed_items(&embedder, &items, 32, show).map_err(bad_input)?;
     let emb = Embeddings::new(&data, items.len(), embedder.feat_dim()).map_err(other)?;
     // Queries only query; every gallery row is its own label so nothing is hidden.
-    let labels: Vec<u32> = (0..items.len()).map(|i| u32::try_from(i).unwrap_or(u32::MAX)).collect();
-    let is_query: Vec<bool> = (0..items.len()).map(|i| i < n_queries).collect();
-    let is_gallery: Vec<bool> = (0..items.len()).map(|i| i >= n_queries).collect();
-    let qg = QueryGallery::new(labels, &is_query, &is_gallery).map_err(other)?;
+    let qg = QueryGallery::search_only(n_queries, items.len() - n_queries).map_err(other)?;
     let results = retrieve(&emb, &qg, args.k, Distance::Euclidean).map_err(other)?;
     for (q, query) in args.query.iter().enumerate() {
         println!("{}", query.display());

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use oml_core::metrics::MetricsConfig;
 
-use super::trained_args::ModelOnDataset;
+use super::model_args::ModelOnDataset;
 use crate::eval::evaluate_dataset;
 use crate::failure::{Failure, bad_input, other};
 use crate::io::write_atomically;

@@ -6,7 +6,7 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use oml_core::metrics::{MetricsConfig, RetrievalMetric, worst_queries};
 
-use super::trained_args::ModelOnDataset;
+use super::model_args::ModelOnDataset;
 use crate::draw::{Layout, ResultsView, grid};
 use crate::eval::{EvaluatedDataset, evaluate_dataset};
 use crate::failure::{Failure, bad_input, other};

@@ -153,7 +153,7 @@ fn parquet_bytes(table: &EmbeddingTable<'_>) -> Result<Vec<u8>, String> {
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?;
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_created_by(crate::trained::producer())
+        .set_created_by(crate::saved::producer())
         .build();
     let mut out = Vec::new();
     let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, Some(props))

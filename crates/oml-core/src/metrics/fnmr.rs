@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::retrieval::tiles::{PreparedGallery, Tile, TileVisitor, score_to_distance, sweep};
+use crate::retrieval::blocked::{Block, BlockVisitor, PreparedGallery, score_to_distance, sweep};
 use crate::retrieval::{Distance, Embeddings, QueryGallery};
 
 const BINS: usize = 1 << 16;
@@ -185,7 +185,7 @@ impl PairPass<'_> {
     }
 }
 
-impl TileVisitor<f64> for PairPass<'_> {
+impl BlockVisitor<f64> for PairPass<'_> {
     type Acc = PairCounts;
 
     fn empty(&self) -> Self::Acc {
@@ -199,7 +199,7 @@ impl TileVisitor<f64> for PairPass<'_> {
         }
     }
 
-    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, f64>) {
+    fn visit(&self, acc: &mut Self::Acc, tile: &Block<'_, f64>) {
         let gallery_rows = &self.qg.gallery_rows()[tile.gallery.clone()];
         // A mirrored tile stands for itself and its transpose: every pair counts twice.
         let weight = if tile.mirrored { 2 } else { 1 };

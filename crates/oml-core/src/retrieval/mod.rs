@@ -1,6 +1,7 @@
 //! Exact blocked retrieval: distances, the query/gallery roles, top-k, and the validated
 //! [`RetrievalResults`].
 
+pub(crate) mod blocked;
 mod distance;
 mod embeddings;
 mod error;
@@ -8,7 +9,6 @@ mod from_dataset;
 pub(crate) mod gemm;
 mod query_gallery;
 mod results;
-pub(crate) mod tiles;
 mod topk;
 
 pub use distance::{Distance, UnknownDistance};

@@ -50,6 +50,16 @@ impl QueryGallery {
         Ok(Self { labels, query_rows, gallery_rows, sequences: None, categories: None })
     }
 
+    /// A search with no labels: rows `0..n_queries` are the queries, the next `n_gallery` rows
+    /// the gallery, every row its own label (nothing is hidden, nothing is "correct").
+    pub fn search_only(n_queries: usize, n_gallery: usize) -> Result<Self, RetrievalError> {
+        let n = n_queries.saturating_add(n_gallery);
+        let labels = (0..n).map(row_id).collect();
+        let is_query: Vec<bool> = (0..n).map(|i| i < n_queries).collect();
+        let is_gallery: Vec<bool> = is_query.iter().map(|q| !q).collect();
+        Self::new(labels, &is_query, &is_gallery)
+    }
+
     /// Adds sequence ids, one per row (`None` = missing; see the type's rules).
     pub fn with_sequences<S: AsRef<str>>(
         mut self,
@@ -186,4 +196,23 @@ fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), Retr
 /// that fits in memory).
 pub(crate) fn row_id(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_search_only_split_hides_nothing_and_has_no_positives() {
+        let qg = QueryGallery::search_only(2, 3).unwrap();
+        assert_eq!((qg.query_rows(), qg.gallery_rows()), (&[0, 1][..], &[2, 3, 4][..]));
+        let by_label = qg.gallery_by_label();
+        for q in 0..2 {
+            assert!(qg.gallery_positives(q, &by_label).is_empty());
+            assert!((2..5).all(|g| !qg.is_hidden(qg.query_rows()[q], g)));
+        }
+        assert_eq!(QueryGallery::search_only(0, 3).err(), Some(RetrievalError::NoQueries));
+        assert_eq!(QueryGallery::search_only(2, 0).err(), Some(RetrievalError::NoGallery));
+    }
 }

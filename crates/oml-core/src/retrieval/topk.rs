@@ -2,12 +2,12 @@
 //! candidates are re-ranked by the f64-accumulated distance and sorted by
 //! (distance, gallery index).
 
+use super::blocked::{Block, BlockVisitor, PreparedGallery, sweep};
 use super::distance::Distance;
 use super::embeddings::Embeddings;
 use super::error::RetrievalError;
 use super::query_gallery::{QueryGallery, row_id};
 use super::results::{RetrievalResults, RetrievalResultsBuilder};
-use super::tiles::{PreparedGallery, Tile, TileVisitor, sweep};
 
 /// Scores tested at once before looking at each.
 const CHUNK: usize = 16;
@@ -109,7 +109,7 @@ impl TopKVisitor<'_> {
     }
 }
 
-impl TileVisitor<f32> for TopKVisitor<'_> {
+impl BlockVisitor<f32> for TopKVisitor<'_> {
     /// Candidates of every query, indexed like the query list.
     type Acc = Vec<Candidates>;
 
@@ -117,7 +117,7 @@ impl TileVisitor<f32> for TopKVisitor<'_> {
         self.tolerances.iter().map(|&tol| Candidates::new(self.k, tol)).collect()
     }
 
-    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, f32>) {
+    fn visit(&self, acc: &mut Self::Acc, tile: &Block<'_, f32>) {
         let (query_rows, gallery_rows) = (self.qg.query_rows(), self.qg.gallery_rows());
         let cols = &gallery_rows[tile.gallery.clone()];
         // Bounds of the column queries of a mirrored tile, kept in step with their candidates.

@@ -116,7 +116,7 @@ impl<S: GemmScalar> PreparedGallery<S> {
 
 /// One tile of scores.
 #[derive(Debug)]
-pub(crate) struct Tile<'a, S> {
+pub(crate) struct Block<'a, S> {
     /// Query indices (into the query list) of the tile's rows.
     pub(crate) queries: Range<usize>,
     /// Gallery indices of the tile's columns.
@@ -133,7 +133,7 @@ pub(crate) struct Tile<'a, S> {
     pub(crate) mirrored: bool,
 }
 
-impl<S: GemmScalar> Tile<'_, S> {
+impl<S: GemmScalar> Block<'_, S> {
     /// The row of scores of query `queries.start + i`.
     pub(crate) fn row(&self, i: usize) -> &[S] {
         let width = self.gallery.len();
@@ -151,17 +151,17 @@ pub(crate) fn score_to_distance(distance: Distance, score: f64) -> f64 {
 
 /// What a sweep does with its tiles. Each worker folds tiles into its own accumulator; the
 /// accumulators are merged at the end.
-pub(crate) trait TileVisitor<S>: Sync {
+pub(crate) trait BlockVisitor<S>: Sync {
     type Acc: Send;
     fn empty(&self) -> Self::Acc;
-    fn visit(&self, acc: &mut Self::Acc, tile: &Tile<'_, S>);
+    fn visit(&self, acc: &mut Self::Acc, tile: &Block<'_, S>);
     #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
     fn merge(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
 }
 
 /// Streams every (query, gallery) pair through `visitor`, tile by tile. `gallery` must have been
 /// prepared from `gallery_rows`.
-pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
+pub(crate) fn sweep<S: GemmScalar, V: BlockVisitor<S>>(
     emb: &Embeddings<'_>,
     query_rows: &[u32],
     gallery_rows: &[u32],
@@ -181,7 +181,7 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
             let q_rows = &g.rows[rows.start * dim..rows.end * dim];
             scores.resize(rows.len() * cols.len(), S::default());
             fill_scores(gallery, q_rows, &g.sq_norms[rows.clone()], cols.clone(), scores);
-            let tile = Tile {
+            let tile = Block {
                 queries: rows.clone(),
                 gallery: cols.clone(),
                 scores,
@@ -203,7 +203,7 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
             let cols = g_start..(g_start + GALLERY_BLOCK).min(gallery.len());
             scores.resize(queries.len() * cols.len(), S::default());
             fill_scores(gallery, &prepared.rows, &prepared.sq_norms, cols.clone(), scores);
-            let tile = Tile {
+            let tile = Block {
                 queries: queries.clone(),
                 gallery: cols.clone(),
                 scores,
@@ -222,7 +222,7 @@ pub(crate) fn sweep<S: GemmScalar, V: TileVisitor<S>>(
 fn fold_items<S, V, T, F>(items: &[T], visitor: &V, scores: &mut Vec<S>, run: F) -> V::Acc
 where
     S: GemmScalar,
-    V: TileVisitor<S>,
+    V: BlockVisitor<S>,
     T: Sync,
     F: Fn(&mut V::Acc, &mut Vec<S>, &T) + Sync,
 {

@@ -7,7 +7,7 @@ use oml_models::embedder::Embedder;
 
 use crate::device::DeviceChoice;
 use crate::failure::{Failure, bad_input};
-use crate::trained::load_trained;
+use crate::saved::load_trained;
 use oml_models::model_file::FileModel;
 
 /// A checkpoint of an oml-train run and a dataset to run it on.
