@@ -21,15 +21,9 @@ fn training(c: &mut Criterion) {
     let mut group = c.benchmark_group("training_cpu");
     group.sample_size(10);
     group.throughput(Throughput::Elements(64));
-    let criterion = TripletLossWithMinerConfig {
-        margin: Some(0.2),
-        reduction: oml_core::loss::Reduction::Mean,
-        need_logs: true,
-        miner: MinerConfig::HardTriplets {},
-        cross_domain: false,
-    }
-    .init()
-    .expect("valid config");
+    let criterion = TripletLossWithMinerConfig::new(Some(0.2), MinerConfig::HardTriplets {})
+        .init()
+        .expect("valid config");
     let labels: Vec<u32> = (0..64u32).map(|i| i / 2).collect();
     let images = Tensor::<4>::random([64, 3, 96, 96], Distribution::Normal(0.0, 1.0), &device);
     // As OML trains (everything), and with the BatchNorm statistics and the depthwise

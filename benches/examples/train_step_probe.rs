@@ -60,15 +60,9 @@ fn main() {
     let size: usize = args.next().map_or(160, |s| s.parse().expect("SIZE is a number"));
     let steps: usize = args.next().map_or(6, |s| s.parse().expect("STEPS is a number"));
     let device = Device::flex().autodiff();
-    let criterion = TripletLossWithMinerConfig {
-        margin: Some(0.2),
-        reduction: oml_core::loss::Reduction::Mean,
-        need_logs: true,
-        miner: MinerConfig::HardTriplets {},
-        cross_domain: false,
-    }
-    .init()
-    .expect("valid config");
+    let criterion = TripletLossWithMinerConfig::new(Some(0.2), MinerConfig::HardTriplets {})
+        .init()
+        .expect("valid config");
     let labels: Vec<u32> = (0..64u32).map(|i| i / 2).collect();
     let images = Tensor::<4>::random([64, 3, size, size], Distribution::Normal(0.0, 1.0), &device);
     let mut model = freeze_depthwise_weights(MobileNetV2Config::new().init(&device)).0;

@@ -11,7 +11,7 @@ mod test_devices;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{oml, repo, s, stderr};
+use common::{repo, s, stderr};
 use oml_native::io::read_embeddings;
 
 /// The first `n` rows of the committed emoji subset, as a dataset CSV in `dir`.
@@ -29,22 +29,8 @@ fn embed(csv: &Path, out: &Path, device: &str) -> Output {
 
 fn embed_in(csv: &Path, out: &Path, device: &str, precision: &str) -> Output {
     let root = repo().join("data/emoji_small");
-    oml(&[
-        "embed",
-        "--model",
-        "mobilenet_v2_imagenet",
-        "--dataset",
-        s(csv),
-        "--dataset-root",
-        s(&root),
-        "--out",
-        s(out),
-        "--offline",
-        "--device",
-        device,
-        "--precision",
-        precision,
-    ])
+    let extra = ["--dataset-root", s(&root), "--device", device, "--precision", precision];
+    common::embed("mobilenet_v2_imagenet", csv, out, &extra)
 }
 
 /// 32 emoji at 224 px in one default batch of 32: MobileNetV2's widest activation is then

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use common::{oml, s, stderr};
+use common::{embed, oml, s, stderr};
 use oml_core::dataset::read_dataset;
 use oml_models::embedder::Embedder;
 use oml_models::zoo;
@@ -49,18 +49,7 @@ fn a_dataset_is_embedded_in_row_order_as_the_library_does() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("e.npy");
     let csv = tiny().join("dataset.csv");
-    let run = oml(&[
-        "embed",
-        "--model",
-        "mobilenet_v2_imagenet",
-        "--dataset",
-        s(&csv),
-        "--out",
-        s(&out),
-        "--offline",
-        "--batch-size",
-        "3",
-    ]);
+    let run = embed("mobilenet_v2_imagenet", &csv, &out, &["--batch-size", "3"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let got = read_embeddings(&out).unwrap();
     assert_eq!((got.rows, got.dim), (4, 1280));
@@ -107,16 +96,7 @@ fn bad_input_is_named() {
          1,broken.png,validation,True,True\n",
     )
     .unwrap();
-    let run = oml(&[
-        "embed",
-        "--model",
-        "mobilenet_v2_imagenet",
-        "--dataset",
-        s(&csv),
-        "--out",
-        s(&out),
-        "--offline",
-    ]);
+    let run = embed("mobilenet_v2_imagenet", &csv, &out, &[]);
     assert_eq!(run.status.code(), Some(2));
     assert!(
         stderr(&run).contains("line 3") && stderr(&run).contains("broken.png"),

@@ -35,18 +35,7 @@ fn small_csv(dir: &Path) -> PathBuf {
 
 fn embed(model: &str, csv: &Path, out: &Path) {
     let root = repo().join("data/emoji_small");
-    let run = oml(&[
-        "embed",
-        "--model",
-        model,
-        "--dataset",
-        s(csv),
-        "--dataset-root",
-        s(&root),
-        "--out",
-        s(out),
-        "--offline",
-    ]);
+    let run = common::embed(model, csv, out, &["--dataset-root", s(&root)]);
     assert!(run.status.success(), "{}", stderr(&run));
 }
 

@@ -281,48 +281,39 @@ fn bad_configs_name_the_key() {
         args.extend_from_slice(extra);
         train_cmd(&args).output().unwrap()
     };
-    let out = run(&["--set", "optimizer.lrr=0.1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("lrr"), "{}", stderr(&out));
-    let out = run(&["--set", "max_epochs=\"three\""]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("max_epochs"), "{}", stderr(&out));
-    let out = run(&["--set", "extractor.model=resnet"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown model `resnet`"), "{}", stderr(&out));
-    let out = run(&["--set", "ema_decay=1.0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("ema_decay must be between 0 and 1"), "{}", stderr(&out));
-    let out = run(&["--set", "ema_warmup=\"linear\""]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("ema_warmup"), "{}", stderr(&out));
-    let out = run(&["--set", "transforms_train.grayscale=1.5"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("transforms_train.grayscale is a probability"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(&["--set", "transforms_train.rotation=-5"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("transforms_train.rotation is in degrees"), "{}", stderr(&out));
-    let out = run(&["--set", "extractor.members=0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("extractor.members must be 1 to 16"), "{}", stderr(&out));
-    let out = run(&["--set", "extractor.members=2", "--set", "extractor.head=[64]"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("takes no extractor.head"), "{}", stderr(&out));
-    let out = run(&["--set", r#"extractor.freeze=["blocks.1", "blocks.99"]"#]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("extractor.freeze: `blocks.99` names no weights of mobilenet_v2"),
-        "{}",
-        stderr(&out)
-    );
-    // A sampler that cannot be filled: more labels per batch than the data has.
-    let out = run(&["--set", "sampler.n_labels=5000"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("n_labels = 5000"), "{}", stderr(&out));
+    // (the --set values, the exit code (None: any failure), what the error says)
+    let cases: [(&[&str], Option<i32>, &str); 12] = [
+        (&["optimizer.lrr=0.1"], Some(2), "lrr"),
+        (&["max_epochs=\"three\""], Some(2), "max_epochs"),
+        (&["extractor.model=resnet"], Some(2), "unknown model `resnet`"),
+        (&["ema_decay=1.0"], Some(2), "ema_decay must be between 0 and 1"),
+        (&["ema_warmup=\"linear\""], Some(2), "ema_warmup"),
+        (
+            &["transforms_train.grayscale=1.5"],
+            Some(2),
+            "transforms_train.grayscale is a probability",
+        ),
+        (&["transforms_train.rotation=-5"], Some(2), "transforms_train.rotation is in degrees"),
+        (&["extractor.members=0"], Some(2), "extractor.members must be 1 to 16"),
+        (&["extractor.members=2", "extractor.head=[64]"], Some(2), "takes no extractor.head"),
+        (
+            &[r#"extractor.freeze=["blocks.1", "blocks.99"]"#],
+            None,
+            "extractor.freeze: `blocks.99` names no weights of mobilenet_v2",
+        ),
+        // A sampler that cannot be filled: more labels per batch than the data has.
+        (&["sampler.n_labels=5000"], Some(2), "n_labels = 5000"),
+        (&["sampler.n_labels=0"], Some(2), "sampler.n_labels must be at least 1"),
+    ];
+    for (sets, code, expected) in cases {
+        let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+        let out = run(&args);
+        match code {
+            Some(code) => assert_eq!(out.status.code(), Some(code), "{sets:?}"),
+            None => assert!(!out.status.success(), "{sets:?}"),
+        }
+        assert!(stderr(&out).contains(expected), "{sets:?}: {}", stderr(&out));
+    }
 }
 
 /// A training image that does not decode: fatal with its line by default, skipped with a

@@ -20,3 +20,11 @@ pub fn stderr(out: &Output) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `oml embed --model MODEL --dataset CSV --out OUT --offline EXTRA...`.
+pub fn embed(model: &str, csv: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args =
+        vec!["embed", "--model", model, "--dataset", s(csv), "--out", s(out), "--offline"];
+    args.extend_from_slice(extra);
+    oml(&args)
+}

@@ -10,9 +10,13 @@ pub enum Split {
 /// A bounding box in pixels, `x_1 < x_2`, `y_1 < y_2` (OML's `x_1, y_1, x_2, y_2` columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BBox {
+    /// Left edge.
     pub x1: u32,
+    /// Top edge.
     pub y1: u32,
+    /// Right edge (exclusive).
     pub x2: u32,
+    /// Bottom edge (exclusive).
     pub y2: u32,
 }
 
@@ -25,6 +29,7 @@ pub struct Record {
     pub label: i64,
     /// Image path as written: relative to the dataset root, or absolute.
     pub path: String,
+    /// `train` or `validation`.
     pub split: Split,
     /// Always `false` on train rows.
     pub is_query: bool,
@@ -40,5 +45,6 @@ pub struct Record {
     /// (`criterion.cross_domain`) pairs across. `None` when the column is absent or the cell
     /// is empty.
     pub domain: Option<String>,
+    /// The crop of the image to use (`x_1, y_1, x_2, y_2` columns); `None`: the whole image.
     pub bbox: Option<BBox>,
 }

@@ -55,7 +55,9 @@ pub struct ArcFaceLoss {
 /// label (OML logs it as `accuracy`).
 #[derive(Debug, Clone)]
 pub struct ArcFaceOutput {
+    /// `[1]`: the mean loss over the batch.
     pub loss: Tensor<1>,
+    /// Share of samples whose nearest class centre is their label.
     pub accuracy: f64,
 }
 

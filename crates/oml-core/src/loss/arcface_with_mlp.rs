@@ -23,11 +23,14 @@ pub struct ArcFaceLossWithMlpConfig {
 /// in training: keep it in the model if you want it at inference.
 #[derive(Module, Debug)]
 pub struct ArcFaceLossWithMlp {
+    /// The projector's layers (ReLU between them).
     pub mlp: Vec<Linear>,
+    /// ArcFace on the projector's output.
     pub arcface: ArcFaceLoss,
 }
 
 impl ArcFaceLossWithMlpConfig {
+    /// The projector and the loss, on `device`.
     pub fn init(&self, device: &Device) -> Result<ArcFaceLossWithMlp, LossError> {
         let last = self.mlp_features.last().copied().ok_or(LossError::Shape {
             what: "mlp_features",

@@ -41,6 +41,7 @@ pub struct SurrogatePrecision {
 }
 
 impl SurrogatePrecisionConfig {
+    /// The loss; an error for a value out of range (e.g. `k = 0`).
     pub fn init(&self) -> Result<SurrogatePrecision, LossError> {
         if self.k == 0 {
             return Err(LossError::ZeroK);

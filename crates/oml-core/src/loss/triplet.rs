@@ -48,11 +48,17 @@ pub struct TripletLogs {
 /// for a part without triplets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BankLogs {
+    /// Share of the batch's own triplets with a positive loss.
     pub orig_active_tri: f64,
+    /// Share of the triplets drawn with the bank with a positive loss.
     pub bank_active_tri: f64,
+    /// Mean anchor-positive distance of the batch's own triplets.
     pub pos_dist_orig: f64,
+    /// Mean anchor-negative distance of the batch's own triplets.
     pub neg_dist_orig: f64,
+    /// Mean anchor-positive distance of the bank's triplets.
     pub pos_dist_bank: f64,
+    /// Mean anchor-negative distance of the bank's triplets.
     pub neg_dist_bank: f64,
 }
 
@@ -61,12 +67,14 @@ pub struct BankLogs {
 pub struct TripletOutput {
     /// `[1]` for mean/sum, `[T]` for none.
     pub loss: Tensor<1>,
+    /// With `need_logs`: OML's logs (active triplets, distances).
     pub logs: Option<TripletLogs>,
     /// With a memory-bank miner and `need_logs`: the logs of each part.
     pub bank_logs: Option<BankLogs>,
 }
 
 impl TripletLossConfig {
+    /// The loss; an error for a margin that is not positive and finite.
     pub fn init(&self) -> Result<TripletLoss, LossError> {
         if let Some(m) = self.margin
             && !(m.is_finite() && m > 0.0)
@@ -147,6 +155,7 @@ impl TripletLoss {
 /// anchor, positive and negative of triplet `t`.
 #[derive(Debug, Clone)]
 pub struct TripletLossPlain {
+    /// The triplet loss applied to each row triple.
     pub loss: TripletLoss,
 }
 

@@ -10,11 +10,14 @@ use crate::miner::TripletSource;
 /// mined triplets.
 #[derive(Debug)]
 pub struct TripletLossWithMiner<M> {
+    /// The loss over the mined triplets.
     pub loss: TripletLoss,
+    /// What picks the triplets.
     pub miner: M,
 }
 
 impl<M: TripletSource> TripletLossWithMiner<M> {
+    /// `loss` over the triplets `miner` picks.
     pub fn new(loss: TripletLoss, miner: M) -> Self {
         Self { loss, miner }
     }
@@ -116,6 +119,20 @@ fn all_triplets() -> crate::miner::MinerConfig {
 }
 
 impl TripletLossWithMinerConfig {
+    /// `margin` (none: soft margin) and `miner`, mean reduction, with logs (the share of
+    /// active triplets), within domains: what the trainer's progress bar needs.
+    pub fn new(margin: Option<f64>, miner: crate::miner::MinerConfig) -> Self {
+        Self {
+            margin,
+            reduction: super::Reduction::Mean,
+            need_logs: true,
+            miner,
+            cross_domain: false,
+        }
+    }
+
+    /// The loss with its miner; an error for a miner that cannot mine across domains when
+    /// `cross_domain` is set, or a value out of range.
     pub fn init(&self) -> Result<TripletLossWithMiner<crate::miner::DynMiner>, LossError> {
         if self.cross_domain && !self.miner.mines_across_domains() {
             return Err(crate::miner::MinerError::NoCrossDomain.into());

@@ -32,7 +32,9 @@ impl PerQueryMetrics {
 pub struct Evaluation {
     /// Top `config.max_k()` of every query.
     pub results: RetrievalResults,
+    /// Each query's value of every metric at every k.
     pub per_query: PerQueryMetrics,
+    /// The values reduced over OVERALL and the categories.
     pub report: MetricsReport,
 }
 

@@ -12,6 +12,7 @@ pub enum RetrievalMetric {
 }
 
 impl RetrievalMetric {
+    /// Every ranked-list metric, in report order.
     pub const ALL: [Self; 4] = [Self::Cmc, Self::Precision, Self::Map, Self::Ndcg];
 
     /// Key in reports (`cmc`, `precision`, `map`, `ndcg`), as OML names them.
@@ -57,6 +58,7 @@ pub struct ReportEntry<'a> {
     pub metric: &'static str,
     /// k, the explained-variance fraction or the FMR, as OML writes it (`1`, `0.5`, `0.01`).
     pub key: String,
+    /// The value (NaN where OML writes `null`).
     pub value: f64,
 }
 
@@ -91,7 +93,9 @@ impl GroupMetrics {
 /// "pcf": {"0.5": v}, "fnmr@fmr": {"0.01": v, …}}, "<category>": {…}}`; NaN becomes `null`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricsReport {
+    /// All queries.
     pub overall: GroupMetrics,
+    /// One group per category of the queries, sorted by name.
     pub categories: Vec<(String, GroupMetrics)>,
 }
 

@@ -21,6 +21,7 @@ pub struct AllTripletsMiner {
 }
 
 impl AllTripletsMiner {
+    /// At most `max_output_triplets` (all when `None`), subsets drawn from `seed`.
     pub fn new(max_output_triplets: Option<usize>, seed: u64) -> Self {
         Self { max_output_triplets, rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)) }
     }

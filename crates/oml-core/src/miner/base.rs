@@ -5,16 +5,21 @@ use burn::tensor::{Int, Tensor, TensorData};
 /// Mined triplets as batch row indices; entry `t` of each list forms triplet `t`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Triplets {
+    /// Anchor rows.
     pub anchor: Vec<usize>,
+    /// Positive rows (the anchor's label).
     pub positive: Vec<usize>,
+    /// Negative rows (another label).
     pub negative: Vec<usize>,
 }
 
 impl Triplets {
+    /// Number of triplets.
     pub fn len(&self) -> usize {
         self.anchor.len()
     }
 
+    /// Whether no triplet was mined.
     pub fn is_empty(&self) -> bool {
         self.anchor.is_empty()
     }
@@ -109,8 +114,11 @@ pub trait TripletMiner {
 /// Mined triplets as feature rows, `[T, D]` each: what a triplet loss consumes.
 #[derive(Debug, Clone)]
 pub struct MinedTriplets {
+    /// `[T, D]` anchors.
     pub anchor: Tensor<2>,
+    /// `[T, D]` positives.
     pub positive: Tensor<2>,
+    /// `[T, D]` negatives.
     pub negative: Tensor<2>,
     /// For miners that also draw from outside the batch (OML's `is_original_tri`): `true` for
     /// triplets made of batch rows only. `None` when all are.

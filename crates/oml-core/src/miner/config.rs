@@ -81,6 +81,7 @@ impl MinerConfig {
         matches!(self, Self::AllTriplets { .. } | Self::HardTriplets {})
     }
 
+    /// The miner; an error for a value out of range.
     pub fn init(&self) -> Result<DynMiner, MinerError> {
         Ok(match *self {
             Self::AllTriplets { max_output_triplets, seed } => {

@@ -29,6 +29,7 @@ struct Bank {
 }
 
 impl MinerWithBank {
+    /// A bank of the last `bank_size_in_batches` batches mined by `miner`.
     pub fn new(bank_size_in_batches: usize, miner: NHardTripletsMiner) -> Result<Self, MinerError> {
         if bank_size_in_batches == 0 {
             return Err(MinerError::BadRange("bank_size_in_batches must be at least 1".to_owned()));

@@ -30,10 +30,12 @@ impl<'a> Embeddings<'a> {
         Ok(Self { data, rows, dim })
     }
 
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Floats per row.
     pub fn dim(&self) -> usize {
         self.dim
     }

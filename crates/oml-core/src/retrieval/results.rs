@@ -41,6 +41,7 @@ pub struct RetrievalResultsBuilder {
 }
 
 impl RetrievalResultsBuilder {
+    /// Results over a gallery of `n_gallery` items.
     pub fn new(n_gallery: usize) -> Self {
         Self {
             inner: RetrievalResults {
@@ -93,16 +94,19 @@ impl RetrievalResultsBuilder {
         Ok(())
     }
 
+    /// The results pushed so far.
     pub fn build(self) -> RetrievalResults {
         self.inner
     }
 }
 
 impl RetrievalResults {
+    /// Number of queries.
     pub fn n_queries(&self) -> usize {
         self.retrieved_offsets.len() - 1
     }
 
+    /// Number of gallery items the ids index.
     pub fn n_gallery(&self) -> usize {
         self.n_gallery
     }

@@ -9,9 +9,13 @@ use rand_chacha::ChaCha8Rng;
 /// (ITU-R 601-2 luma), saturation with the pixel's grey level, as torchvision's functional ops.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ColorJitter {
+    /// Brightness factor spread `x` (0: none).
     pub brightness: f64,
+    /// Contrast factor spread `x` (0: none).
     pub contrast: f64,
+    /// Saturation factor spread `x` (0: none).
     pub saturation: f64,
+    /// Largest hue shift, a fraction of a turn in `[0, 0.5]` (0: none).
     pub hue: f64,
 }
 
@@ -77,6 +81,7 @@ impl ColorJitter {
         (x > 0.0).then(|| rng.random_range((1.0 - x).max(0.0)..=1.0 + x) as f32)
     }
 
+    /// Jitters `image` in place, drawing the factors and their order from `rng`.
     pub fn apply(&self, image: &mut RgbImage, rng: &mut ChaCha8Rng) {
         let mut order = [0u8, 1, 2, 3];
         order.shuffle(rng);

@@ -10,7 +10,9 @@ use crate::image::{Filter, ResizePolicy, resize_with};
 /// ratio clamped), resized to `width × height`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RandomResizedCrop {
+    /// Output width in pixels.
     pub width: u32,
+    /// Output height in pixels.
     pub height: u32,
     /// Area fraction range; torchvision's default (0.08, 1.0).
     pub scale: (f64, f64),
@@ -70,6 +72,7 @@ impl RandomResizedCrop {
         ((width - w) / 2, (height - h) / 2, w, h)
     }
 
+    /// A random crop of `image`, resized with `filter` to `width × height`.
     pub fn apply(&self, image: &RgbImage, filter: Filter, rng: &mut ChaCha8Rng) -> RgbImage {
         let (x, y, w, h) = self.sample_box(image.width(), image.height(), rng);
         let crop = imageops::crop_imm(image, x, y, w, h).to_image();
@@ -88,11 +91,14 @@ pub fn horizontal_flip(image: &RgbImage) -> RgbImage {
 /// uncovered corners filled with `fill`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RandomRotation {
+    /// Largest angle either way, in degrees.
     pub degrees: f64,
+    /// RGB colour of the corners the rotation uncovers.
     pub fill: [u8; 3],
 }
 
 impl RandomRotation {
+    /// `image` rotated by an angle drawn from `rng`.
     pub fn apply(&self, image: &RgbImage, rng: &mut ChaCha8Rng) -> RgbImage {
         let angle = rng.random_range(-self.degrees..=self.degrees);
         rotate(image, angle, self.fill)

@@ -19,17 +19,20 @@ use crate::image::Filter;
 /// `grayscale_p`. Applied in that order, before normalisation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Augment {
+    /// Random resized crop, first; none keeps the whole image.
     pub crop: Option<RandomResizedCrop>,
     /// Random rotation, after the crop (so, with a crop, at the output size: a small source
     /// is not resampled twice at its own size). No random draw is spent without it.
     pub rotation: Option<RandomRotation>,
     /// Probability of a horizontal flip. torchvision's default 0.5.
     pub flip_p: f64,
+    /// Colour jitter, after the flip.
     pub jitter: Option<ColorJitter>,
     /// Probability of turning the image grey (torchvision's `RandomGrayscale`: ITU-R 601-2
     /// luma in all three channels). Default 0; no random draw is spent when 0, so streams of
     /// configs without it are unchanged.
     pub grayscale_p: f64,
+    /// Resampling filter of the crop's resize (the model's own).
     pub filter: Filter,
 }
 

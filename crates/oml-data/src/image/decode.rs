@@ -38,17 +38,41 @@ impl DecodeLimits {
 /// An image that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
+    /// The bytes are no image of a supported format (the decoder's reason).
     #[error("not a decodable image: {0}")]
     Decode(String),
+    /// The bounding box reaches outside the image.
     #[error("bounding box ({x1}, {y1}, {x2}, {y2}) does not fit in the {width}x{height} image")]
-    BBoxOutside { x1: u32, y1: u32, x2: u32, y2: u32, width: u32, height: u32 },
+    BBoxOutside {
+        /// The box's left edge.
+        x1: u32,
+        /// The box's top edge.
+        y1: u32,
+        /// The box's right edge.
+        x2: u32,
+        /// The box's bottom edge.
+        y2: u32,
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+    },
+    /// The image has no pixels.
     #[error("the image is empty (0 pixels)")]
     Empty,
+    /// The image's header states more pixels than the limit ([`DecodeLimits`]).
     #[error(
         "the image is {width}x{height} pixels, over the limit of {max_pixels} pixels \
          (OML_MAX_IMAGE_PIXELS raises it for the native tools)"
     )]
-    TooLarge { width: u32, height: u32, max_pixels: u64 },
+    TooLarge {
+        /// The stated width.
+        width: u32,
+        /// The stated height.
+        height: u32,
+        /// The limit it is over.
+        max_pixels: u64,
+    },
 }
 
 /// Decodes any supported format (PNG, JPEG, WebP, GIF, BMP) to 8-bit RGB. Grey images are

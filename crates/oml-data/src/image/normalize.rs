@@ -8,7 +8,9 @@ pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// Per-channel `(value / 255 − mean) / std`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Normalization {
+    /// Per-channel means, in `[0, 1]` units.
     pub mean: [f32; 3],
+    /// Per-channel standard deviations, in `[0, 1]` units.
     pub std: [f32; 3],
 }
 

@@ -6,8 +6,11 @@ use super::{Filter, Normalization, ResizePolicy, resize_with, to_chw};
 /// normalisation. Each pretrained model names its own (see the zoo).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Preprocess {
+    /// How the image reaches the model's input size.
     pub resize: ResizePolicy,
+    /// The resampling filter of that resize.
     pub filter: Filter,
+    /// The normalisation of the resized pixels.
     pub norm: Normalization,
 }
 

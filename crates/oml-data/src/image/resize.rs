@@ -5,13 +5,28 @@ use image::{Rgb, RgbImage};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResizePolicy {
     /// Stretch to exactly `width x height`.
-    Resize { width: u32, height: u32 },
+    Resize {
+        /// Output width.
+        width: u32,
+        /// Output height.
+        height: u32,
+    },
     /// Shorter side to `resize_to` (aspect kept), then the central `crop x crop` square
     /// (torchvision `Resize` + `CenterCrop`, the ImageNet evaluation recipe).
-    ResizeCenterCrop { resize_to: u32, crop: u32 },
+    ResizeCenterCrop {
+        /// The shorter side after the resize.
+        resize_to: u32,
+        /// The side of the square cropped from the centre.
+        crop: u32,
+    },
     /// Longer side to `size` (aspect kept), then pad to `size x size` with `fill`, the image
     /// centred (OML's `LongestMaxSize` + `PadIfNeeded`).
-    LongestSidePad { size: u32, fill: [u8; 3] },
+    LongestSidePad {
+        /// The output side (and the longer side after the resize).
+        size: u32,
+        /// RGB colour of the padding.
+        fill: [u8; 3],
+    },
 }
 
 impl ResizePolicy {

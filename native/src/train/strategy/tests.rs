@@ -22,13 +22,7 @@ fn f32() -> Mixed {
 }
 
 fn criterion() -> Criterion {
-    let config = TripletLossWithMinerConfig {
-        margin: Some(0.2),
-        reduction: oml_core::loss::Reduction::Mean,
-        need_logs: true,
-        miner: MinerConfig::HardTriplets {},
-        cross_domain: false,
-    };
+    let config = TripletLossWithMinerConfig::new(Some(0.2), MinerConfig::HardTriplets {});
     Criterion::Triplet(config.init().unwrap())
 }
 
