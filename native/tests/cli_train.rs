@@ -99,19 +99,7 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     // Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.
     let killed = dir.path().join("killed");
     let args = tiny_args(&killed, 3);
-    let mut child = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while state(&killed).is_none_or(|s| s["epochs_done"] == 0) {
-        assert!(started.elapsed() < Duration::from_secs(600), "no checkpoint after 10 minutes");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(&args, || state(&killed).is_some_and(|s| s["epochs_done"] != 0));
     let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(state(&killed).unwrap()["epochs_done"], 3);
@@ -136,35 +124,50 @@ fn oml(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_oml")).args(args).output().unwrap()
 }
 
+/// Starts `oml-train ARGS` (output discarded) and kills it with SIGKILL as soon as `ready()`
+/// holds; the run must not end before, and `ready()` must hold within 10 minutes.
+fn kill_when(args: &[String], ready: impl Fn() -> bool) {
+    let mut child = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < Duration::from_secs(600), "no checkpoint after 10 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `oml COMMAND --checkpoint CK DATA_FLAG CSV EXTRA...`, which must succeed.
+fn on_checkpoint(
+    command: &str,
+    checkpoint: &Path,
+    data_flag: &str,
+    csv: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut args = vec![command, "--checkpoint", checkpoint.to_str().unwrap()];
+    args.extend([data_flag, csv.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let out = oml(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
 /// `oml validate --checkpoint CK --dataset CSV`: its JSON report.
 fn validate(checkpoint: &Path, csv: &Path, json: &Path) -> serde_json::Value {
-    let out = oml(&[
-        "validate",
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
-        "--dataset",
-        csv.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    on_checkpoint("validate", checkpoint, "--dataset", csv, &["--json", json.to_str().unwrap()]);
     serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
 }
 
 /// `oml search` of one query, top 3: (distance, path) per result line.
 fn search(checkpoint: &Path, csv: &Path, query: &Path) -> Vec<(f64, String)> {
-    let out = oml(&[
-        "search",
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
-        "--gallery",
-        csv.to_str().unwrap(),
-        "--query",
-        query.to_str().unwrap(),
-        "--k",
-        "3",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let extra = ["--query", query.to_str().unwrap(), "--k", "3"];
+    let out = on_checkpoint("search", checkpoint, "--gallery", csv, &extra);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.lines()
         .skip(1)
@@ -197,22 +200,8 @@ fn check_tools_on(run: &Path) {
     check_export_of(run, &csv, &query, &hits);
 
     let png = run.join("grid.png");
-    let out = oml(&[
-        "visualize",
-        "--checkpoint",
-        run.to_str().unwrap(),
-        "--dataset",
-        csv.to_str().unwrap(),
-        "--out",
-        png.to_str().unwrap(),
-        "--n-queries",
-        "3",
-        "--k",
-        "2",
-        "--n-missed",
-        "1",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let extra = ["--out", png.to_str().unwrap(), "--n-queries", "3", "--k", "2", "--n-missed", "1"];
+    on_checkpoint("visualize", run, "--dataset", &csv, &extra);
     let image = image::open(&png).unwrap().to_rgb8();
     // 3 rows of at most 1 + 2 + 1 tiles of 96 px + 4 px borders (+ 14 px caption), 6 px gaps.
     assert_eq!(image.dimensions(), (4 * 104 + 5 * 6, 3 * 118 + 4 * 6));
@@ -760,20 +749,8 @@ fn an_ensemble_trains_its_members_resumes_after_kill_9_and_loads_in_the_tools() 
     let killed = dir.path().join("killed");
     let mut args = tiny_args(&killed, 2);
     args.extend(["--set".to_owned(), "extractor.members=2".to_owned()]);
-    let mut child = train_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
     let second = killed.join("members/1");
-    while state(&second).is_none() {
-        assert!(started.elapsed() < Duration::from_secs(600), "no checkpoint after 10 minutes");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(&args, || state(&second).is_some());
     let first_model = std::fs::read(killed.join("members/0/last/model.bpk")).unwrap();
     let out = train_cmd(&["--resume", killed.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
