@@ -9,6 +9,8 @@
 //! crate deliberately differs from OML (ties, NaN cases, label order), the item's doc comment
 //! says so.
 
+#![warn(missing_docs)]
+
 pub mod dataset;
 pub mod loss;
 pub mod metrics;

@@ -40,25 +40,43 @@ pub enum DatasetErrorKind {
     Csv(String),
     /// The header lacks a required column.
     #[error("required column is missing (the header has: {found})")]
-    MissingColumn { found: String },
+    MissingColumn {
+        /// The header's columns.
+        found: String,
+    },
     /// Only some of `x_1, y_1, x_2, y_2` are in the header.
     #[error("bounding boxes need all four columns x_1, y_1, x_2, y_2; missing: {missing}")]
-    IncompleteBBoxColumns { missing: String },
+    IncompleteBBoxColumns {
+        /// The columns missing.
+        missing: String,
+    },
     /// The file has a header but no rows.
     #[error("the file has no data rows")]
     NoRows,
     /// A cell that must be an integer is not.
     #[error("expected an integer, found {value:?}")]
-    NotAnInteger { value: String },
+    NotAnInteger {
+        /// The cell.
+        value: String,
+    },
     /// `split` is neither `train` nor `validation`.
     #[error("expected `train` or `validation`, found {value:?}")]
-    UnknownSplit { value: String },
+    UnknownSplit {
+        /// The cell.
+        value: String,
+    },
     /// `is_query`/`is_gallery` on a validation row is not a boolean.
     #[error("expected a boolean (True/False/true/false/1/0) on a validation row, found {value:?}")]
-    NotABool { value: String },
+    NotABool {
+        /// The cell.
+        value: String,
+    },
     /// `is_query`/`is_gallery` is set on a train row (OML requires it empty there).
     #[error("must be empty on a train row, found {value:?}")]
-    RoleOnTrainRow { value: String },
+    RoleOnTrainRow {
+        /// The cell.
+        value: String,
+    },
     /// A validation row that is neither a query nor a gallery item.
     #[error(
         "validation row is neither a query nor a gallery item (is_query and is_gallery are both false)"
@@ -66,24 +84,45 @@ pub enum DatasetErrorKind {
     NeitherQueryNorGallery,
     /// A query whose label no gallery item has: it could never retrieve a correct item.
     #[error("query label {label} does not occur among the gallery labels")]
-    QueryLabelNotInGallery { label: i64 },
+    QueryLabelNotInGallery {
+        /// The query's label.
+        label: i64,
+    },
     /// Some but not all of a row's bounding-box cells are filled.
     #[error("bounding box is incomplete: {missing} empty while other corners are set")]
-    IncompleteBBox { missing: String },
+    IncompleteBBox {
+        /// The corners left empty.
+        missing: String,
+    },
     /// A bounding-box corner that is not a non-negative integer.
     #[error("bounding-box coordinate must be a non-negative integer, found {value:?}")]
-    BadCoordinate { value: String },
+    BadCoordinate {
+        /// The cell.
+        value: String,
+    },
     /// `x_1 >= x_2` or `y_1 >= y_2`.
     #[error(
         "bounding box is empty or inverted: {low_name} = {low} must be less than {high_name} = {high}"
     )]
-    InvertedBBox { low_name: &'static str, low: u32, high_name: &'static str, high: u32 },
+    InvertedBBox {
+        /// `x_1` or `y_1`.
+        low_name: &'static str,
+        /// Its value.
+        low: u32,
+        /// `x_2` or `y_2`.
+        high_name: &'static str,
+        /// Its value.
+        high: u32,
+    },
     /// An empty `path` cell.
     #[error("path is empty")]
     EmptyPath,
     /// The image the row names does not exist.
     #[error("image not found: {path}")]
-    PathNotFound { path: String },
+    PathNotFound {
+        /// The path looked at (the root joined).
+        path: String,
+    },
 }
 
 /// Something legal but suspicious, reported and kept going (OML warns about the same).
@@ -91,7 +130,14 @@ pub enum DatasetErrorKind {
 pub enum DatasetWarning {
     /// One label appears with several categories (OML: "mapping between categories and labels
     /// is not bijection").
-    LabelInSeveralCategories { label: i64, categories: Vec<String>, first_line: u64 },
+    LabelInSeveralCategories {
+        /// The label.
+        label: i64,
+        /// Its categories, in order of appearance.
+        categories: Vec<String>,
+        /// The line of its first row.
+        first_line: u64,
+    },
 }
 
 impl fmt::Display for DatasetWarning {

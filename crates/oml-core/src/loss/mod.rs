@@ -24,22 +24,53 @@ pub use triplet_with_miner::{TripletLossWithMiner, TripletLossWithMinerConfig};
 /// A loss parameter out of range, or inputs the loss cannot use.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LossError {
+    /// A margin that is not positive and finite (the value).
     #[error("margin must be positive (or absent for the soft margin), got {0}")]
     BadMargin(f64),
+    /// `k = 0`.
     #[error("k must be at least 1")]
     ZeroK,
+    /// A parameter that must be positive.
     #[error("{name} must be positive, got {value}")]
-    NotPositive { name: &'static str, value: f64 },
+    NotPositive {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// Label smoothing outside `[0, 1)` (the value).
     #[error("smoothing epsilon must be in [0, 1), got {0}")]
     BadSmoothing(f64),
+    /// A class id without a class weight.
     #[error("label {label} is outside 0..{num_classes}")]
-    LabelOutOfRange { label: u32, num_classes: usize },
+    LabelOutOfRange {
+        /// The class id.
+        label: u32,
+        /// Classes the loss has.
+        num_classes: usize,
+    },
+    /// A tensor or list of the wrong shape.
     #[error("{what}: expected {expected}, got {got}")]
-    Shape { what: &'static str, expected: String, got: String },
+    Shape {
+        /// Which input.
+        what: &'static str,
+        /// The shape needed.
+        expected: String,
+        /// The shape given.
+        got: String,
+    },
+    /// A plain triplet batch whose rows are not a multiple of 3 (the rows).
     #[error("TripletLossPlain needs rows in threes (anchor, positive, negative), got {0} rows")]
     NotTriplets(usize),
+    /// A class-to-category map of the wrong length.
     #[error("label2category has {got} entries for {num_classes} classes")]
-    CategoryCount { got: usize, num_classes: usize },
+    CategoryCount {
+        /// Entries given.
+        got: usize,
+        /// Classes the loss has.
+        num_classes: usize,
+    },
+    /// The miner's error.
     #[error(transparent)]
     Miner(#[from] crate::miner::MinerError),
 }

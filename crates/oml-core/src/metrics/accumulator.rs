@@ -16,14 +16,39 @@ pub struct MetricsAccumulator {
 /// Misuse of a [`MetricsAccumulator`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AccumulatorError {
+    /// A batch whose length is not rows x dim.
     #[error("batch has {got} floats for {rows} rows of dimension {dim}")]
-    BatchShape { got: usize, rows: usize, dim: usize },
+    BatchShape {
+        /// Floats given.
+        got: usize,
+        /// Rows given.
+        rows: usize,
+        /// The embedding dimension.
+        dim: usize,
+    },
+    /// A row index past the dataset.
     #[error("row {row} is outside the dataset of {n_rows} rows")]
-    RowOutOfRange { row: usize, n_rows: usize },
+    RowOutOfRange {
+        /// The row.
+        row: usize,
+        /// Rows of the dataset.
+        n_rows: usize,
+    },
+    /// A row given a second time.
     #[error("row {row} was given twice")]
-    Duplicate { row: usize },
+    Duplicate {
+        /// The row.
+        row: usize,
+    },
+    /// Metrics asked for before every row was given.
     #[error("only {filled} of {n_rows} rows have embeddings; metrics need all of them")]
-    Incomplete { filled: usize, n_rows: usize },
+    Incomplete {
+        /// Rows given.
+        filled: usize,
+        /// Rows of the dataset.
+        n_rows: usize,
+    },
+    /// The metrics' own error.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
 }

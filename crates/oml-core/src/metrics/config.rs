@@ -38,10 +38,20 @@ impl Default for MetricsConfig {
 /// A [`MetricsConfig`] value out of range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsConfigError {
+    /// A `k = 0`.
     #[error("{metric}: k must be at least 1")]
-    ZeroK { metric: &'static str },
+    ZeroK {
+        /// The metric it was given for.
+        metric: &'static str,
+    },
+    /// A fraction outside `[0, 1]`.
     #[error("{what} must be in [0, 1], got {value}")]
-    OutOfRange { what: &'static str, value: f64 },
+    OutOfRange {
+        /// Which list.
+        what: &'static str,
+        /// The value.
+        value: f64,
+    },
 }
 
 impl MetricsConfig {

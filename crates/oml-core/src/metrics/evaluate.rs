@@ -7,8 +7,10 @@ use crate::retrieval::{Embeddings, QueryGallery, RetrievalError, RetrievalResult
 /// Why metrics could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsError {
+    /// A config value out of range.
     #[error(transparent)]
     Config(#[from] MetricsConfigError),
+    /// Embeddings or roles retrieval cannot use.
     #[error(transparent)]
     Retrieval(#[from] RetrievalError),
 }

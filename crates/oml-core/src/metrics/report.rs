@@ -5,9 +5,13 @@ use super::per_query::{cmc_at_k, map_at_k, ndcg_at_k, precision_at_k};
 /// The ranked-list metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RetrievalMetric {
+    /// CMC@k: whether a correct item is among the first k.
     Cmc,
+    /// Precision@k: the share of correct items among the first k, over at most k positives.
     Precision,
+    /// MAP@k: mean average precision over the first k.
     Map,
+    /// NDCG@k: discounted cumulative gain over the first k, normalised.
     Ndcg,
 }
 

@@ -29,24 +29,59 @@ impl Triplets {
 /// `interfaces/miners.py:59`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MinerError {
+    /// A batch of one label (the count given): no negatives.
     #[error("the batch has {0} distinct label(s); mining needs at least 2")]
     TooFewLabels(usize),
+    /// A label without a positive in the batch.
     #[error("label {label} occurs once in the batch; every label needs at least 2 samples")]
-    SingletonLabel { label: u32 },
+    SingletonLabel {
+        /// The label.
+        label: u32,
+    },
+    /// One label per feature row was expected.
     #[error("{features} feature rows but {labels} labels")]
-    LengthMismatch { features: usize, labels: usize },
+    LengthMismatch {
+        /// Feature rows.
+        features: usize,
+        /// Labels.
+        labels: usize,
+    },
+    /// The device could not give the features back (its reason).
     #[error("cannot read the features back from the device: {0}")]
     Readback(String),
+    /// A hardest-range or bank size out of range (what it was).
     #[error("invalid hardest-range {0}: counts start at 1 and `to` must not be below `from`")]
     BadRange(String),
+    /// A memory bank fed batches of another size than its first.
     #[error("the memory bank was sized for batches of {expected} rows, got {got}")]
-    BatchSizeChanged { expected: usize, got: usize },
+    BatchSizeChanged {
+        /// Rows of the first batch.
+        expected: usize,
+        /// Rows of this one.
+        got: usize,
+    },
+    /// A batch that is not P x K (hard-cluster mining needs it).
     #[error("label {label} has {count} samples but the batch needs {expected} for every label")]
-    Unbalanced { label: u32, count: usize, expected: usize },
+    Unbalanced {
+        /// The label.
+        label: u32,
+        /// Its samples in the batch.
+        count: usize,
+        /// The samples every label needs (the first label's).
+        expected: usize,
+    },
+    /// The miner cannot mine across domains.
     #[error("this miner cannot mine across domains (only hard_triplets and all_triplets can)")]
     NoCrossDomain,
+    /// One domain per label was expected.
     #[error("{domains} domains for {labels} labels")]
-    DomainsMismatch { domains: usize, labels: usize },
+    DomainsMismatch {
+        /// Domains given.
+        domains: usize,
+        /// Labels given.
+        labels: usize,
+    },
+    /// No row has a positive and a negative of another domain.
     #[error(
         "no row of the batch has both a positive and a negative of another domain; a batch \
          needs every label drawn from at least two domains"

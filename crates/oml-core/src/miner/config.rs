@@ -20,30 +20,46 @@ use super::with_memory::TripletMinerWithMemory;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MinerConfig {
+    /// [`super::AllTripletsMiner`].
     AllTriplets {
+        /// Keep at most this many triplets, drawn at random.
         #[serde(default)]
         max_output_triplets: Option<usize>,
+        /// Seed of that draw.
         #[serde(default)]
         seed: u64,
     },
+    /// [`super::HardTripletsMiner`].
     HardTriplets {},
+    /// [`super::NHardTripletsMiner`].
     NHardTriplets {
+        /// Which hardest positives.
         #[serde(default = "hardest")]
         n_positive: HardestRange,
+        /// Which hardest negatives.
         #[serde(default = "hardest")]
         n_negative: HardestRange,
     },
+    /// [`super::HardClusterMiner`].
     HardCluster {},
+    /// [`super::MinerWithBank`]: N-hard mining with a memory bank of past batches.
     WithBank {
+        /// Batches the bank keeps.
         bank_size_in_batches: usize,
+        /// Which hardest positives.
         #[serde(default = "hardest")]
         n_positive: HardestRange,
+        /// Which hardest negatives.
         #[serde(default = "hardest")]
         n_negative: HardestRange,
     },
+    /// [`super::TripletMinerWithMemory`].
     WithMemory {
+        /// Batches the memory keeps.
         bank_size_in_batches: usize,
+        /// Triplets drawn with the memory per batch triplet.
         tri_expand_k: usize,
+        /// Seed of those draws.
         #[serde(default)]
         seed: u64,
     },

@@ -13,7 +13,12 @@ pub enum HardestRange {
     /// The `n` hardest (OML: an int).
     First(usize),
     /// The `from`-th to `to`-th hardest, 1-based inclusive (OML: a `(from, to)` pair).
-    Between { from: usize, to: usize },
+    Between {
+        /// The first, 1-based.
+        from: usize,
+        /// The last, inclusive.
+        to: usize,
+    },
 }
 
 /// How a [`HardestRange`] is written: `n` or `[from, to]`.

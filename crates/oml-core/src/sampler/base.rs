@@ -21,24 +21,60 @@ pub trait BatchSampler {
 /// Parameters a sampler cannot work with, or data it cannot sample from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SamplerError {
+    /// Fewer than 2 labels per batch (the value given): no negatives.
     #[error("n_labels must be at least 2 (a batch needs two labels for negatives), got {0}")]
     TooFewLabelsPerBatch(usize),
+    /// More labels per batch than the data has.
     #[error("n_labels = {n_labels} but the data has only {available} labels")]
-    NotEnoughLabels { n_labels: usize, available: usize },
+    NotEnoughLabels {
+        /// Labels asked for per batch.
+        n_labels: usize,
+        /// Labels in the data.
+        available: usize,
+    },
+    /// Fewer than 2 samples per label (the value given): no positives.
     #[error("n_instances must be at least 2 (an anchor needs a positive), got {0}")]
     TooFewInstances(usize),
+    /// A label with a single sample.
     #[error("label {label} has only {count} sample; every label needs at least 2")]
-    SingletonLabel { label: u32, count: usize },
+    SingletonLabel {
+        /// The label.
+        label: u32,
+        /// Its samples.
+        count: usize,
+    },
+    /// `n_categories` is 0 or more than the data has.
     #[error("n_categories must be between 1 and the {available} categories, got {n_categories}")]
-    BadCategoryCount { n_categories: usize, available: usize },
+    BadCategoryCount {
+        /// Categories asked for per batch.
+        n_categories: usize,
+        /// Categories in the data.
+        available: usize,
+    },
+    /// A category with fewer labels than a batch takes from it.
     #[error(
         "category {category} has {available} labels, fewer than n_labels = {n_labels} (set resample_labels to sample with repetition)"
     )]
-    SmallCategory { category: u32, available: usize, n_labels: usize },
+    SmallCategory {
+        /// The category.
+        category: u32,
+        /// Its labels.
+        available: usize,
+        /// Labels a batch takes per category.
+        n_labels: usize,
+    },
+    /// One category per row was expected.
     #[error("labels and categories have different lengths ({labels} and {categories})")]
-    LengthMismatch { labels: usize, categories: usize },
+    LengthMismatch {
+        /// Rows with a label.
+        labels: usize,
+        /// Rows with a category.
+        categories: usize,
+    },
+    /// An epoch of no batches.
     #[error("epoch_size must be at least 1")]
     ZeroEpochSize,
+    /// No rows to sample from.
     #[error("there are no samples")]
     Empty,
     /// A value out of range that needs no data to see (see `SamplerConfig::check`).

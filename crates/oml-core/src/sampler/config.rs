@@ -23,23 +23,37 @@ pub const MAX_EPOCH_SIZE: usize = 1 << 24;
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SamplerConfig {
     /// `n_labels × n_instances` batches (OML `BalanceSampler`).
-    Balance { n_labels: usize, n_instances: usize },
+    Balance {
+        /// Labels per batch.
+        n_labels: usize,
+        /// Samples per label.
+        n_instances: usize,
+    },
     /// Batches from `n_categories` categories (OML `CategoryBalanceSampler`).
     CategoryBalance {
+        /// Categories per batch.
         n_categories: usize,
+        /// Labels per category.
         n_labels: usize,
+        /// Samples per label.
         n_instances: usize,
+        /// Draw labels with repetition in categories with too few. Default false.
         #[serde(default)]
         resample_labels: bool,
+        /// Draw categories in proportion to their labels. Default false.
         #[serde(default)]
         weight_categories: bool,
     },
     /// Batches from distinct categories, `epoch_size` batches (OML
     /// `DistinctCategoryBalanceSampler`).
     DistinctCategoryBalance {
+        /// Categories per batch.
         n_categories: usize,
+        /// Labels per category.
         n_labels: usize,
+        /// Samples per label.
         n_instances: usize,
+        /// Batches per epoch.
         epoch_size: usize,
     },
 }
