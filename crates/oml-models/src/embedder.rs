@@ -13,7 +13,9 @@ pub use crate::normalise::l2_normalise;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the device could not embed a batch of {images} images: {reason}")]
 pub struct DeviceFailure {
+    /// Images in the batch.
     pub images: usize,
+    /// The backend's reason.
     pub reason: String,
 }
 
@@ -21,10 +23,13 @@ pub struct DeviceFailure {
 /// extractor with a projection head.
 #[derive(Debug)]
 pub struct Embedder<E = AnyExtractor> {
+    /// The model.
     pub model: E,
+    /// The preprocessing the model's weights expect.
     pub preprocess: Preprocess,
     /// L2-normalise each embedding (OML's `normalise_features`).
     pub normalise: bool,
+    /// Where the model runs.
     pub device: Device,
     /// The float type the model computes in; see [`Embedder::with_precision`].
     pub precision: Precision,
@@ -40,6 +45,7 @@ impl<E: Extractor + burn::module::Module> Embedder<E> {
 }
 
 impl<E: Extractor> Embedder<E> {
+    /// Floats per embedding.
     pub fn feat_dim(&self) -> usize {
         self.model.feat_dim()
     }

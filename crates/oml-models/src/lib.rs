@@ -2,6 +2,8 @@
 //! with PyTorch weight import (features `pytorch`, `safetensors`), the zoo of named pretrained
 //! models, and the [`embedder::Embedder`] that puts a model and its preprocessing together.
 
+#![warn(missing_docs)]
+
 pub mod embedder;
 pub mod extractor;
 #[cfg(feature = "safetensors")]

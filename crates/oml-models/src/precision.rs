@@ -10,9 +10,12 @@ use burn::tensor::{FloatDType, Tensor};
 /// `precision` (which OML's configs pass through).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
+    /// 32-bit floats.
     #[default]
     F32,
+    /// IEEE half precision, with dynamic loss scaling when training.
     F16,
+    /// bfloat16.
     Bf16,
 }
 
@@ -45,6 +48,7 @@ impl std::fmt::Display for Precision {
 }
 
 impl Precision {
+    /// burn's float type for it.
     pub fn dtype(self) -> FloatDType {
         match self {
             Self::F32 => FloatDType::F32,

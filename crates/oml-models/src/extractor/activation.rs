@@ -7,13 +7,16 @@ use burn::tensor::activation::relu;
 /// The activation after a convolution and its BatchNorm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
+    /// No activation.
     None,
+    /// `max(x, 0)`.
     Relu,
     /// `min(max(x, 0), 6)`.
     Relu6,
 }
 
 impl Activation {
+    /// The activation of `x`, elementwise.
     pub fn apply(self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Self::None => x,

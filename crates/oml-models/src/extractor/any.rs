@@ -8,9 +8,13 @@ use crate::normalise::l2_normalise;
 /// or an ensemble of them.
 #[derive(Module, Debug)]
 pub enum AnyExtractor {
+    /// See [`MobileNetV2`].
     MobileNetV2(MobileNetV2),
+    /// See [`EfficientNetLite`].
     EfficientNetLite(EfficientNetLite),
+    /// See [`ResNet`].
     ResNet(ResNet),
+    /// See [`ViT`].
     ViT(ViT),
     /// Independently trained members whose embeddings are joined: each member's embedding
     /// L2-normalised, scaled by `1/√K` and concatenated (`K` members, `D` = the sum of their

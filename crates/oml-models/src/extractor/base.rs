@@ -13,10 +13,28 @@ pub trait Extractor {
 /// Weights that cannot be loaded into an extractor. Names the file and the tensors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WeightsError {
+    /// The file cannot be read as weights.
     #[error("{path}: cannot load weights: {reason}")]
-    Unreadable { path: std::path::PathBuf, reason: String },
+    Unreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The reader's reason.
+        reason: String,
+    },
+    /// Tensors the model needs are not in the file.
     #[error("{path}: the checkpoint lacks tensors the model needs: {tensors}")]
-    Missing { path: std::path::PathBuf, tensors: String },
+    Missing {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The missing tensors' names.
+        tensors: String,
+    },
+    /// Tensors of the wrong shape or type.
     #[error("{path}: the checkpoint does not fit the model: {reason}")]
-    Mismatch { path: std::path::PathBuf, reason: String },
+    Mismatch {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What does not fit.
+        reason: String,
+    },
 }

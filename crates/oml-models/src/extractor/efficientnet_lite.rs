@@ -33,9 +33,13 @@ pub struct EfficientNetLiteConfig {
 /// See [`EfficientNetLiteConfig`].
 #[derive(Module, Debug)]
 pub struct EfficientNetLite {
+    /// 3 x 3 stride-2 convolution.
     pub stem: ConvBn,
+    /// The inverted-residual blocks.
     pub blocks: Vec<InvertedResidual>,
+    /// 1 x 1 convolution to the embedding width.
     pub head: ConvBn,
+    /// The ImageNet classifier, when the weights have one (not used for embeddings).
     pub classifier: Option<Linear>,
 }
 
@@ -63,6 +67,7 @@ fn round_filters(channels: usize, width: f64) -> usize {
 }
 
 impl EfficientNetLiteConfig {
+    /// The model with random weights on `device`.
     pub fn init(&self, device: &Device) -> EfficientNetLite {
         let conv = |channels, kernel| {
             ConvBnSpec::new(channels, kernel).eps(self.bn_epsilon).padding(Padding::TfSame)

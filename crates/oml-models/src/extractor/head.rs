@@ -9,6 +9,7 @@ use super::Extractor;
 /// `ops.MLP` without norm or dropout, as OML's `ExtractorWithMLP` uses).
 #[derive(Module, Debug)]
 pub struct MlpHead {
+    /// The layers, ReLU between them.
     pub layers: Vec<Linear>,
 }
 
@@ -36,6 +37,7 @@ impl MlpHead {
         x
     }
 
+    /// Width of the last layer; `None` without layers.
     pub fn out_features(&self) -> Option<usize> {
         self.layers.last().map(|l| l.weight.dims()[1])
     }
@@ -44,11 +46,14 @@ impl MlpHead {
 /// An extractor followed by an [`MlpHead`] (OML's `ExtractorWithMLP`).
 #[derive(Module, Debug)]
 pub struct ExtractorWithMlp<E> {
+    /// The backbone.
     pub extractor: E,
+    /// The projection after it (possibly empty).
     pub projection: MlpHead,
 }
 
 impl<E: Extractor + Module> ExtractorWithMlp<E> {
+    /// `extractor` followed by a head of `sizes` (none when empty), randomly initialised.
     pub fn new(extractor: E, sizes: &[usize], device: &Device) -> Self {
         let projection = MlpHead::new(extractor.feat_dim(), sizes, device);
         Self { extractor, projection }

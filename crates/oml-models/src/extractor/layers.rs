@@ -21,7 +21,9 @@ pub enum Padding {
 /// After [`ConvBn::fold`] the BatchNorm lives in the convolution's weight and bias.
 #[derive(Module, Debug)]
 pub struct ConvBn {
+    /// The convolution.
     pub conv: Conv2d,
+    /// Its BatchNorm (`None` once folded into the convolution).
     pub bn: Option<BatchNorm>,
     #[module(skip)]
     act: Activation,
@@ -33,12 +35,19 @@ pub struct ConvBn {
 /// Shape of one [`ConvBn`].
 #[derive(Clone, Copy, Debug)]
 pub struct ConvBnSpec {
+    /// Input and output channels.
     pub channels: [usize; 2],
+    /// Kernel side.
     pub kernel: usize,
+    /// Stride.
     pub stride: usize,
+    /// Groups (the channels for a depthwise convolution).
     pub groups: usize,
+    /// How the input is padded.
     pub padding: Padding,
+    /// The activation after the BatchNorm.
     pub act: Activation,
+    /// The BatchNorm's epsilon.
     pub bn_epsilon: f64,
 }
 
@@ -56,6 +65,7 @@ impl ConvBnSpec {
             bn_epsilon: 1e-5,
         }
     }
+    /// With this stride.
     pub fn stride(self, stride: usize) -> Self {
         Self { stride, ..self }
     }
@@ -63,16 +73,20 @@ impl ConvBnSpec {
     pub fn depthwise(self) -> Self {
         Self { groups: self.channels[1], ..self }
     }
+    /// With this activation.
     pub fn act(self, act: Activation) -> Self {
         Self { act, ..self }
     }
+    /// With this padding.
     pub fn padding(self, padding: Padding) -> Self {
         Self { padding, ..self }
     }
+    /// With this BatchNorm epsilon.
     pub fn eps(self, bn_epsilon: f64) -> Self {
         Self { bn_epsilon, ..self }
     }
 
+    /// The layer with random weights on `device`.
     pub fn init(self, device: &Device) -> ConvBn {
         let padding = match self.padding {
             Padding::Symmetric => {
@@ -239,8 +253,11 @@ pub fn gem_pool(x: Tensor<4>, p: f64) -> Tensor<2> {
 /// projection, ReLU6 after the first two; a residual connection when the shape is kept.
 #[derive(Module, Debug)]
 pub struct InvertedResidual {
+    /// 1 x 1 expansion (none when the expansion ratio is 1).
     pub expand: Option<ConvBn>,
+    /// 3 x 3 (or 5 x 5) depthwise convolution.
     pub depthwise: ConvBn,
+    /// 1 x 1 projection, no activation.
     pub project: ConvBn,
     residual: bool,
 }

@@ -21,8 +21,11 @@ pub struct MobileNetV2Config {
 /// See [`MobileNetV2Config`].
 #[derive(Module, Debug)]
 pub struct MobileNetV2 {
+    /// 3 x 3 stride-2 convolution.
     pub stem: ConvBn,
+    /// The inverted-residual blocks.
     pub blocks: Vec<InvertedResidual>,
+    /// 1 x 1 convolution to the embedding width.
     pub head: ConvBn,
     feat_dim: usize,
 }
@@ -48,6 +51,7 @@ const SETTINGS: [(usize, usize, usize, usize); 7] = [
 ];
 
 impl MobileNetV2Config {
+    /// The model with random weights on `device`.
     pub fn init(&self, device: &Device) -> MobileNetV2 {
         let eps = self.bn_epsilon;
         let mut c_in = make_divisible(32.0 * self.width_mult);

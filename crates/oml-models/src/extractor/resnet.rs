@@ -30,18 +30,23 @@ pub struct ResNetConfig {
 }
 
 impl ResNetConfig {
+    /// torchvision's ResNet-18.
     pub fn resnet18() -> Self {
         Self::new([2, 2, 2, 2], false)
     }
+    /// torchvision's ResNet-34.
     pub fn resnet34() -> Self {
         Self::new([3, 4, 6, 3], false)
     }
+    /// torchvision's ResNet-50.
     pub fn resnet50() -> Self {
         Self::new([3, 4, 6, 3], true)
     }
+    /// torchvision's ResNet-101.
     pub fn resnet101() -> Self {
         Self::new([3, 4, 23, 3], true)
     }
+    /// torchvision's ResNet-152.
     pub fn resnet152() -> Self {
         Self::new([3, 8, 36, 3], true)
     }
@@ -51,9 +56,13 @@ impl ResNetConfig {
 /// a projection shortcut when the shape changes. ReLU after the sum.
 #[derive(Module, Debug)]
 pub struct ResBlock {
+    /// First convolution (3 x 3, or 1 x 1 in a bottleneck).
     pub conv1: ConvBn,
+    /// Second convolution (3 x 3).
     pub conv2: ConvBn,
+    /// A bottleneck's third convolution (1 x 1).
     pub conv3: Option<ConvBn>,
+    /// The shortcut projection, when the shape changes.
     pub downsample: Option<ConvBn>,
 }
 
@@ -83,12 +92,18 @@ impl ResBlock {
 /// See [`ResNetConfig`].
 #[derive(Module, Debug)]
 pub struct ResNet {
+    /// 7 x 7 stride-2 convolution (then a max pool).
     pub stem: ConvBn,
     pool: MaxPool2d,
+    /// Stage 1.
     pub layer1: Vec<ResBlock>,
+    /// Stage 2.
     pub layer2: Vec<ResBlock>,
+    /// Stage 3.
     pub layer3: Vec<ResBlock>,
+    /// Stage 4.
     pub layer4: Vec<ResBlock>,
+    /// The ImageNet classifier, when the weights have one (not used for embeddings).
     pub fc: Option<Linear>,
     #[module(skip)]
     gem_p: Option<f64>,
@@ -96,6 +111,7 @@ pub struct ResNet {
 }
 
 impl ResNetConfig {
+    /// The model with random weights on `device`.
     pub fn init(&self, device: &Device) -> ResNet {
         let base = self.base_width;
         let expansion = if self.bottleneck { 4 } else { 1 };

@@ -171,11 +171,17 @@ impl Block {
 /// See [`ViTConfig`].
 #[derive(Module, Debug)]
 pub struct ViT {
+    /// Patches to tokens.
     pub patch_embed: PatchEmbed,
+    /// The class token, whose output is the embedding.
     pub cls_token: Param<Tensor<3>>,
+    /// Position embeddings (interpolated for other input sizes).
     pub pos_embed: Param<Tensor<3>>,
+    /// DINOv2's register tokens, when the model has them.
     pub register_tokens: Option<Param<Tensor<3>>>,
+    /// The transformer blocks.
     pub blocks: Vec<Block>,
+    /// The final LayerNorm.
     pub norm: LayerNorm,
     patch_size: usize,
     #[module(skip)]
@@ -183,6 +189,7 @@ pub struct ViT {
 }
 
 impl ViTConfig {
+    /// The model with random weights on `device`.
     pub fn init(&self, device: &Device) -> ViT {
         let d = self.embed_dim;
         let p = self.patch_size;

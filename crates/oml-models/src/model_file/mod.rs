@@ -44,26 +44,47 @@ const KEY_SPEC: &str = "oml.model";
 /// name.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
+    /// The bytes are no safetensors file (the reader's reason).
     #[error("not a safetensors file ({0})")]
     NotSafetensors(String),
+    /// A safetensors file without our metadata.
     #[error(
         "a safetensors file without OML model metadata (no \"{KEY_FORMAT}\" header entry); \
          write model files with `oml export`, or load bare weights with --weights"
     )]
     NotAModelFile,
+    /// A format version this build does not read.
     #[error(
         "model file format version {found} is newer than this build reads (up to \
          {FORMAT_VERSION}); update oml"
     )]
-    NewerVersion { found: u32 },
+    NewerVersion {
+        /// The file's version.
+        found: u32,
+    },
+    /// Metadata that does not parse or is out of range (what is wrong).
     #[error("bad model metadata: {0}")]
     BadSpec(String),
+    /// An architecture name this build does not know (the name).
     #[error("unknown architecture \"{0}\" (this build knows {known})", known = known_archs())]
     UnknownArch(String),
+    /// Tensors that do not fit the architecture the metadata names.
     #[error("the weights do not fit the file's architecture {arch}: {details}")]
-    WrongArchitecture { arch: String, details: String },
+    WrongArchitecture {
+        /// The architecture named.
+        arch: String,
+        /// What does not fit.
+        details: String,
+    },
+    /// Another architecture than the caller asked for.
     #[error("expected a {expected} model, the file holds {found}")]
-    UnexpectedArch { expected: String, found: String },
+    UnexpectedArch {
+        /// The architecture asked for.
+        expected: String,
+        /// The file's.
+        found: String,
+    },
+    /// Serialising the file failed (the reason).
     #[error("cannot write the model file: {0}")]
     Write(String),
 }

@@ -32,7 +32,9 @@ pub struct ModelSpec {
     pub feat_dim: usize,
     /// L2-normalise embeddings.
     pub normalise: bool,
+    /// How images become input.
     pub preprocess: PreprocessSpec,
+    /// Where the weights came from.
     pub source: SourceSpec,
 }
 
@@ -64,9 +66,13 @@ pub struct SourceSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreprocessSpec {
+    /// How images reach the input size.
     pub resize: ResizeSpec,
+    /// The resize filter.
     pub filter: FilterSpec,
+    /// Per-channel means, in `[0, 1]` units.
     pub mean: [f32; 3],
+    /// Per-channel standard deviations, in `[0, 1]` units.
     pub std: [f32; 3],
 }
 
@@ -74,28 +80,50 @@ pub struct PreprocessSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ResizeSpec {
-    Resize { width: u32, height: u32 },
-    ResizeCenterCrop { resize_to: u32, crop: u32 },
-    LongestSidePad { size: u32, fill: [u8; 3] },
+    /// See [`ResizePolicy::Resize`].
+    Resize {
+        /// Output width.
+        width: u32,
+        /// Output height.
+        height: u32,
+    },
+    /// See [`ResizePolicy::ResizeCenterCrop`].
+    ResizeCenterCrop {
+        /// The shorter side after the resize.
+        resize_to: u32,
+        /// The side of the central square.
+        crop: u32,
+    },
+    /// See [`ResizePolicy::LongestSidePad`].
+    LongestSidePad {
+        /// The output side.
+        size: u32,
+        /// RGB colour of the padding.
+        fill: [u8; 3],
+    },
 }
 
 /// [`Filter`] as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterSpec {
+    /// PIL's bilinear.
     Bilinear,
+    /// PIL's bicubic.
     Bicubic,
 }
 
 /// Most backbones in an ensemble model file.
 pub const MAX_MEMBERS: usize = 16;
-/// Most layers, and the widest layer, of a projection head in a model file.
+/// Most layers of a projection head in a model file.
 pub const MAX_HEAD_LAYERS: usize = 16;
+/// The widest layer of a projection head in a model file.
 pub const MAX_HEAD_WIDTH: usize = 1 << 16;
 /// The largest input side (and resize target) a model file may ask for.
 pub const MAX_INPUT_SIDE: u32 = 4096;
 
 impl ModelSpec {
+    /// The architecture the spec names, if this build knows it.
     pub fn arch(&self) -> Option<Arch> {
         Arch::from_name(&self.arch)
     }
