@@ -4,7 +4,7 @@
 //!   `tie_analysis` re-ranks OML's own retrieval by (distance, gallery index) and feeds it to
 //!   OML's own metric code: that is what we must match for the tied queries;
 //! * precision@k of a query without positives that retrieves something: OML gives NaN (and a NaN
-//!   mean); we give 0 (see `oml_core::metrics::per_query::precision_at_k`).
+//!   mean); we give 0 (see `oml_core::metrics::formulas::precision_at_k`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
 
 use std::collections::{BTreeMap, HashMap};

@@ -44,7 +44,7 @@ pub struct Evaluation {
 /// (`metrics/embeddings.py:214`) computes them, plus nDCG.
 ///
 /// Each query retrieves its `max_k` nearest gallery items ([`retrieve`]); per-query values come
-/// from [`super::per_query`]; a group's value is the plain mean over its queries (every query
+/// from [`super::formulas`]; a group's value is the plain mean over its queries (every query
 /// weighs the same). Groups: OVERALL, and with categories one per category of the queries
 /// (queries without a category count in OVERALL only). PCF of a group uses all its rows (query
 /// or gallery). fnmr@fmr is OVERALL only, as in OML.

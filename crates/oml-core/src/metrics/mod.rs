@@ -1,4 +1,4 @@
-//! Retrieval metrics: pure per-query functions ([`per_query`]), FNMR@FMR, PCF, the reduction
+//! Retrieval metrics: the formulas, pure functions of one query ([`formulas`]), FNMR@FMR, PCF, the reduction
 //! into OVERALL and per-category groups ([`evaluate`]), and an accumulator for validation loops.
 
 mod accumulator;
@@ -6,8 +6,8 @@ mod config;
 mod curves;
 mod evaluate;
 mod fnmr;
+pub mod formulas;
 mod pcf;
-pub mod per_query;
 mod report;
 
 pub use accumulator::{AccumulatorError, MetricsAccumulator};

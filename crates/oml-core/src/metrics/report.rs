@@ -1,6 +1,6 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::per_query::{cmc_at_k, map_at_k, ndcg_at_k, precision_at_k};
+use super::formulas::{cmc_at_k, map_at_k, ndcg_at_k, precision_at_k};
 
 /// The ranked-list metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,7 +29,7 @@ impl RetrievalMetric {
         }
     }
 
-    /// The per-query value (see [`super::per_query`]).
+    /// The per-query value (see [`super::formulas`]).
     pub fn of_query(self, is_correct: &[bool], n_gt: usize, k: usize) -> f64 {
         match self {
             Self::Cmc => cmc_at_k(is_correct, n_gt, k),

@@ -1,4 +1,4 @@
-//! Per-query retrieval metrics as pure functions of one query's ranked relevance.
+//! The retrieval metrics' formulas: pure functions of one query's ranked relevance.
 //!
 //! Inputs: `is_correct[i]` says whether the i-th retrieved item (nearest first) is a gallery
 //! positive; `R = is_correct.len()` is how many were retrieved; `n_gt` is how many gallery
