@@ -92,10 +92,7 @@ pub fn analyse(
     if rows.is_empty() {
         return Err(AnalysisError::NothingToEvaluate);
     }
-    let mut data = Vec::with_capacity(rows.len() * dim);
-    for &r in &rows {
-        data.extend_from_slice(&embeddings[r * dim..(r + 1) * dim]);
-    }
+    let data = Embeddings::new(embeddings, n, dim)?.select(&rows);
     let emb = Embeddings::new(&data, rows.len(), dim)?;
     let qg = QueryGallery::from_dataset(dataset, &rows)?;
     let config = page_metrics_config();

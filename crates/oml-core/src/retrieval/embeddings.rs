@@ -45,8 +45,35 @@ impl<'a> Embeddings<'a> {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// Rows `rows`, in that order, copied into a new buffer (panics on a row out of range,
+    /// like [`Self::row`]).
+    ///
+    /// # Shapes
+    /// → `[rows.len(), dim]`, row-major.
+    pub fn select(&self, rows: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows.len() * self.dim);
+        for &r in rows {
+            out.extend_from_slice(self.row(r));
+        }
+        out
+    }
+
     /// The whole buffer, row-major.
     pub fn as_slice(&self) -> &'a [f32] {
         self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn select_copies_rows_in_the_order_asked() {
+        let data = [0.0, 1.0, 10.0, 11.0, 20.0, 21.0];
+        let emb = Embeddings::new(&data, 3, 2).unwrap();
+        assert_eq!(emb.select(&[2, 0]), vec![20.0, 21.0, 0.0, 1.0]);
+        assert!(emb.select(&[]).is_empty());
     }
 }
