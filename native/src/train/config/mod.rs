@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 pub use average::{EmaWarmup, decay_at};
 pub use criterion::{ArcFaceSection, CriterionSection};
 pub use extractor::ExtractorSection;
-pub use limits::{MAX_DEVICES, MAX_HEAD_LAYERS, MAX_HEAD_WIDTH};
 pub use metrics::MetricArgs;
 pub use nodes::NodesSection;
 pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
