@@ -157,6 +157,22 @@ EOF
                 say "- oml-train f$precision on $device failed: $(grep -m1 -i error "$log" || tail -1 "$log")"
             fi
         done
+        # Two GPUs in one process (`devices = 2`, burn's step_multi), where there are two.
+        local gpus=0
+        command -v nvidia-smi >/dev/null 2>&1 && gpus=$(nvidia-smi -L | grep -c '^GPU' || true)
+        if [ "$gpus" -ge 2 ]; then
+            local log="$work/train-$device-two.txt"
+            if "$bin/oml-train" --config configs/emoji_benchmark.toml \
+                --set "dataset_root=$work/data" --set "device=$device" --set devices=2 \
+                --set "max_epochs=$epochs" \
+                --set extractor.members=1 --set valid_before_training=false \
+                --set "transforms_train.size=$size" --set "transforms_val.size=$size" \
+                --set "run_dir=$work/run-$device-two" >"$log" 2>&1; then
+                say "- oml-train on 2 GPUs (devices = 2), f32: $(train_rate "$log")/s in the last epoch"
+            else
+                say "- oml-train devices = 2 on $device failed: $(grep -m1 -i error "$log" || tail -1 "$log")"
+            fi
+        fi
         # No `| head` under pipefail: the writer would die of SIGPIPE on a large file.
         sed -n "1,$((embed_rows + 1))p" "$work/data/dataset.csv" >"$work/embed.csv"
         local started ended rows

@@ -2,9 +2,9 @@
 //! L2-normalised embeddings, batch-hard triplet loss (margin 0.2), backward, Adam step.
 //! PyTorch/OML on the same shapes: `benches/train_side_by_side.py` (images/s per epoch).
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use oml_core::loss::TripletLossWithMinerConfig;
 use oml_core::miner::MinerConfig;
 use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, RandomRotation};
@@ -14,7 +14,7 @@ use oml_models::extractor::{
     AnyExtractor, Extractor, ExtractorWithMlp, MobileNetV2Config, freeze_batch_norm_statistics,
     freeze_depthwise_weights,
 };
-use oml_native::train::{Agreement, Cluster, EmaWarmup, NodesSection, WeightAverage};
+use oml_native::train::{EmaWarmup, WeightAverage};
 
 fn training(c: &mut Criterion) {
     let device = Device::flex().autodiff();
@@ -65,39 +65,39 @@ fn weight_average(c: &mut Criterion) {
     });
 }
 
-/// One all-reduce between two nodes over TCP on this machine (loopback), as `oml-train` with
-/// `[nodes]` does after every backward pass: MobileNetV2's 3.5 M gradient floats (14 MB) from
-/// node 1 to node 0, the sum back.
-fn nodes_all_reduce(c: &mut Criterion) {
-    let address = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
-    let section = |rank| NodesSection { count: 2, rank, address: address.clone(), timeout_s: 30 };
-    let agreement = Agreement { fingerprint: "bench".into(), epochs_done: 0 };
-    let n = 3_504_872;
-    let node1 = {
-        let (section, agreement) = (section(1), agreement.clone());
-        std::thread::spawn(move || {
-            let mut cluster = Cluster::connect(&section, &agreement).expect("node 0 listens");
-            let mut values = vec![1.0f32; n];
-            // Until node 0 hangs up.
-            while cluster.all_reduce_sum(&mut values).is_ok() {
-                values.fill(1.0);
-            }
-        })
+/// What `devices = 2` adds to a step: burn's `step_multi` merging two devices' gradients
+/// before the Adam update, against `step` on one device's gradients (MobileNetV2, 3.5 M
+/// floats, two CPU replicas). The difference bounds what an all-reduce during the backward
+/// pass (burn's `DistributedOps`) could save (DESIGN-NOTES.md).
+fn gradient_merge(c: &mut Criterion) {
+    let device = Device::flex().autodiff();
+    let model = MobileNetV2Config::new().init(&device);
+    let criterion = TripletLossWithMinerConfig::new(Some(0.2), MinerConfig::HardTriplets {})
+        .init()
+        .expect("valid config");
+    let labels: Vec<u32> = (0..8u32).map(|i| i / 2).collect();
+    let images = Tensor::<4>::random([8, 3, 64, 64], Distribution::Normal(0.0, 1.0), &device);
+    let grads = || {
+        let e = l2_normalise(model.extract(images.clone()));
+        let out = criterion.forward(e, &labels).expect("a P x K batch");
+        GradientsParams::from_grads(out.loss.backward(), &model)
     };
-    let mut cluster = Cluster::connect(&section(0), &agreement).expect("node 1 connects");
-    let mut values = vec![1.0f32; n];
-    let mut group = c.benchmark_group("nodes");
-    group.sample_size(20);
-    group.throughput(Throughput::Bytes(4 * n as u64));
-    group.bench_function("all_reduce_mobilenet_v2_two_nodes_loopback", |b| {
-        b.iter(|| cluster.all_reduce_sum(&mut values).expect("node 1 answers"));
+    let mut optim: ModuleOptimizer = AdamConfig::new().init();
+    let mut group = c.benchmark_group("gradient_merge_mobilenet_v2");
+    group.sample_size(10);
+    group.bench_function("adam_step_one_device", |b| {
+        b.iter_batched(grads, |g| optim.step(1e-4, model.clone(), g), BatchSize::PerIteration);
+    });
+    group.bench_function("adam_step_multi_two_devices", |b| {
+        b.iter_batched(
+            || MultiGradientsParams {
+                grads: vec![(grads(), device.clone()), (grads(), device.clone())],
+            },
+            |g| optim.step_multi(1e-4, model.clone(), g),
+            BatchSize::PerIteration,
+        );
     });
     group.finish();
-    drop(cluster);
-    node1.join().expect("node 1 ends");
 }
 
 /// The benchmark recipe's augmentation of one 64 x 64 emoji to 160 px (random resized crop,
@@ -135,5 +135,5 @@ fn augmentation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, training, weight_average, nodes_all_reduce, augmentation);
+criterion_group!(benches, training, weight_average, gradient_merge, augmentation);
 criterion_main!(benches);

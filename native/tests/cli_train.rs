@@ -271,7 +271,7 @@ fn bad_configs_name_the_key() {
         train_cmd(&args).output().unwrap()
     };
     // (the --set values, the exit code (None: any failure), what the error says)
-    let cases: [(&[&str], Option<i32>, &str); 12] = [
+    let cases: [(&[&str], Option<i32>, &str); 13] = [
         (&["optimizer.lrr=0.1"], Some(2), "lrr"),
         (&["max_epochs=\"three\""], Some(2), "max_epochs"),
         (&["extractor.model=resnet"], Some(2), "unknown model `resnet`"),
@@ -293,6 +293,8 @@ fn bad_configs_name_the_key() {
         // A sampler that cannot be filled: more labels per batch than the data has.
         (&["sampler.n_labels=5000"], Some(2), "n_labels = 5000"),
         (&["sampler.n_labels=0"], Some(2), "sampler.n_labels must be at least 1"),
+        // The removed TCP protocol's section says how to launch instead.
+        (&["nodes.count=2"], Some(2), "`mpirun -np N oml-train --config C.toml`"),
     ];
     for (sets, code, expected) in cases {
         let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
@@ -512,118 +514,6 @@ fn two_devices_take_two_batches_per_step() {
     let out = train_tiny(&dir.path().join("none"), 1, &["devices=0"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("devices must be at least 1"), "{}", stderr(&out));
-}
-
-/// A free TCP address on this machine.
-fn free_address() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-/// Starts node `rank` of two in the background, and runs node 0 (with `sets0`) to its end.
-fn two_nodes(dir: &Path, epochs: u64, sets0: &[&str], sets1: &[&str]) -> (Output, Output) {
-    let address = free_address();
-    let node = |rank: usize| {
-        vec![
-            "valid_before_training=false".to_owned(),
-            "nodes.count=2".to_owned(),
-            format!("nodes.rank={rank}"),
-            format!("nodes.address={address}"),
-            "nodes.timeout_s=60".to_owned(),
-        ]
-    };
-    let mut args1 = tiny_args(&dir.join("node1"), epochs);
-    for set in node(1).iter().map(String::as_str).chain(sets1.iter().copied()) {
-        args1.extend(["--set".to_owned(), set.to_owned()]);
-    }
-    let child = train_cmd(&args1.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let sets: Vec<String> =
-        node(0).into_iter().chain(sets0.iter().map(|s| (*s).to_owned())).collect();
-    let out0 = train_tiny(
-        &dir.join("node0"),
-        epochs,
-        &sets.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    (out0, child.wait_with_output().unwrap())
-}
-
-/// Two machines (two processes talking TCP) with one device each train like one machine with
-/// two devices: the same steps, the same losses, and both nodes validate the same model.
-#[test]
-fn two_nodes_train_as_one_machine_with_two_devices() {
-    let dir = tempfile::tempdir().unwrap();
-    let (out0, out1) = two_nodes(dir.path(), 2, &[], &[]);
-    assert!(out0.status.success(), "node 0: {}", stderr(&out0));
-    assert!(out1.status.success(), "node 1: {}", stderr(&out1));
-    assert!(stderr(&out1).contains("node 1: all 2 nodes connected"), "{}", stderr(&out1));
-    let reference = dir.path().join("reference");
-    let out = train_tiny(&reference, 2, &["devices=2", "valid_before_training=false"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-
-    let metrics = |run: &Path| std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let (node0, node1) = (dir.path().join("node0"), dir.path().join("node1"));
-    assert_eq!(metrics(&node0), metrics(&node1), "both nodes validate the same model");
-    for run in [&node0, &node1] {
-        assert_eq!(state(run).unwrap()["steps"], state(&reference).unwrap()["steps"]);
-    }
-
-    // Both nodes resume from their own run folders (another port this time).
-    let address = free_address();
-    let resume = |run: &Path| {
-        let set = format!("nodes.address={address}");
-        train_cmd(&["--resume", run.to_str().unwrap(), "--set", "max_epochs=3", "--set", &set])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (child1, child0) = (resume(&node1), resume(&node0));
-    for (child, name) in [(child0, "node 0"), (child1, "node 1")] {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{name}: {}", stderr(&out));
-        assert!(stderr(&out).contains("after epoch 2"), "{}", stderr(&out));
-    }
-    assert_eq!(metrics(&node0), metrics(&node1), "the same model after resuming");
-    assert_eq!(metrics(&node0).lines().count(), 3);
-
-    let rows = |run: &Path| -> Vec<serde_json::Value> {
-        metrics(run).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    };
-    for (a, b) in rows(&node0).iter().zip(rows(&reference)) {
-        let (la, lb) = (a["train_loss"].as_f64().unwrap(), b["train_loss"].as_f64().unwrap());
-        let (ca, cb) = (a["OVERALL/cmc/1"].as_f64().unwrap(), b["OVERALL/cmc/1"].as_f64().unwrap());
-        // The same gradients (the losses agree to float rounding); the BatchNorm statistics
-        // are averaged over nodes each step, where burn averages its threads' when they sync,
-        // so validation may differ by a query or two of the 30.
-        assert!((la - lb).abs() <= 1e-6 * lb, "loss {la} vs {lb}");
-        assert!((ca - cb).abs() <= 0.1, "cmc@1 {ca} vs {cb}");
-    }
-}
-
-/// Nodes that do not share a config stop at the start, both saying why.
-#[test]
-fn nodes_with_different_configs_refuse_to_train() {
-    let dir = tempfile::tempdir().unwrap();
-    let (out0, out1) = two_nodes(dir.path(), 1, &[], &["seed=4"]);
-    for out in [&out0, &out1] {
-        assert!(!out.status.success());
-        assert!(
-            stderr(out).contains("node 1 has another config, dataset or model than node 0"),
-            "{}",
-            stderr(out)
-        );
-    }
-    let out = train_tiny(&dir.path().join("alone"), 1, &["nodes.count=2", "nodes.rank=1"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("nodes.address (host:port of node 0) is needed"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 /// `criterion.cross_domain`: triplets mined across the `domain` column (Google against

@@ -39,7 +39,25 @@ enum Command {
 pub fn train_main() -> ExitCode {
     crate::allocator::keep_freed_memory();
     let args = <train::TrainArgs as Parser>::parse();
-    finish(train::run(&args))
+    // The ranks of an MPI job, when mpirun or srun started this process.
+    let processes = match crate::train::launch::join() {
+        Ok(p) => p,
+        Err(e) => return finish(Err(crate::failure::bad_input(e))),
+    };
+    let result = train::run(&args, &processes);
+    if let Err(failure) = &result
+        && processes.size() > 1
+    {
+        // The other ranks wait in a collective for this one: end them all, now.
+        eprintln!(
+            "error: rank {} of {}: {:#}",
+            processes.rank(),
+            processes.size(),
+            failure.error()
+        );
+        processes.abort_others(i32::from(failure.exit_code()));
+    }
+    finish(result)
 }
 
 fn finish(result: Result<(), Failure>) -> ExitCode {

@@ -6,7 +6,9 @@ use anyhow::anyhow;
 use clap::Parser;
 
 use crate::failure::{Failure, bad_input, other};
-use crate::train::{RUN_BASE, RUN_CONFIG, Run, TrainConfig, run_dir, start_run_dir, train};
+use crate::train::{
+    Processes, RUN_BASE, RUN_CONFIG, Run, TrainConfig, run_dir, start_run_dir, train,
+};
 
 /// Trains an extractor as a config file says, validating and checkpointing as it goes.
 ///
@@ -27,7 +29,37 @@ pub struct TrainArgs {
     resume: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: &TrainArgs, processes: &Processes) -> Result<(), Failure> {
+    // Rank 0 reads the config (and the run folder) and sends the others the run.
+    let mine = if processes.leads() { prepare(args)? } else { None };
+    let shared = match processes.collective() {
+        Some(c) => crate::train::share_run(c, mine).map_err(other)?,
+        None => mine,
+    };
+    let Some((run, resume)) = shared else { return Ok(()) };
+    let report = train(&run, resume, processes).map_err(|e| {
+        // Data and config problems are the user's to fix; the rest is ours.
+        if e.downcast_ref::<oml_core::dataset::DatasetError>().is_some()
+            || e.downcast_ref::<oml_core::sampler::SamplerError>().is_some()
+            || e.downcast_ref::<crate::embed::ImageLoadError>().is_some()
+            || e.downcast_ref::<oml_models::zoo::UnknownModel>().is_some()
+            || e.downcast_ref::<crate::device::DeviceError>().is_some()
+            || e.downcast_ref::<crate::train::checkpoint::ResumeError>().is_some()
+        {
+            bad_input(e)
+        } else {
+            other(e)
+        }
+    })?;
+    if processes.leads() && report.is_none() {
+        eprintln!("no validation rows: trained without metrics");
+    }
+    Ok(())
+}
+
+/// The run to train and whether it resumes: a new run folder for `--config`, the folder of
+/// `--resume`; `None` when a resumed run has all its epochs done.
+fn prepare(args: &TrainArgs) -> Result<Option<(Run, bool)>, Failure> {
     let run = if let Some(dir) = &args.resume {
         let config_path = dir.join(RUN_CONFIG);
         let config = TrainConfig::load(&config_path, &args.sets).map_err(bad_input)?;
@@ -62,27 +94,10 @@ pub(crate) fn run(args: &TrainArgs) -> Result<(), Failure> {
                 "all {done} epochs are done already: nothing to resume (train longer with \
                  --set max_epochs=N)"
             );
-            return Ok(());
+            return Ok(None);
         }
     }
-    let report = train(&run, args.resume.is_some()).map_err(|e| {
-        // Data and config problems are the user's to fix; the rest is ours.
-        if e.downcast_ref::<oml_core::dataset::DatasetError>().is_some()
-            || e.downcast_ref::<oml_core::sampler::SamplerError>().is_some()
-            || e.downcast_ref::<crate::embed::ImageLoadError>().is_some()
-            || e.downcast_ref::<oml_models::zoo::UnknownModel>().is_some()
-            || e.downcast_ref::<crate::device::DeviceError>().is_some()
-            || e.downcast_ref::<crate::train::checkpoint::ResumeError>().is_some()
-        {
-            bad_input(e)
-        } else {
-            other(e)
-        }
-    })?;
-    if report.is_none() {
-        eprintln!("no validation rows: trained without metrics");
-    }
-    Ok(())
+    Ok(Some((run, args.resume.is_some())))
 }
 
 fn absolute(p: &Path) -> PathBuf {

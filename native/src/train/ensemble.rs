@@ -26,6 +26,7 @@ use super::config::{BadImages, TrainConfig};
 use super::criterion::Trainee;
 use super::data::{ImagePipeline, TrainData};
 use super::log::{forget_metrics_after, log_metrics};
+use super::processes::Processes;
 use super::report::{self, Outcome};
 use super::run::{Run, start_run_dir};
 use super::single;
@@ -133,7 +134,7 @@ fn train_members(
             }
             Some(_) => {
                 eprintln!("member {}/{members} (seed {}): resuming", k + 1, member.config.seed);
-                single::train(&member, true)?;
+                single::train(&member, true, &Processes::alone())?;
             }
             None => {
                 eprintln!(
@@ -143,7 +144,7 @@ fn train_members(
                     member.dir.display()
                 );
                 start_run_dir(&member.dir, &member.config, &member.base)?;
-                single::train(&member, false)?;
+                single::train(&member, false, &Processes::alone())?;
             }
         }
         let state = read_state(&last)?;

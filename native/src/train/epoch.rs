@@ -18,7 +18,7 @@ use super::setup::{Progress, Setup};
 use super::strategy::{Step, Strategy};
 use crate::embed::{ImageLoadError, prefetched};
 
-/// A step's batches as this node takes them (its share of a group of `per_step × nodes`
+/// A step's batches as this rank takes them (its share of a group of `per_step × ranks`
 /// batches), and the group's size.
 type StepRows = (Vec<Vec<usize>>, usize);
 /// A step's batches decoded (pixels and rows of each), and the group's size.
@@ -35,14 +35,19 @@ pub fn run(
     let config = &run.config;
     let lr = config.scheduler.lr(config.optimizer.lr, epoch, config.max_epochs);
     progress.trainee.model = frozen_for(config, progress.trainee.model.clone(), epoch);
-    let (n_nodes, rank) = strategy.nodes();
-    let steps = steps(setup.sampler.epoch(epoch), strategy.batches_per_step(), n_nodes, rank);
-    let bar = bar(steps.iter().map(|(b, _)| b.len()).sum(), epoch, config.max_epochs);
+    let (n_ranks, rank) = strategy.ranks();
+    // Rank 0 alone shows progress and writes the step log.
+    let leads = rank == 0;
+    let steps = steps(setup.sampler.epoch(epoch), strategy.batches_per_step(), n_ranks, rank);
+    let bar = if leads {
+        bar(steps.iter().map(|(_, total)| total).sum(), epoch, config.max_epochs)
+    } else {
+        ProgressBar::hidden()
+    };
     let mut meter = Meter::new(setup.sampler.batch_size());
     let (items, pipeline) = (&setup.data.train, &setup.train_pipeline);
     let load = |step: &StepRows| load_step(step, items, pipeline, epoch);
     prefetched(&steps, load, |(group, total): LoadedStep| -> anyhow::Result<()> {
-        let n = group.len() as u64;
         let batches = group.into_iter().map(|(pixels, rows)| batch(setup, pixels, rows));
         let (t, stats) = strategy
             .step(
@@ -56,19 +61,24 @@ pub fn run(
             average.update(&progress.trainee.model, progress.state.steps)?;
         }
         progress.state.steps += 1;
-        log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
-        meter.add(stats.loss, stats.watched, total, n);
+        if leads {
+            log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
+        }
+        meter.add(stats.loss, stats.watched, total);
         bar.set_message(meter.message(setup.watched, lr));
-        bar.inc(n);
+        bar.inc(total as u64);
         Ok(())
     })?;
     bar.finish_and_clear();
+    if !leads {
+        return Ok(meter.mean_loss());
+    }
     eprintln!(
         "epoch {}/{}: loss {:.4}, {} batches, {:.1} images/s, {:.1} s",
         epoch + 1,
         config.max_epochs,
         meter.mean_loss(),
-        meter.batches,
+        meter.total,
         meter.images_per_second(),
         meter.started.elapsed().as_secs_f64()
     );
@@ -95,11 +105,11 @@ fn frozen_for(config: &TrainConfig, mut model: FileModel, epoch: u64) -> FileMod
     model
 }
 
-/// The epoch's steps: groups of `per_step` batches per node; this node's share of each
+/// The epoch's steps: groups of `per_step` batches per rank; this rank's share of each
 /// group, and the group's size.
-fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_nodes: usize, rank: usize) -> Vec<StepRows> {
+fn steps(batches: Vec<Vec<usize>>, per_step: usize, n_ranks: usize, rank: usize) -> Vec<StepRows> {
     batches
-        .chunks(per_step * n_nodes)
+        .chunks(per_step * n_ranks)
         .map(|group| {
             (group.iter().skip(rank * per_step).take(per_step).cloned().collect(), group.len())
         })
@@ -154,21 +164,19 @@ struct Meter {
     batch_size: usize,
     loss: f64,
     watched: f64,
-    /// Batches over all nodes, and this node's.
+    /// Batches over all ranks.
     total: u64,
-    batches: u64,
 }
 
 impl Meter {
     fn new(batch_size: usize) -> Self {
-        Self { started: Instant::now(), batch_size, loss: 0.0, watched: 0.0, total: 0, batches: 0 }
+        Self { started: Instant::now(), batch_size, loss: 0.0, watched: 0.0, total: 0 }
     }
 
-    fn add(&mut self, loss: f64, watched: f64, total: usize, local: u64) {
+    fn add(&mut self, loss: f64, watched: f64, total: usize) {
         self.loss += loss * total as f64;
         self.watched += watched * total as f64;
         self.total += total as u64;
-        self.batches += local;
     }
 
     fn mean_loss(&self) -> f64 {
@@ -176,7 +184,8 @@ impl Meter {
     }
 
     fn images_per_second(&self) -> f64 {
-        (self.batches as f64 * self.batch_size as f64) / self.started.elapsed().as_secs_f64()
+        // Over all ranks: what the job trains on.
+        (self.total as f64 * self.batch_size as f64) / self.started.elapsed().as_secs_f64()
     }
 
     fn message(&self, watch: &str, lr: f64) -> String {

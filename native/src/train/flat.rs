@@ -1,8 +1,8 @@
-//! A model's gradients and buffers as flat host vectors, to send between nodes
-//! ([`super::nodes`]).
+//! A model's gradients and buffers as flat host vectors, to all-reduce between the ranks of an
+//! MPI job ([`super::processes`]).
 //!
 //! The layout is the order in which burn visits the module's float tensors, which is the same
-//! on every node that builds the same model. "Trainable" tensors are the parameters that
+//! on every rank that builds the same model. "Trainable" tensors are the parameters that
 //! require a gradient; frozen weights are neither trainable nor running statistics.
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};

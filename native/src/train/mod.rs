@@ -14,13 +14,17 @@ mod data;
 mod ensemble;
 mod epoch;
 mod flat;
+pub mod launch;
 mod log;
 mod mixed;
-mod nodes;
+#[cfg(feature = "mpi")]
+mod mpi;
+pub mod processes;
 mod replica;
 mod report;
 mod run;
 mod setup;
+mod share;
 mod single;
 mod strategy;
 mod validation;
@@ -30,18 +34,28 @@ use oml_core::metrics::MetricsReport;
 pub use average::WeightAverage;
 pub use build::{build_model, val_preprocess};
 pub use checkpoint::{MODEL_FILE, TrainState, load_model};
-pub use config::{
-    ArcFaceSection, ConfigError, CriterionSection, EmaWarmup, NodesSection, TrainConfig,
-};
-pub use nodes::{Agreement, Cluster, NodesError};
+pub use config::{ArcFaceSection, ConfigError, CriterionSection, EmaWarmup, TrainConfig};
+pub use processes::Processes;
 pub use run::{RUN_BASE, RUN_CONFIG, Run, run_dir, start_run_dir};
+pub use share::run as share_run;
 
-/// Runs (or resumes) training: an ensemble when `extractor.members > 1`, else one model;
-/// returns the final validation report, if the data has validation rows.
-pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
+/// Runs (or resumes) training: an ensemble when `extractor.members > 1`, else one model, in
+/// this process or with the other ranks of `processes`; returns the final validation report,
+/// if the data has validation rows (on rank 0).
+pub fn train(
+    run: &Run,
+    resume: bool,
+    processes: &Processes,
+) -> anyhow::Result<Option<MetricsReport>> {
     if run.config.extractor.members > 1 {
+        anyhow::ensure!(
+            processes.size() == 1,
+            "extractor.members = {} trains its members in one process: start it without \
+             mpirun, or train each member as a run of its own",
+            run.config.extractor.members
+        );
         ensemble::train(run, resume)
     } else {
-        single::train(run, resume)
+        single::train(run, resume, processes)
     }
 }

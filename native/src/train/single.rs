@@ -11,36 +11,38 @@ use super::checkpoint;
 use super::epoch;
 use super::log::log_metrics;
 use super::mixed::Mixed;
+use super::processes::Processes;
 use super::report::{self, Outcome};
 use super::run::Run;
 use super::setup::{Progress, Setup};
-use super::strategy::{self, connect};
+use super::share;
+use super::strategy;
 use super::validation::{Validation, validate};
 
-/// Runs (or resumes) a one-model run; returns the final validation report, if any.
-pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
+/// Runs (or resumes) a one-model run; returns the final validation report, if any (on rank
+/// 0; the other ranks of an MPI job train alongside and return `None`).
+pub fn train(
+    run: &Run,
+    resume: bool,
+    processes: &Processes,
+) -> anyhow::Result<Option<MetricsReport>> {
     let started = Instant::now();
     let config = &run.config;
+    let (ranks, leads) = (processes.collective(), processes.leads());
+    anyhow::ensure!(
+        ranks.is_none() || config.precision == oml_models::precision::Precision::F32,
+        "precision = {}: half precision trains in one process for now (its loss scale is not \
+         agreed between ranks)",
+        config.precision
+    );
     let (setup, trainee, criterion) = Setup::new(run)?;
-    let mut progress = Progress::start(run, trainee, resume)?;
-    // Other machines: connect before anything long runs, so a mistake shows at once.
-    let cluster = if config.nodes.count > 1 {
-        let (cluster, trainee) = connect(
-            config,
-            &setup.data.train_labels,
-            progress.trainee,
-            progress.state.epochs_done,
-        )?;
-        progress.trainee = trainee;
-        if cluster.rank() != 0 && !resume {
-            progress.average = progress.average.map(|a| a.restarted_at(&progress.trainee.model));
-        }
-        Some(cluster)
-    } else {
-        None
-    };
+    // Other ranks: the same data and model, checked before anything long runs.
+    if let Some(c) = ranks {
+        share::agree_on_data(c, &setup.data.train_labels, &trainee)?;
+    }
+    let mut progress = Progress::start(run, trainee, resume && leads)?;
     let mut before = None;
-    if !resume {
+    if leads && !resume {
         progress.trainee = setup.imprint(config, progress.trainee)?;
         if config.valid_before_training
             && let Some(v) = validation(run, &setup, &progress.trainee.model)?
@@ -50,17 +52,33 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
             before = v.report.get(&config.metric_for_checkpointing);
         }
     }
+    // On the other ranks, the resumed checkpoint's files, read as training goes.
+    let mut _resumed_from = None;
+    if let Some(c) = ranks {
+        (progress, _resumed_from) = share::start(c, run, progress, resume)?;
+    }
     let devices: Vec<Device> =
         config.device.devices(config.devices)?.into_iter().map(Device::autodiff).collect();
     let mixed = Mixed::new(config.precision);
-    let mut strategy = strategy::choose(devices, criterion, setup.normalise, cluster, mixed);
+    let mut strategy = strategy::choose(devices, criterion, setup.normalise, ranks, mixed);
     let mut last = None;
     for e in progress.state.epochs_done..config.max_epochs {
         let mean_loss = epoch::run(run, &setup, strategy.as_mut(), &mut progress, e)?;
         progress.state.epochs_done = e + 1;
-        if let Some(v) = end_of_epoch(run, &setup, &mut progress, mean_loss)? {
+        if let Some(c) = ranks {
+            share::agree_on_weights(c, &progress.trainee, &progress.state)?;
+        }
+        if leads && let Some(v) = end_of_epoch(run, &setup, &mut progress, mean_loss)? {
             last = Some(v);
         }
+    }
+    if ranks.is_some() {
+        super::processes::say(&format!(
+            "rank {} of {}: trained weights sha256 {}",
+            processes.rank(),
+            processes.size(),
+            share::digest(&progress.trainee)
+        ));
     }
     let Some(last) = last else { return Ok(None) };
     let outcome = Outcome {

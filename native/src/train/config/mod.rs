@@ -8,7 +8,6 @@ mod criterion;
 mod extractor;
 mod limits;
 mod metrics;
-mod nodes;
 mod optim;
 #[cfg(test)]
 mod props;
@@ -22,7 +21,6 @@ pub use average::{EmaWarmup, decay_at};
 pub use criterion::{ArcFaceSection, CriterionSection};
 pub use extractor::ExtractorSection;
 pub use metrics::MetricArgs;
-pub use nodes::NodesSection;
 pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
 pub use transforms::{CropSection, JitterSection, ResizeMode, TransformsSection};
 
@@ -49,10 +47,6 @@ pub struct TrainConfig {
     /// DDP). With `cpu` the replicas share the one CPU (it works, it is not faster). Default 1.
     #[serde(default = "one_device")]
     pub devices: usize,
-    /// Training across several machines: `[nodes]` with `count`, this machine's `rank` and
-    /// node 0's `address` (see [`NodesSection`]). Default: one machine.
-    #[serde(default)]
-    pub nodes: NodesSection,
     /// Number of training epochs.
     pub max_epochs: u64,
     /// Validate every this many epochs (and after the last). Default 1.
@@ -188,6 +182,15 @@ impl TrainConfig {
         for assignment in sets {
             apply_set(&mut table, assignment)?;
         }
+        if table.contains_key("nodes") {
+            return Err(invalid(
+                "`[nodes]` (oml-train's own TCP protocol) is gone: several machines train \
+                 under MPI, `mpirun -np N oml-train --config C.toml` (or srun), with \
+                 oml-train built with `--features mpi`; see README, \"Several GPUs, several \
+                 machines\""
+                    .into(),
+            ));
+        }
         let config: Self = table
             .try_into()
             .map_err(|e: toml::de::Error| invalid(e.to_string().trim().to_owned()))?;
@@ -202,9 +205,9 @@ impl TrainConfig {
         if self.max_epochs == 0 {
             errors.push("max_epochs must be at least 1".into());
         }
-        if self.precision != Precision::F32 && (self.devices > 1 || self.nodes.count > 1) {
+        if self.precision != Precision::F32 && self.devices > 1 {
             errors.push(format!(
-                "precision = {}: half precision trains on one device of one node for now",
+                "precision = {}: half precision trains on one device per process for now",
                 self.precision
             ));
         }
@@ -246,9 +249,6 @@ impl TrainConfig {
             && !(d > 0.0 && d < 1.0)
         {
             errors.push(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
-        }
-        if let Err(e) = self.nodes.check() {
-            errors.push(e);
         }
         self.check_ranges(&mut errors);
         if self.valid_period == 0 {

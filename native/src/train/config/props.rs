@@ -54,7 +54,6 @@ const KEYS: &[&str] = &[
     "metric_args.cmc_top_k",
     "metric_args.fmr_vals",
     "criterion.margin",
-    "nodes.count",
 ];
 
 fn value() -> impl Strategy<Value = String> {

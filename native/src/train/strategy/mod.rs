@@ -1,42 +1,42 @@
 //! How one optimizer step is taken, one type per way of stepping (as burn-train's
 //! `strategies/{single,multi,ddp}`): on one device ([`OneDevice`]), data-parallel over the
-//! devices of this machine ([`MultiDevice`]), or together with other machines
-//! ([`ClusterSteps`]). The epoch loop sees only [`Strategy`].
+//! devices of this process ([`MultiDevice`]), or together with other processes, MPI's ranks
+//! ([`RankSteps`]). The epoch loop sees only [`Strategy`].
 //!
 //! Data-parallel steps follow OML's (PyTorch DDP) multi-device training: each device trains a
 //! replica of the model (`Module::fork`) on its own batch, and the optimizer takes one step
 //! on the mean of their gradients; batch statistics and triplet mining stay within each
 //! device's batch.
 
-mod cluster;
 mod multi_device;
 mod one_device;
+mod ranks;
 mod replicas;
 
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 
-pub use cluster::{ClusterSteps, connect};
 pub use multi_device::MultiDevice;
 pub use one_device::OneDevice;
+pub use ranks::RankSteps;
 
 use super::criterion::Trainee;
 use super::mixed::Mixed;
-use super::nodes::Cluster;
+use super::processes::Collective;
 use super::replica::{Batch, Criterion, StepStats};
 
 /// A way of taking optimizer steps.
 pub trait Strategy {
-    /// How many batches one step takes on this node (one per device).
+    /// How many batches one step takes in this process (one per device).
     fn batches_per_step(&self) -> usize;
 
-    /// Number of nodes taking the steps together, and this node's rank.
-    fn nodes(&self) -> (usize, usize) {
+    /// Number of processes (ranks) taking the steps together, and this one's rank.
+    fn ranks(&self) -> (usize, usize) {
         (1, 0)
     }
 
     /// One step: the optimizer on the mean of the gradients of the step's batches (over all
-    /// nodes). Returns the updated trainee on the main device and the step's mean loss.
+    /// ranks). Returns the updated trainee on the main device and the step's mean loss.
     fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped;
 }
 
@@ -44,8 +44,8 @@ pub trait Strategy {
 pub type Stepped = anyhow::Result<(Trainee, StepStats)>;
 
 /// A step's input: `batches[i]` goes to device i (at most one batch per device; the last step
-/// of an epoch may have fewer, and on a node of a cluster none), out of `total` batches taken
-/// by all nodes together, at learning rate `lr`.
+/// of an epoch may have fewer, and on one of several ranks none), out of `total` batches taken
+/// by all ranks together, at learning rate `lr`.
 #[derive(Debug)]
 pub struct Step {
     pub lr: f64,
@@ -54,16 +54,16 @@ pub struct Step {
 }
 
 impl Step {
-    /// At most one batch per device and at most `total`; on a single node exactly `total`,
+    /// At most one batch per device and at most `total`; in a single process exactly `total`,
     /// at least one.
-    fn check(&self, per_step: usize, cluster: bool) -> anyhow::Result<()> {
+    fn check(&self, per_step: usize, ranks: bool) -> anyhow::Result<()> {
         let (n, total) = (self.batches.len(), self.total);
         anyhow::ensure!(
             n <= per_step && n <= total && total > 0,
             "a step takes up to {per_step} of its {total} batches here, got {n}",
         );
-        anyhow::ensure!(n > 0 || cluster, "a step on a single node takes at least one batch");
-        anyhow::ensure!(n == total || cluster, "{n} of {total} batches on a single node");
+        anyhow::ensure!(n > 0 || ranks, "a step in a single process takes at least one batch");
+        anyhow::ensure!(n == total || ranks, "{n} of {total} batches in a single process");
         Ok(())
     }
 
@@ -75,18 +75,18 @@ impl Step {
 }
 
 /// The strategy for `devices` (`devices[0]` is the main device: the model lives there between
-/// steps) and, with a `cluster`, the other nodes. `mixed` sets the precision of the passes;
-/// its loss scaling applies on one device of one node, the only case the config lets half
+/// steps) and, with `ranks`, the other processes. `mixed` sets the precision of the passes;
+/// its loss scaling applies on one device of one process, the only case the config lets half
 /// precision train in.
-pub fn choose(
+pub fn choose<'a>(
     devices: Vec<Device>,
     criterion: Criterion,
     normalise: bool,
-    cluster: Option<Cluster>,
+    ranks: Option<&'a dyn Collective>,
     mixed: Mixed,
-) -> Box<dyn Strategy> {
-    match cluster {
-        Some(cluster) => Box::new(ClusterSteps::new(devices, criterion, normalise, cluster, mixed)),
+) -> Box<dyn Strategy + 'a> {
+    match ranks {
+        Some(ranks) => Box::new(RankSteps::new(devices, criterion, normalise, ranks, mixed)),
         None if devices.len() > 1 => {
             Box::new(MultiDevice::new(devices, criterion, normalise, mixed))
         }

@@ -1,4 +1,4 @@
-//! The strategies take the same step: two devices as one on the mean loss, two nodes as two
+//! The strategies take the same step: two devices as one on the mean loss, two ranks as two
 //! devices.
 #![allow(clippy::unwrap_used)]
 use burn::optim::SgdConfig;
@@ -13,9 +13,9 @@ use burn::tensor::{Device, Tensor};
 use super::super::criterion::Trainee;
 use super::super::flat::{self, Tensors};
 use super::super::mixed::Mixed;
-use super::super::nodes::Cluster;
+use super::super::processes::{Collective, agree};
 use super::super::replica::{Batch, Criterion, replica_loss};
-use super::{ClusterSteps, MultiDevice, Step, Strategy};
+use super::{MultiDevice, RankSteps, Step, Strategy};
 
 fn f32() -> Mixed {
     Mixed::new(oml_models::precision::Precision::F32)
@@ -55,12 +55,88 @@ fn params(t: &Trainee) -> Vec<Vec<f32>> {
     out
 }
 
-/// Two nodes with a batch each take the step of one node with two devices; both end
+/// Ranks as threads of one test: MPI's collectives through shared memory.
+struct ThreadRanks {
+    rank: usize,
+    size: usize,
+    shared: std::sync::Arc<Shared>,
+}
+
+struct Shared {
+    barrier: std::sync::Barrier,
+    sum: std::sync::Mutex<Vec<f32>>,
+    bytes: std::sync::Mutex<Vec<u8>>,
+}
+
+impl ThreadRanks {
+    fn all(size: usize) -> Vec<Self> {
+        let shared = std::sync::Arc::new(Shared {
+            barrier: std::sync::Barrier::new(size),
+            sum: std::sync::Mutex::new(Vec::new()),
+            bytes: std::sync::Mutex::new(Vec::new()),
+        });
+        (0..size).map(|rank| Self { rank, size, shared: shared.clone() }).collect()
+    }
+}
+
+impl Collective for ThreadRanks {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn all_reduce_sum(&self, values: &mut [f32]) {
+        if self.rank == 0 {
+            *self.shared.sum.lock().unwrap() = vec![0.0; values.len()];
+        }
+        self.shared.barrier.wait();
+        for (s, v) in self.shared.sum.lock().unwrap().iter_mut().zip(values.iter()) {
+            *s += v;
+        }
+        self.shared.barrier.wait();
+        values.copy_from_slice(&self.shared.sum.lock().unwrap());
+        self.shared.barrier.wait();
+    }
+    fn broadcast(&self, bytes: &mut [u8]) {
+        if self.rank == 0 {
+            *self.shared.bytes.lock().unwrap() = bytes.to_vec();
+        }
+        self.shared.barrier.wait();
+        bytes.copy_from_slice(&self.shared.bytes.lock().unwrap());
+        self.shared.barrier.wait();
+    }
+    fn abort(&self, code: i32) -> ! {
+        panic!("rank {} aborts with {code}", self.rank)
+    }
+}
+
+/// Ranks that hold different bytes all learn it, those that agree too.
+#[test]
+fn ranks_that_differ_all_stop() {
+    let run = |held: [&'static [u8]; 3]| {
+        let threads: Vec<_> = ThreadRanks::all(3)
+            .into_iter()
+            .zip(held)
+            .map(|(r, bytes)| std::thread::spawn(move || agree(&r, "data", bytes).err()))
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap().map(|e| e.to_string())).collect::<Vec<_>>()
+    };
+    assert_eq!(run([b"a", b"a", b"a"]), vec![None, None, None]);
+    let errors = run([b"a", b"a", b"b"]);
+    assert!(errors.iter().all(Option::is_some), "{errors:?}");
+    assert!(
+        errors[2]
+            .as_ref()
+            .unwrap()
+            .contains("1 of the 3 ranks hold data other than rank 0's (rank 2 does)")
+    );
+}
+
+/// Two ranks with a batch each take the step of one process with two devices; both end
 /// with the same model, BatchNorm statistics included.
 #[test]
-fn two_nodes_take_the_step_of_two_devices() {
-    use super::super::config::NodesSection;
-    use super::super::nodes::Agreement;
+fn two_ranks_take_the_step_of_two_devices() {
     let device = Device::flex().autodiff();
     let build = || {
         let extractor =
@@ -68,7 +144,7 @@ fn two_nodes_take_the_step_of_two_devices() {
         Trainee { model: ExtractorWithMlp::new(extractor, &[], &device), arcface: None }
     };
     let trainee = build();
-    // Each node gets a model of its own with the same values (clones would share their
+    // Each rank gets a model of its own with the same values (clones would share their
     // BatchNorm statistics; and the tests running beside this one draw from the same RNG).
     let start = flat::values(&trainee, Tensors::All);
     let fresh = || flat::with_values(build(), Tensors::All, &start);
@@ -82,17 +158,12 @@ fn two_nodes_take_the_step_of_two_devices() {
         .step(trainee.clone(), &mut optim, Step { lr, batches: batches.clone(), total: 2 })
         .unwrap();
 
-    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let nodes: Vec<_> = (0..2)
-        .map(|rank| {
-            let (trainee, batch, device) = (fresh(), batches[rank].clone(), device.clone());
-            let section =
-                NodesSection { count: 2, rank, address: address.to_string(), timeout_s: 10 };
+    let nodes: Vec<_> = ThreadRanks::all(2)
+        .into_iter()
+        .map(|ranks| {
+            let (trainee, batch, device) = (fresh(), batches[ranks.rank].clone(), device.clone());
             std::thread::spawn(move || {
-                let agreement = Agreement { fingerprint: "f".into(), epochs_done: 0 };
-                let cluster = Cluster::connect(&section, &agreement).unwrap();
-                let mut trainer =
-                    ClusterSteps::new(vec![device], criterion(), true, cluster, f32());
+                let mut trainer = RankSteps::new(vec![device], criterion(), true, &ranks, f32());
                 let mut optim: ModuleOptimizer = SgdConfig::new().init();
                 trainer
                     .step(trainee, &mut optim, Step { lr, batches: vec![batch], total: 2 })
@@ -102,9 +173,9 @@ fn two_nodes_take_the_step_of_two_devices() {
         .collect();
     let results: Vec<_> = nodes.into_iter().map(|n| n.join().unwrap()).collect();
     let all = |t: &Trainee| flat::values(&t.model.valid(), Tensors::All);
-    assert!(all(&results[0].0) == all(&results[1].0), "the nodes hold the same model");
+    assert!(all(&results[0].0) == all(&results[1].0), "the ranks hold the same model");
     let running = |t: &Trainee| flat::values(&t.model.valid(), Tensors::RunningStats);
-    assert!(running(&results[0].0) == running(&expected), "the mean of the nodes' statistics");
+    assert!(running(&results[0].0) == running(&expected), "the mean of the ranks' statistics");
     for (t, stats) in &results {
         assert!((stats.loss - expected_stats.loss).abs() < 1e-5);
         let moved = params(t)
