@@ -38,8 +38,13 @@ prepare() {
     local features="" target="$CARGO_TARGET_DIR/release"
     if [ "$profile" = dev ]; then
         # The binaries the test build made (cargo test builds examples too): no new build.
+        # scripts/test.sh builds the tests with MPI where Open MPI is installed; the same
+        # features here, or everything would be built again.
         target="$CARGO_TARGET_DIR/debug"
-        cargo test --locked --workspace --no-run >"$CARGO_TARGET_DIR/gpu-check-build.log" 2>&1 || {
+        local test_features=()
+        command -v mpicc >/dev/null 2>&1 && test_features=(--features oml-native/mpi)
+        cargo test --locked --workspace "${test_features[@]}" --no-run \
+            >"$CARGO_TARGET_DIR/gpu-check-build.log" 2>&1 || {
             tail -30 "$CARGO_TARGET_DIR/gpu-check-build.log" >&2
             exit 1
         }
