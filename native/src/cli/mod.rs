@@ -49,12 +49,12 @@ pub fn train_main() -> ExitCode {
         && processes.size() > 1
     {
         // The other ranks wait in a collective for this one: end them all, now.
-        eprintln!(
+        crate::train::processes::say(&format!(
             "error: rank {} of {}: {:#}",
             processes.rank(),
             processes.size(),
             failure.error()
-        );
+        ));
         processes.abort_others(i32::from(failure.exit_code()));
     }
     finish(result)
