@@ -248,6 +248,16 @@ fn miners_are_chosen_by_config() {
         assert_eq!(t.anchor.dims(), t.negative.dims());
     }
     assert!(parse(r#"{"name": "n_hard_triplets", "n_positive": 0}"#).unwrap().init().is_err());
+    // OML's registry names of the two memory miners.
+    assert_eq!(
+        parse(r#"{"name": "miner_with_bank", "bank_size_in_batches": 2}"#).unwrap(),
+        parse(r#"{"name": "with_bank", "bank_size_in_batches": 2}"#).unwrap()
+    );
+    assert_eq!(
+        parse(r#"{"name": "triplets_with_memory", "bank_size_in_batches": 2, "tri_expand_k": 3}"#)
+            .unwrap(),
+        MinerConfig::WithMemory { bank_size_in_batches: 2, tri_expand_k: 3, seed: 0 }
+    );
 }
 
 /// Euclidean distance between rows `i` and `j`.

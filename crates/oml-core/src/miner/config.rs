@@ -17,6 +17,9 @@ use super::with_memory::TripletMinerWithMemory;
 /// * `with_bank`: `bank_size_in_batches` (required), `n_positive`, `n_negative` of its N-hard
 ///   miner (default 1 each);
 /// * `with_memory`: `bank_size_in_batches`, `tri_expand_k` (required), `seed` (default 0).
+///
+/// OML's registry names are accepted too: `miner_with_bank` for `with_bank` and
+/// `triplets_with_memory` for `with_memory`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MinerConfig {
@@ -43,6 +46,7 @@ pub enum MinerConfig {
     /// [`super::HardClusterMiner`].
     HardCluster {},
     /// [`super::MinerWithBank`]: N-hard mining with a memory bank of past batches.
+    #[serde(alias = "miner_with_bank")]
     WithBank {
         /// Batches the bank keeps.
         bank_size_in_batches: usize,
@@ -54,6 +58,7 @@ pub enum MinerConfig {
         n_negative: HardestRange,
     },
     /// [`super::TripletMinerWithMemory`].
+    #[serde(alias = "triplets_with_memory")]
     WithMemory {
         /// Batches the memory keeps.
         bank_size_in_batches: usize,
