@@ -516,6 +516,21 @@ fn two_devices_take_two_batches_per_step() {
     assert!(stderr(&out).contains("devices must be at least 1"), "{}", stderr(&out));
 }
 
+/// `criterion.name = "surrogate_precision"` (OML's `SurrogatePrecision`) trains, and the
+/// progress shows the batch's smoothed precision.
+#[test]
+fn the_surrogate_precision_criterion_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let sets = [r#"criterion={name="surrogate_precision", k=1}"#, "valid_before_training=false"];
+    let out = train_tiny(&run, 1, &sets);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let loss = last_metrics(&run)["train_loss"].as_f64().unwrap();
+    assert!(loss > 0.0 && loss < 1.0, "1 - precision@1 of a batch: {loss}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("name = \"surrogate_precision\""), "{config}");
+}
+
 /// `criterion.cross_domain`: triplets mined across the `domain` column (Google against
 /// Twitter drawings) train; rows without a domain and miners that cannot mine across are
 /// named.

@@ -2,18 +2,19 @@
 //! criterion's loss (what every [`super::strategy::Strategy`] runs per device).
 
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::TripletLossWithMiner;
+use oml_core::loss::{SurrogatePrecision, TripletLossWithMiner};
 use oml_core::miner::DynMiner;
 use oml_models::embedder::l2_normalise;
 
 use super::criterion::Trainee;
 use super::mixed::Mixed;
 
-/// The loss of a step: the triplet loss with its miner, or ArcFace (whose class weights are
-/// part of the [`Trainee`]).
+/// The loss of a step: the triplet loss with its miner, ArcFace (whose class weights are
+/// part of the [`Trainee`]) or the surrogate precision@k.
 pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
     ArcFace,
+    SurrogatePrecision(SurrogatePrecision),
 }
 
 impl std::fmt::Debug for Criterion {
@@ -21,6 +22,7 @@ impl std::fmt::Debug for Criterion {
         f.write_str(match self {
             Self::Triplet(_) => "Criterion::Triplet",
             Self::ArcFace => "Criterion::ArcFace",
+            Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
         })
     }
 }
@@ -31,6 +33,7 @@ impl Criterion {
         match self {
             Self::Triplet(_) => "active",
             Self::ArcFace => "acc",
+            Self::SurrogatePrecision(_) => "prec",
         }
     }
 }
@@ -83,6 +86,13 @@ pub fn replica_loss(
             (out.loss, out.accuracy)
         }
         (Criterion::ArcFace, None) => anyhow::bail!("the ArcFace criterion has no class weights"),
+        (Criterion::SurrogatePrecision(p), _) => {
+            let loss = p.forward(e, &batch.labels)?;
+            // The batch's smoothed precision@k: 1 − loss.
+            let precision =
+                loss.clone().try_into_scalar::<f32>().map_or(f64::NAN, |l| 1.0 - f64::from(l));
+            (loss, precision)
+        }
     };
     let value = f64::from(loss.clone().try_into_scalar::<f32>().map_err(|e| {
         anyhow::anyhow!(

@@ -88,6 +88,9 @@ impl Setup {
                 let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
                 (Criterion::ArcFace, Some(c))
             }
+            CriterionSection::SurrogatePrecision(p) => {
+                (Criterion::SurrogatePrecision(p.config().init()?), None)
+            }
         };
         let arcface_loss = arcface.as_ref().map(|c| c.init(&train_device)).transpose()?;
         let setup = Self {

@@ -1,16 +1,49 @@
 //! `[criterion]`: the triplet loss with a miner (OML's `TripletLossWithMiner`, the default
-//! when `criterion.name` is absent) or ArcFace (OML's `ArcFaceLoss`).
+//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`) or the surrogate
+//! precision@k (OML's `SurrogatePrecision`).
 
-use oml_core::loss::TripletLossWithMinerConfig;
+use oml_core::loss::{SurrogatePrecisionConfig, TripletLossWithMinerConfig};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// `[criterion]` of a config: `name = "triplet_with_miner"` (default) or `name = "arcface"`,
-/// then that criterion's own keys.
+/// `[criterion]` of a config: `name = "triplet_with_miner"` (default), `"arcface"` or
+/// `"surrogate_precision"`, then that criterion's own keys.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CriterionSection {
     TripletWithMiner(TripletLossWithMinerConfig),
     ArcFace(ArcFaceSection),
+    SurrogatePrecision(SurrogatePrecisionSection),
+}
+
+/// A differentiable precision@k over the batch (OML `SurrogatePrecision`; formula in
+/// `oml_core::loss::SurrogatePrecision`), averaged over the batch as OML trains with it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurrogatePrecisionSection {
+    /// The k of precision@k (required, at least 1).
+    pub k: usize,
+    /// Temperature of the outer sigmoid. Default 1 (OML).
+    #[serde(default = "one")]
+    pub temperature1: f64,
+    /// Temperature of the rank sigmoid. Default 0.01 (OML).
+    #[serde(default = "hundredth")]
+    pub temperature2: f64,
+}
+
+impl SurrogatePrecisionSection {
+    /// The loss's config.
+    pub fn config(&self) -> SurrogatePrecisionConfig {
+        SurrogatePrecisionConfig::new(self.k)
+            .with_temperature1(self.temperature1)
+            .with_temperature2(self.temperature2)
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn hundredth() -> f64 {
+    0.01
 }
 
 /// ArcFace on the training labels (OML `ArcFaceLoss`; formula in
@@ -53,6 +86,7 @@ fn yes() -> bool {
 
 const TRIPLET: &str = "triplet_with_miner";
 const ARCFACE: &str = "arcface";
+const SURROGATE_PRECISION: &str = "surrogate_precision";
 
 impl<'de> Deserialize<'de> for CriterionSection {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -72,8 +106,12 @@ impl<'de> Deserialize<'de> for CriterionSection {
         match name.as_str() {
             TRIPLET => table.clone().try_into().map(Self::TripletWithMiner).map_err(fields),
             ARCFACE => table.clone().try_into().map(Self::ArcFace).map_err(fields),
+            SURROGATE_PRECISION => {
+                table.clone().try_into().map(Self::SurrogatePrecision).map_err(fields)
+            }
             other => Err(D::Error::custom(format!(
-                "criterion.name `{other}` is unknown: expected `{TRIPLET}` or `{ARCFACE}`"
+                "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}` or \
+                 `{SURROGATE_PRECISION}`"
             ))),
         }
     }
@@ -85,6 +123,7 @@ impl Serialize for CriterionSection {
         let (name, value) = match self {
             Self::TripletWithMiner(c) => (TRIPLET, toml::Value::try_from(c)),
             Self::ArcFace(c) => (ARCFACE, toml::Value::try_from(c)),
+            Self::SurrogatePrecision(c) => (SURROGATE_PRECISION, toml::Value::try_from(c)),
         };
         let mut table = match value.map_err(S::Error::custom)? {
             toml::Value::Table(t) => t,
@@ -124,6 +163,17 @@ mod tests {
         let text = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
         assert!(text.contains("name = \"arcface\""), "{text}");
         assert_eq!(parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn surrogate_precision_has_oml_defaults_and_round_trips() {
+        let c = parse("[criterion]\nname = \"surrogate_precision\"\nk = 3\n").unwrap();
+        let CriterionSection::SurrogatePrecision(p) = c.clone() else { panic!("{c:?}") };
+        assert_eq!((p.k, p.temperature1, p.temperature2), (3, 1.0, 0.01));
+        let text = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
+        assert_eq!(parse(&text).unwrap(), c);
+        let e = parse("[criterion]\nname = \"surrogate_precision\"\n").unwrap_err();
+        assert!(e.contains("criterion (surrogate_precision)") && e.contains("k"), "{e}");
     }
 
     #[test]

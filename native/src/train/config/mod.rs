@@ -18,7 +18,7 @@ use oml_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
 pub use average::{EmaWarmup, decay_at};
-pub use criterion::{ArcFaceSection, CriterionSection};
+pub use criterion::{ArcFaceSection, CriterionSection, SurrogatePrecisionSection};
 pub use extractor::ExtractorSection;
 pub use metrics::MetricArgs;
 pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
@@ -93,7 +93,8 @@ pub struct TrainConfig {
     pub transforms_val: TransformsSection,
     /// How batches are drawn: `name` and that sampler's keys ([`SamplerConfig`]).
     pub sampler: SamplerConfig,
-    /// The loss: `name = "triplet_with_miner"` (default) with its miner, or `"arcface"`.
+    /// The loss: `name = "triplet_with_miner"` (default) with its miner, `"arcface"` or
+    /// `"surrogate_precision"`.
     pub criterion: CriterionSection,
     pub optimizer: OptimizerSection,
     #[serde(default)]
