@@ -4,36 +4,19 @@
 #![cfg(feature = "mpi")]
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::stderr;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join("..")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The tiny emoji recipe (as in cli_train.rs): 32 px, 16 x 2 batches, into `run_dir`.
-fn tiny_sets(run_dir: &Path, epochs: u64) -> Vec<String> {
-    [
-        format!("run_dir={}", run_dir.display()),
-        format!("max_epochs={epochs}"),
-        "transforms_train.size=32".to_owned(),
-        "transforms_val.size=32".to_owned(),
-        "sampler.n_labels=16".to_owned(),
-        "seed=3".to_owned(),
-        "valid_before_training=false".to_owned(),
-    ]
-    .into_iter()
-    .flat_map(|s| ["--set".to_owned(), s])
-    .collect()
-}
-
-fn config() -> String {
-    repo().join("configs/emoji_mobilenet_v2.toml").display().to_string()
+/// The tiny emoji recipe of cli_train.rs, `epochs` epochs into `run_dir`, without the
+/// validation before training.
+fn tiny_args(run_dir: &Path, epochs: u64) -> Vec<String> {
+    let mut args = common::tiny_train_args(run_dir, epochs);
+    args.extend(["--set".to_owned(), "valid_before_training=false".to_owned()]);
+    args
 }
 
 /// `mpirun -np RANKS oml-train ARGS` on this machine.
@@ -82,8 +65,7 @@ fn digests(err: &str, ranks: usize) -> Vec<String> {
 fn two_ranks_train_as_one_process_with_two_devices_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let ranked = dir.path().join("ranks");
-    let mut args = vec!["--config".to_owned(), config()];
-    args.extend(tiny_sets(&ranked, 2));
+    let args = tiny_args(&ranked, 2);
     let out = run(mpirun(2, &args));
     let err = stderr(&out);
     assert!(err.contains("mpi: 2 ranks"), "{err}");
@@ -91,8 +73,7 @@ fn two_ranks_train_as_one_process_with_two_devices_and_resume() {
     assert_eq!(d[0], d[1], "both ranks hold the same weights");
 
     let reference = dir.path().join("reference");
-    let mut args = vec!["--config".to_owned(), config()];
-    args.extend(tiny_sets(&reference, 2));
+    let mut args = tiny_args(&reference, 2);
     args.extend(["--set".to_owned(), "devices=2".to_owned()]);
     let out = Command::new(env!("CARGO_BIN_EXE_oml-train")).args(&args).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -128,8 +109,7 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let ranked = dir.path().join("ranks");
     let log = dir.path().join("stderr.txt");
-    let mut args = vec!["--config".to_owned(), config()];
-    args.extend(tiny_sets(&ranked, 4));
+    let args = tiny_args(&ranked, 4);
     let mut job = mpirun(2, &args)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())

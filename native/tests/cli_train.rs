@@ -3,16 +3,15 @@
 //! configs named.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{repo, stderr};
+
 #[path = "../../tests/support/test_devices.rs"]
 mod test_devices;
-
-fn repo() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default()).join("..")
-}
 
 fn train_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oml-train"));
@@ -20,26 +19,9 @@ fn train_cmd(args: &[&str]) -> Command {
     cmd
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The recipe at a tiny budget: 32 px, 16 x 2 batches, 2 epochs, into `run_dir`.
+/// The recipe at a tiny budget: 32 px, 16 x 2 batches, into `run_dir`.
 fn tiny_args(run_dir: &Path, epochs: u64) -> Vec<String> {
-    let config = repo().join("configs/emoji_mobilenet_v2.toml");
-    let mut args = vec!["--config".to_owned(), config.display().to_string()];
-    for set in [
-        format!("run_dir={}", run_dir.display()),
-        format!("max_epochs={epochs}"),
-        "transforms_train.size=32".to_owned(),
-        "transforms_val.size=32".to_owned(),
-        "sampler.n_labels=16".to_owned(),
-        "seed=3".to_owned(),
-    ] {
-        args.push("--set".to_owned());
-        args.push(set);
-    }
-    args
+    common::tiny_train_args(run_dir, epochs)
 }
 
 /// `oml-train` on [`tiny_args`] with extra `--set` assignments.

@@ -28,3 +28,22 @@ pub fn embed(model: &str, csv: &Path, out: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     oml(&args)
 }
+
+/// `oml-train`'s arguments for the emoji recipe at a tiny budget: 32 px, 16 x 2 batches,
+/// `epochs` epochs, seed 3, into `run_dir`.
+pub fn tiny_train_args(run_dir: &Path, epochs: u64) -> Vec<String> {
+    let config = repo().join("configs/emoji_mobilenet_v2.toml");
+    let mut args = vec!["--config".to_owned(), config.display().to_string()];
+    for set in [
+        format!("run_dir={}", run_dir.display()),
+        format!("max_epochs={epochs}"),
+        "transforms_train.size=32".to_owned(),
+        "transforms_val.size=32".to_owned(),
+        "sampler.n_labels=16".to_owned(),
+        "seed=3".to_owned(),
+    ] {
+        args.push("--set".to_owned());
+        args.push(set);
+    }
+    args
+}
