@@ -1,5 +1,6 @@
-//! Metrics at N = 10k (queries = gallery = N, D = 384, random data): default metrics and with
-//! fnmr@fmr. N = 50k runs when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML
+//! Metrics at N = 10k (queries = gallery = N, D = 384, random data): OML's metrics (cmc,
+//! precision, map, ndcg, pcf), with fnmr@fmr, and PML's whole-ranking metrics alone (map@R,
+//! R-precision, MRR). N = 50k runs when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML
 //! comparison: `benches/oml_side_by_side.py` (see benches/README.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -14,13 +15,17 @@ fn bench_at(c: &mut Criterion, n: usize) {
     let emb = Embeddings::new(&data.embeddings, n, data.dim).expect("finite data");
     let mut group = c.benchmark_group(format!("metrics_n{n}_d384"));
     group.sample_size(10);
-    let plain = MetricsConfig::default();
+    let plain = MetricsConfig { ranking: false, ..MetricsConfig::default() };
     group.bench_function("cmc_precision_map_ndcg_pcf", |b| {
         b.iter(|| evaluate(&emb, &qg, &plain).expect("metrics"))
     });
-    let with_fnmr = MetricsConfig { fmr_vals: vec![0.001, 0.01, 0.1], ..MetricsConfig::default() };
+    let with_fnmr = MetricsConfig { fmr_vals: vec![0.001, 0.01, 0.1], ..plain.clone() };
     group.bench_function("with_fnmr", |b| {
         b.iter(|| evaluate(&emb, &qg, &with_fnmr).expect("metrics"))
+    });
+    let ranking = MetricsConfig { ranking: true, ..MetricsConfig::none() };
+    group.bench_function("map_at_r_r_precision_mrr", |b| {
+        b.iter(|| evaluate(&emb, &qg, &ranking).expect("metrics"))
     });
     group.finish();
 }

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use oml_core::metrics::{GroupMetrics, MetricsReport};
 
-/// One block per group (OVERALL, then categories): a k x metric table, then pcf and fnmr@fmr.
+/// One block per group (OVERALL, then categories): a k x metric table, then the metrics without
+/// k (map@r, r_precision, mrr), pcf and fnmr@fmr.
 pub fn terminal(report: &MetricsReport) -> String {
     let mut out = String::new();
     for (name, group) in report.groups() {
@@ -38,6 +39,11 @@ fn render_group(out: &mut String, name: &str, group: &GroupMetrics) {
         }
         out.push('\n');
     }
+    if !group.scalars.is_empty() {
+        let parts: Vec<String> =
+            group.scalars.iter().map(|(m, v)| format!("{} {}", m.name(), cell(Some(*v)))).collect();
+        let _ = writeln!(out, "  {}", parts.join("  "));
+    }
     for (label, pairs) in [("pcf", &group.pcf), ("fnmr@fmr", &group.fnmr_at_fmr)] {
         if !pairs.is_empty() {
             let parts: Vec<String> =
@@ -54,7 +60,10 @@ pub fn markdown(report: &MetricsReport) -> String {
     for (i, (group, metrics)) in report.groups().enumerate() {
         let cells: Vec<_> = metrics.entries().collect();
         if i == 0 {
-            let header: Vec<String> = cells.iter().map(|(m, k, _)| format!("{m}@{k}")).collect();
+            let header: Vec<String> = cells
+                .iter()
+                .map(|(m, k, _)| if k.is_empty() { (*m).to_owned() } else { format!("{m}@{k}") })
+                .collect();
             let _ = writeln!(md, "| group | {} |", header.join(" | "));
             let _ = writeln!(md, "|---|{}", "---|".repeat(header.len()));
         }

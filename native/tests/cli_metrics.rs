@@ -89,6 +89,24 @@ fn example_reproduces_oml() {
     assert!(ours["shoes"].get("fnmr@fmr").is_none(), "fnmr@fmr is OVERALL only, as in OML");
 }
 
+/// map@r, r_precision and mrr (their values are checked against PML in oml-core's
+/// metrics_pml test) sit beside cmc in every group, and `--no-ranking` leaves them out.
+#[test]
+fn ranking_metrics_are_in_every_group() {
+    let (emb, csv) = example();
+    let ours = run_json(&["--embeddings", &emb, "--dataset", &csv, "--no-fmr"]);
+    for group in ["OVERALL", "shoes", "bags", "hats"] {
+        for metric in ["map@r", "r_precision", "mrr"] {
+            let v = ours[group][metric].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{group}/{metric} = {v}");
+        }
+        // MRR averages 1/rank over queries with a positive; cmc@1 also counts the others as 0.
+        assert!(ours[group]["mrr"].as_f64() >= ours[group]["cmc"]["1"].as_f64(), "{group}");
+    }
+    let without = run_json(&["--embeddings", &emb, "--dataset", &csv, "--no-ranking"]);
+    assert!(without["OVERALL"].get("map@r").is_none() && without["OVERALL"]["cmc"].is_object());
+}
+
 #[test]
 fn prints_a_table() {
     let (emb, csv) = example();
@@ -102,6 +120,7 @@ fn prints_a_table() {
     );
     assert!(stdout.contains("      3 "), "a row per k: {stdout}");
     assert!(stdout.contains("fnmr@fmr  0.001: "), "fnmr@fmr is on by default: {stdout}");
+    assert!(stdout.contains("  map@r 0.") && stdout.contains("  mrr 0."), "{stdout}");
     let quiet = oml(&["metrics", "--embeddings", &emb, "--dataset", &csv, "--no-fmr"]);
     assert!(quiet.status.success() && !text(&quiet.stdout).contains("fnmr@fmr"));
 }

@@ -96,6 +96,8 @@ fn load(name: &'static str) -> Case {
         ndcg_top_k: usizes(&params["map_top_k"]),
         fmr_vals: f64s(&params["fmr_vals"]),
         pcf_variance: f64s(&params["pcf_variance"]),
+        // Not in OML: computed so that its edge cases (sequences, ties, no positives) run too.
+        ranking: true,
         distance: Distance::Euclidean,
     };
     Case { name, json, data, rows, dim, qg, config }

@@ -1,6 +1,6 @@
 //! Times one `evaluate` and reports peak memory, as JSON on stdout, for the side-by-side script.
 //!
-//! `metrics_peak --n 10000 [--dim 384] [--fmr 0.001,0.01,0.1]` on synthetic data, or
+//! `metrics_peak --n 10000 [--dim 384] [--fmr 0.001,0.01,0.1] [--ranking]` on synthetic data, or
 //! `metrics_peak --embeddings E.npy --labels L.npy`-free form: `--embeddings E.npy --dataset D.csv`
 //! to use exactly the files OML reads.
 
@@ -28,6 +28,10 @@ struct Args {
     dataset: Option<PathBuf>,
     #[arg(long, value_delimiter = ',')]
     fmr: Vec<f64>,
+    /// Only PML's map@r, r_precision and mrr (for `pml_side_by_side.py`) instead of OML's
+    /// metrics.
+    #[arg(long)]
+    ranking: bool,
 }
 
 fn main() -> Result<()> {
@@ -53,13 +57,20 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let qg = QueryGallery::new(labels, &is_query, &is_gallery)?;
     let emb = Embeddings::new(&embeddings, rows, dim)?;
-    let config = MetricsConfig {
+    let oml_metrics = MetricsConfig {
         cmc_top_k: vec![1, 5, 10],
         precision_top_k: vec![1, 5, 10],
         map_top_k: vec![1, 5, 10],
         ndcg_top_k: vec![1, 5, 10],
         fmr_vals: args.fmr.clone(),
+        // OML's metrics only, so that the figures compare with OML's.
+        ranking: false,
         ..MetricsConfig::default()
+    };
+    let config = if args.ranking {
+        MetricsConfig { ranking: true, ..MetricsConfig::none() }
+    } else {
+        oml_metrics
     };
     let eval = evaluate(&emb, &qg, &config)?;
     let seconds = started.elapsed().as_secs_f64();

@@ -12,7 +12,8 @@ use crate::failure::{Failure, bad_input, other};
 use crate::io::{read_embeddings, write_atomically};
 use crate::tables;
 
-/// Retrieval metrics (cmc, precision, map, ndcg, pcf, fnmr@fmr) of precomputed embeddings.
+/// Retrieval metrics (cmc, precision, map, ndcg, map@r, r_precision, mrr, pcf, fnmr@fmr) of
+/// precomputed embeddings.
 ///
 /// Row i of the dataset CSV is row i of the embeddings; only validation rows are used, and the
 /// images need not exist.
@@ -33,6 +34,10 @@ pub struct MetricsArgs {
     /// Skip fnmr@fmr (the slowest metric on large galleries).
     #[arg(long, conflicts_with = "fmr")]
     no_fmr: bool,
+    /// Skip map@r, r_precision and mrr (PML's definitions: every positive ranked in the whole
+    /// gallery, two extra passes over all pairs).
+    #[arg(long)]
+    no_ranking: bool,
     /// Explained-variance fractions for pcf.
     #[arg(long, value_delimiter = ',', default_value = "0.5", value_name = "R,...")]
     pcf: Vec<f64>,
@@ -52,6 +57,7 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
     let config = MetricsConfig {
         fmr_vals: if args.no_fmr { Vec::new() } else { args.fmr.clone() },
         pcf_variance: args.pcf.clone(),
+        ranking: !args.no_ranking,
         distance: args.distance,
         ..MetricsConfig::at_k(&args.k)
     };

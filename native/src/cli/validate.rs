@@ -30,7 +30,7 @@ pub struct ValidateArgs {
 
 pub(crate) fn run(args: &ValidateArgs) -> Result<(), Failure> {
     let embedder = args.input.embedder()?;
-    let config = MetricsConfig::at_k(&args.k);
+    let config = MetricsConfig { ranking: true, ..MetricsConfig::at_k(&args.k) };
     config.validate().map_err(bad_input)?;
     let evaluated = evaluate_dataset(
         &embedder,

@@ -17,6 +17,9 @@ pub struct MetricsConfig {
     pub fmr_vals: Vec<f64>,
     /// Explained-variance fractions in `[0, 1]` for PCF. Default `[0.5]` (as OML).
     pub pcf_variance: Vec<f64>,
+    /// map@R, R-precision and MRR (PML's `AccuracyCalculator` definitions): they need the rank
+    /// of every positive, two extra passes over all pairs. Default on.
+    pub ranking: bool,
     /// Default Euclidean (as OML).
     pub distance: Distance,
 }
@@ -30,6 +33,7 @@ impl Default for MetricsConfig {
             ndcg_top_k: vec![1, 5, 10],
             fmr_vals: Vec::new(),
             pcf_variance: vec![0.5],
+            ranking: true,
             distance: Distance::Euclidean,
         }
     }
@@ -65,11 +69,13 @@ impl MetricsConfig {
             ndcg_top_k: Vec::new(),
             fmr_vals: Vec::new(),
             pcf_variance: Vec::new(),
+            ranking: false,
             distance: Distance::Euclidean,
         }
     }
 
-    /// cmc, precision, map and ndcg at each of `ks`; no fnmr@fmr or PCF; Euclidean.
+    /// cmc, precision, map and ndcg at each of `ks`; no fnmr@fmr, PCF or whole-ranking metrics;
+    /// Euclidean.
     pub fn at_k(ks: &[usize]) -> Self {
         Self {
             cmc_top_k: ks.to_vec(),

@@ -1,7 +1,8 @@
 use super::config::{MetricsConfig, MetricsConfigError};
 use super::fnmr::fnmr_at_fmr_streaming;
 use super::pcf::pcf;
-use super::report::{GroupMetrics, MetricsReport, RetrievalMetric};
+use super::ranks::positive_ranks;
+use super::report::{GroupMetrics, MetricsReport, RetrievalMetric, ScalarMetric};
 use crate::retrieval::{Embeddings, QueryGallery, RetrievalError, RetrievalResults, retrieve};
 
 /// Why metrics could not be computed.
@@ -20,6 +21,8 @@ pub enum MetricsError {
 pub struct PerQueryMetrics {
     /// `(metric, k, values[query])` in config order.
     pub values: Vec<(RetrievalMetric, usize, Vec<f64>)>,
+    /// `(metric, values[query])`; NaN for a query without positives.
+    pub scalars: Vec<(ScalarMetric, Vec<f64>)>,
 }
 
 impl PerQueryMetrics {
@@ -41,11 +44,13 @@ pub struct Evaluation {
 }
 
 /// Retrieval metrics of an embedding matrix, as OML's `EmbeddingMetrics.compute_metrics`
-/// (`metrics/embeddings.py:214`) computes them, plus nDCG.
+/// (`metrics/embeddings.py:214`) computes them, plus nDCG and PML's map@R, R-precision and MRR.
 ///
 /// Each query retrieves its `max_k` nearest gallery items ([`retrieve`]); per-query values come
 /// from [`super::formulas`]; a group's value is the plain mean over its queries (every query
-/// weighs the same). Groups: OVERALL, and with categories one per category of the queries
+/// weighs the same; for map@R, R-precision and MRR, over its queries that have a positive, as
+/// PML leaves "lone" queries out, and NaN, as PML, when none has). The whole-ranking metrics rank every
+/// positive in the query's whole gallery (PML's default `k=None`), streamed in tiles. Groups: OVERALL, and with categories one per category of the queries
 /// (queries without a category count in OVERALL only). PCF of a group uses all its rows (query
 /// or gallery). fnmr@fmr is OVERALL only, as in OML.
 ///
@@ -66,6 +71,13 @@ pub fn evaluate(
         for &k in ks {
             let values = relevance.iter().map(|(c, n_gt)| metric.of_query(c, *n_gt, k)).collect();
             per_query.values.push((metric, k, values));
+        }
+    }
+    if config.ranking {
+        let ranks = positive_ranks(emb, qg, config.distance);
+        for metric in ScalarMetric::RANKING {
+            let values = ranks.iter().map(|r| metric.of_ranks(r).unwrap_or(f64::NAN)).collect();
+            per_query.scalars.push((metric, values));
         }
     }
 
@@ -119,6 +131,18 @@ fn group_metrics(
             None => retrieval.push((*metric, vec![(*k, mean)])),
         }
     }
+    let scalars = per_query
+        .scalars
+        .iter()
+        .map(|(metric, values)| {
+            let (sum, n) = queries
+                .iter()
+                .map(|&q| values[q])
+                .filter(|v| !v.is_nan())
+                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            (*metric, if n == 0 { f64::NAN } else { sum / n as f64 })
+        })
+        .collect();
     let pcf_values = if config.pcf_variance.is_empty() {
         Vec::new()
     } else {
@@ -127,6 +151,7 @@ fn group_metrics(
     GroupMetrics {
         n_queries: queries.len(),
         retrieval,
+        scalars,
         pcf: config.pcf_variance.iter().copied().zip(pcf_values).collect(),
         fnmr_at_fmr: Vec::new(),
     }

@@ -1,4 +1,5 @@
-//! The retrieval metrics' formulas: pure functions of one query's ranked relevance.
+//! The retrieval metrics' formulas: pure functions of one query's ranked relevance (OML's
+//! metrics at k) or of its positives' ranks (PML's map@R, R-precision and MRR).
 //!
 //! Inputs: `is_correct[i]` says whether the i-th retrieved item (nearest first) is a gallery
 //! positive; `R = is_correct.len()` is how many were retrieved; `n_gt` is how many gallery
@@ -84,6 +85,39 @@ pub fn ndcg_at_k(is_correct: &[bool], n_gt: usize, k: usize) -> f64 {
     dcg / idcg
 }
 
+/// R-precision (PML 2.8.1 `r_precision`, `utils/accuracy_calculator.py`): with `R` the number
+/// of gallery positives, the share of positives among the first `R` retrieved,
+/// `#{j : rank_j ≤ R} / R`.
+///
+/// `ranks` are the 1-based ranks of all the query's positives in its whole ranking, ascending
+/// (so `R = ranks.len()`). `None` for a query without positives: PML leaves such "lone" queries
+/// out of the mean, and so do the groups here.
+pub fn r_precision(ranks: &[u64]) -> Option<f64> {
+    let r = ranks.len() as u64;
+    (r > 0).then(|| ranks.iter().filter(|&&rank| rank <= r).count() as f64 / r as f64)
+}
+
+/// MAP@R (PML 2.8.1 `mean_average_precision` with `at_r=True`; Musgrave et al., "A Metric
+/// Learning Reality Check", 2020): average precision over the first `R` retrieved, normalised
+/// by `R` (not by the hits, unlike OML's map@k): `(1/R) Σ_{j : rank_j ≤ R} j / rank_j`, the
+/// j-th positive being at `rank_j`. `ranks` and `None` as for [`r_precision`].
+pub fn map_at_r(ranks: &[u64]) -> Option<f64> {
+    let r = ranks.len() as u64;
+    let sum: f64 = (1..=r)
+        .zip(ranks)
+        .take_while(|&(_, &rank)| rank <= r)
+        .map(|(j, &rank)| j as f64 / rank as f64)
+        .sum();
+    (r > 0).then(|| sum / r as f64)
+}
+
+/// Reciprocal rank of the first positive (PML 2.8.1 `mean_reciprocal_rank` over the whole
+/// reference set, its default `k=None`): `1 / rank_1`. `ranks` and `None` as for
+/// [`r_precision`].
+pub fn reciprocal_rank(ranks: &[u64]) -> Option<f64> {
+    ranks.first().map(|&first| 1.0 / first as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +167,20 @@ mod tests {
             assert_eq!(f(&[], 0, 5), 1.0, "nothing retrievable scores 1");
             assert_eq!(f(&[], 3, 5), 0.0, "positives but nothing retrieved scores 0");
             assert_eq!(f(&[F, F], 0, 5), 0.0, "no positive, something retrieved scores 0");
+        }
+    }
+
+    #[test]
+    fn r_metrics_follow_pml() {
+        // Positives at ranks 1, 3, 4 of R = 3: two of the first three are positives.
+        assert_eq!(r_precision(&[1, 3, 4]), Some(2.0 / 3.0));
+        assert_eq!(map_at_r(&[1, 3, 4]), Some((1.0 + 2.0 / 3.0) / 3.0));
+        assert_eq!(reciprocal_rank(&[1, 3, 4]), Some(1.0));
+        assert_eq!(map_at_r(&[2, 5]), Some(0.5 / 2.0));
+        assert_eq!(reciprocal_rank(&[2, 5]), Some(0.5));
+        assert_eq!(r_precision(&[3, 4]), Some(0.0));
+        for f in [r_precision, map_at_r, reciprocal_rank] {
+            assert_eq!(f(&[]), None, "a query without positives is left out");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Retrieval metrics: the formulas, pure functions of one query ([`formulas`]), FNMR@FMR, PCF, the reduction
+//! Retrieval metrics: the formulas, pure functions of one query ([`formulas`]), the ranks of every
+//! positive (for PML's map@R, R-precision and MRR), FNMR@FMR, PCF, the reduction
 //! into OVERALL and per-category groups ([`evaluate`]), and an accumulator for validation loops.
 
 mod accumulator;
@@ -8,6 +9,7 @@ mod evaluate;
 mod fnmr;
 pub mod formulas;
 mod pcf;
+mod ranks;
 mod report;
 
 pub use accumulator::{AccumulatorError, MetricsAccumulator};
@@ -16,4 +18,6 @@ pub use curves::{cmc_curve, worst_queries};
 pub use evaluate::{Evaluation, MetricsError, PerQueryMetrics, evaluate};
 pub use fnmr::{fnmr_at_fmr, fnmr_at_fmr_streaming};
 pub use pcf::pcf;
-pub use report::{GroupMetrics, MetricsReport, OVERALL, ReportEntry, RetrievalMetric};
+pub use report::{
+    GroupMetrics, MetricsReport, OVERALL, ReportEntry, RetrievalMetric, ScalarMetric,
+};

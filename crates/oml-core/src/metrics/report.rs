@@ -1,6 +1,8 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::formulas::{cmc_at_k, map_at_k, ndcg_at_k, precision_at_k};
+use super::formulas::{
+    cmc_at_k, map_at_k, map_at_r, ndcg_at_k, precision_at_k, r_precision, reciprocal_rank,
+};
 
 /// The ranked-list metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +42,42 @@ impl RetrievalMetric {
     }
 }
 
+/// The metrics with one value per group and no k: PML's whole-ranking metrics (from every
+/// positive's rank) and the clustering metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScalarMetric {
+    /// MAP@R ([`map_at_r`]).
+    MapAtR,
+    /// R-precision ([`r_precision`]).
+    RPrecision,
+    /// Mean reciprocal rank of the first positive ([`reciprocal_rank`]).
+    Mrr,
+}
+
+impl ScalarMetric {
+    /// The whole-ranking metrics, in report order.
+    pub const RANKING: [Self; 3] = [Self::MapAtR, Self::RPrecision, Self::Mrr];
+
+    /// Key in reports: `map@r`, `r_precision`, `mrr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MapAtR => "map@r",
+            Self::RPrecision => "r_precision",
+            Self::Mrr => "mrr",
+        }
+    }
+
+    /// The per-query value from the 1-based ranks of all its positives, ascending; `None` for a
+    /// query without positives (left out of the group's mean, as PML leaves it out).
+    pub fn of_ranks(self, ranks: &[u64]) -> Option<f64> {
+        match self {
+            Self::MapAtR => map_at_r(ranks),
+            Self::RPrecision => r_precision(ranks),
+            Self::Mrr => reciprocal_rank(ranks),
+        }
+    }
+}
+
 /// The reduced metrics of one group of queries: OVERALL or one category.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GroupMetrics {
@@ -47,6 +85,9 @@ pub struct GroupMetrics {
     pub n_queries: usize,
     /// Mean over the group's queries of each metric at each k, in config order.
     pub retrieval: Vec<(RetrievalMetric, Vec<(usize, f64)>)>,
+    /// Each metric without k: the mean over the group's queries that have a positive (PML's
+    /// convention; NaN when none has, as PML returns).
+    pub scalars: Vec<(ScalarMetric, f64)>,
     /// (explained-variance fraction, PCF) over the group's embeddings (queries and gallery).
     pub pcf: Vec<(f64, f64)>,
     /// (FMR, FNMR); OVERALL only, empty unless asked for.
@@ -58,31 +99,44 @@ pub struct GroupMetrics {
 pub struct ReportEntry<'a> {
     /// `OVERALL` or a category.
     pub group: &'a str,
-    /// `cmc`, `precision`, `map`, `ndcg`, `pcf` or `fnmr@fmr`.
+    /// `cmc`, `precision`, `map`, `ndcg`, `pcf`, `fnmr@fmr` or a [`ScalarMetric`] (`map@r`…).
     pub metric: &'static str,
-    /// k, the explained-variance fraction or the FMR, as OML writes it (`1`, `0.5`, `0.01`).
+    /// k, the explained-variance fraction or the FMR, as OML writes it (`1`, `0.5`, `0.01`);
+    /// empty for a [`ScalarMetric`].
     pub key: String,
     /// The value (NaN where OML writes `null`).
     pub value: f64,
 }
 
 impl ReportEntry<'_> {
-    /// `group/metric/key`, the path [`MetricsReport::get`] takes.
+    /// `group/metric/key` (`group/metric` for a [`ScalarMetric`]), the path
+    /// [`MetricsReport::get`] takes.
     pub fn path(&self) -> String {
-        format!("{}/{}/{}", self.group, self.metric, self.key)
+        if self.key.is_empty() {
+            format!("{}/{}", self.group, self.metric)
+        } else {
+            format!("{}/{}/{}", self.group, self.metric, self.key)
+        }
     }
 }
 
 impl GroupMetrics {
     /// Every value of the group as `(metric, key, value)`, in the order of its JSON form:
-    /// the ranked-list metrics in config order, then PCF, then fnmr@fmr.
+    /// the ranked-list metrics in config order, then the scalar ones (key empty), then PCF,
+    /// then fnmr@fmr.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, String, f64)> + '_ {
         let retrieval = self.retrieval.iter().flat_map(|(metric, values)| {
             values.iter().map(|(k, v)| (metric.name(), k.to_string(), *v))
         });
+        let scalars = self.scalars.iter().map(|(m, v)| (m.name(), String::new(), *v));
         let pcf = self.pcf.iter().map(|(x, v)| ("pcf", x.to_string(), *v));
         let fnmr = self.fnmr_at_fmr.iter().map(|(x, v)| ("fnmr@fmr", x.to_string(), *v));
-        retrieval.chain(pcf).chain(fnmr)
+        retrieval.chain(scalars).chain(pcf).chain(fnmr)
+    }
+
+    /// The value of a scalar metric, if computed.
+    pub fn scalar_value(&self, metric: ScalarMetric) -> Option<f64> {
+        self.scalars.iter().find(|(m, _)| *m == metric).map(|(_, v)| *v)
     }
 
     /// The value of `metric` at `k`, if computed.
@@ -94,7 +148,8 @@ impl GroupMetrics {
 
 /// All reduced metrics: OVERALL plus one group per category (sorted by name). Serialises to
 /// OML's shape: `{"OVERALL": {"cmc": {"1": v, …}, "precision": …, "map": …, "ndcg": …,
-/// "pcf": {"0.5": v}, "fnmr@fmr": {"0.01": v, …}}, "<category>": {…}}`; NaN becomes `null`.
+/// "map@r": v, "r_precision": v, "mrr": v, "pcf": {"0.5": v}, "fnmr@fmr": {"0.01": v, …}},
+/// "<category>": {…}}`; NaN becomes `null`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricsReport {
     /// All queries.
@@ -125,14 +180,19 @@ impl MetricsReport {
         })
     }
 
-    /// Looks a value up by OML's path syntax, e.g. `OVERALL/cmc/1` or `shoes/map/5`.
+    /// Looks a value up by OML's path syntax, e.g. `OVERALL/cmc/1` or `shoes/map/5`; a scalar
+    /// metric has no key: `OVERALL/map@r`.
     pub fn get(&self, path: &str) -> Option<f64> {
         let mut parts = path.split('/');
-        let (group, metric, key) = (parts.next()?, parts.next()?, parts.next()?);
+        let (group, metric) = (parts.next()?, parts.next()?);
+        let (_, g) = self.groups().find(|(name, _)| *name == group)?;
+        let Some(key) = parts.next() else {
+            let m = ScalarMetric::RANKING.into_iter().find(|m| m.name() == metric)?;
+            return g.scalar_value(m);
+        };
         if parts.next().is_some() {
             return None;
         }
-        let (_, g) = self.groups().find(|(name, _)| *name == group)?;
         let find_f = |pairs: &[(f64, f64)]| {
             let key: f64 = key.parse().ok()?;
             pairs.iter().find(|(x, _)| *x == key).map(|(_, v)| *v)
@@ -163,6 +223,9 @@ impl Serialize for GroupMetrics {
         let mut map = serializer.serialize_map(None)?;
         for (metric, values) in &self.retrieval {
             map.serialize_entry(metric.name(), &KeyedValues(values))?;
+        }
+        for (metric, value) in &self.scalars {
+            map.serialize_entry(metric.name(), &value.is_finite().then_some(*value))?;
         }
         if !self.pcf.is_empty() {
             map.serialize_entry("pcf", &KeyedValues(&self.pcf))?;
@@ -201,6 +264,7 @@ mod tests {
                 (RetrievalMetric::Cmc, vec![(1, v), (10, 0.9)]),
                 (RetrievalMetric::Map, vec![(5, 0.25)]),
             ],
+            scalars: vec![(ScalarMetric::MapAtR, 0.375), (ScalarMetric::Mrr, 0.625)],
             pcf: vec![(0.5, 0.125)],
             fnmr_at_fmr: vec![(0.01, f64::NAN)],
         };
@@ -213,13 +277,15 @@ mod tests {
             .unwrap()
             .values()
             .flat_map(|g| g.as_object().unwrap().values())
-            .map(|m| m.as_object().unwrap().len())
+            .map(|m| m.as_object().map_or(1, serde_json::Map::len))
             .sum();
         assert_eq!(entries.len(), leaves);
         assert_eq!(entries[0].path(), "OVERALL/cmc/1");
-        assert_eq!(entries[5].path(), "shoes/cmc/1");
+        assert_eq!(entries[3].path(), "OVERALL/map@r");
+        assert_eq!(entries[7].path(), "shoes/cmc/1");
         for e in &entries {
-            let from_json = &json[e.group][e.metric][&e.key];
+            let from_json = &json[e.group][e.metric];
+            let from_json = if e.key.is_empty() { from_json } else { &from_json[&e.key] };
             assert_eq!(from_json.as_f64(), e.value.is_finite().then_some(e.value), "{}", e.path());
             if e.value.is_finite() {
                 assert_eq!(report.get(&e.path()), Some(e.value));

@@ -1,6 +1,8 @@
 //! Range checks of a training config that go beyond its types: everything that would
 //! otherwise fail (or allocate without bound) only once data is loaded or an epoch has run.
 
+use oml_core::metrics::ScalarMetric;
+
 use super::{SchedulerSection, TrainConfig, TransformsSection};
 
 /// Largest width of a projection-head layer.
@@ -67,15 +69,34 @@ impl TrainConfig {
     }
 
     /// `metric_for_checkpointing` must name a metric validation computes:
-    /// `<group>/<cmc|precision|map>/<k in its list>` or `<group>/fnmr@fmr/<a value of
-    /// fmr_vals>`. The group is `OVERALL` or a category, checked once the data is read.
+    /// `<group>/<cmc|precision|map>/<k in its list>`, `<group>/fnmr@fmr/<a value of
+    /// fmr_vals>` or `<group>/<map@r|r_precision|mrr>`. The group is `OVERALL` or a category, checked once the data is read.
     fn check_checkpoint_metric(&self) -> Result<(), String> {
         let name = &self.metric_for_checkpointing;
         let m = &self.metric_args;
         let bad = |why: String| format!("metric_for_checkpointing = \"{name}\": {why}");
         let parts: Vec<&str> = name.split('/').collect();
+        if let [group, metric] = parts.as_slice() {
+            if group.is_empty() {
+                return Err(bad("the group is empty (OVERALL or a category)".into()));
+            }
+            if !ScalarMetric::RANKING.iter().any(|m| m.name() == *metric) {
+                return Err(bad(format!(
+                    "unknown metric `{metric}` without k; one of map@r, r_precision, mrr"
+                )));
+            }
+            return if m.ranking {
+                Ok(())
+            } else {
+                Err(bad("metric_args.ranking = false: map@r, r_precision and mrr are off".into()))
+            };
+        }
         let [group, metric, key] = parts.as_slice() else {
-            return Err(bad("expected <group>/<metric>/<k>, e.g. OVERALL/cmc/1".into()));
+            return Err(bad(
+                "expected <group>/<metric>/<k> or <group>/<map@r|r_precision|mrr>, e.g. \
+                 OVERALL/cmc/1"
+                    .into(),
+            ));
         };
         if group.is_empty() {
             return Err(bad("the group is empty (OVERALL or a category)".into()));
@@ -136,5 +157,31 @@ fn check_transforms(name: &str, t: &TransformsSection, errors: &mut Vec<String>)
                 errors.push(format!("{name}.color_jitter.{key} must be 0 to {max}, got {v}"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::TrainConfig;
+
+    fn with(sets: &[&str]) -> Result<TrainConfig, String> {
+        let text = include_str!("../../../../configs/emoji_mobilenet_v2.toml");
+        let sets: Vec<String> = sets.iter().map(|s| (*s).to_owned()).collect();
+        TrainConfig::parse(text, Path::new("c.toml"), &sets).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn whole_ranking_metrics_can_pick_the_checkpoint() {
+        for metric in ["map@r", "r_precision", "mrr"] {
+            let set = format!("metric_for_checkpointing=\"OVERALL/{metric}\"");
+            assert!(with(&[&set]).is_ok(), "{metric}");
+        }
+        let e = with(&["metric_for_checkpointing=\"OVERALL/map@q\""]).unwrap_err();
+        assert!(e.contains("unknown metric `map@q` without k"), "{e}");
+        let e = with(&["metric_for_checkpointing=\"OVERALL/mrr\"", "metric_args.ranking=false"])
+            .unwrap_err();
+        assert!(e.contains("metric_args.ranking = false"), "{e}");
     }
 }

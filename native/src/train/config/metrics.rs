@@ -15,6 +15,13 @@ pub struct MetricArgs {
     pub map_top_k: Vec<usize>,
     #[serde(default)]
     pub fmr_vals: Vec<f64>,
+    /// map@r, r_precision and mrr (PML's definitions; two extra passes over all pairs).
+    #[serde(default = "default_ranking")]
+    pub ranking: bool,
+}
+
+fn default_ranking() -> bool {
+    true
 }
 
 fn default_ks() -> Vec<usize> {
@@ -28,18 +35,21 @@ impl Default for MetricArgs {
             precision_top_k: default_ks(),
             map_top_k: default_ks(),
             fmr_vals: Vec::new(),
+            ranking: true,
         }
     }
 }
 
 impl MetricArgs {
-    /// The metrics validation computes: these lists, no nDCG or PCF, Euclidean distances.
+    /// The metrics validation computes: these lists and the whole-ranking metrics, no nDCG or
+    /// PCF, Euclidean distances.
     pub fn metrics_config(&self) -> MetricsConfig {
         MetricsConfig {
             cmc_top_k: self.cmc_top_k.clone(),
             precision_top_k: self.precision_top_k.clone(),
             map_top_k: self.map_top_k.clone(),
             fmr_vals: self.fmr_vals.clone(),
+            ranking: self.ranking,
             ..MetricsConfig::none()
         }
     }
