@@ -5,7 +5,12 @@ mod arcface;
 #[cfg(feature = "flex-kernels")]
 mod arcface_fused;
 mod arcface_with_mlp;
+mod circle;
+mod contrastive;
 mod cross_entropy;
+mod multi_similarity;
+mod ntxent;
+mod pairs;
 mod reduction;
 mod surrogate_precision;
 mod triplet;
@@ -14,6 +19,11 @@ mod triplet_with_miner;
 pub use crate::pairwise::{elementwise_euclidean, pairwise_euclidean, pairwise_euclidean_self};
 pub use arcface::{ArcFaceLoss, ArcFaceLossConfig, ArcFaceOutput};
 pub use arcface_with_mlp::{ArcFaceLossWithMlp, ArcFaceLossWithMlpConfig};
+pub use circle::{CircleLoss, CircleLossConfig};
+pub use contrastive::{ContrastiveLoss, ContrastiveLossConfig};
+pub use multi_similarity::{MultiSimilarityLoss, MultiSimilarityLossConfig};
+pub use ntxent::{NtXentLoss, NtXentLossConfig};
+pub use pairs::{PairLoss, similarity_gap};
 pub use reduction::Reduction;
 pub use surrogate_precision::{SurrogatePrecision, SurrogatePrecisionConfig};
 pub use triplet::{
