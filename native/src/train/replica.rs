@@ -2,7 +2,7 @@
 //! criterion's loss (what every [`super::strategy::Strategy`] runs per device).
 
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::{SurrogatePrecision, TripletLossWithMiner};
+use oml_core::loss::{PairLoss, SurrogatePrecision, TripletLossWithMiner, similarity_gap};
 use oml_core::miner::DynMiner;
 use oml_models::embedder::l2_normalise;
 
@@ -10,11 +10,12 @@ use super::criterion::Trainee;
 use super::mixed::Mixed;
 
 /// The loss of a step: the triplet loss with its miner, ArcFace (whose class weights are
-/// part of the [`Trainee`]) or the surrogate precision@k.
+/// part of the [`Trainee`]), the surrogate precision@k or a pair loss.
 pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
     ArcFace,
     SurrogatePrecision(SurrogatePrecision),
+    Pairs(Box<dyn PairLoss>),
 }
 
 impl std::fmt::Debug for Criterion {
@@ -23,6 +24,7 @@ impl std::fmt::Debug for Criterion {
             Self::Triplet(_) => "Criterion::Triplet",
             Self::ArcFace => "Criterion::ArcFace",
             Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
+            Self::Pairs(_) => "Criterion::Pairs",
         })
     }
 }
@@ -34,6 +36,7 @@ impl Criterion {
             Self::Triplet(_) => "active",
             Self::ArcFace => "acc",
             Self::SurrogatePrecision(_) => "prec",
+            Self::Pairs(_) => "gap",
         }
     }
 }
@@ -50,7 +53,8 @@ pub struct Batch {
 }
 
 /// The mean loss of a step over its batches, and the mean of what the criterion reports
-/// (active triplets or ArcFace accuracy).
+/// (active triplets, ArcFace accuracy, the smoothed precision@k, or the gap between the mean
+/// positive and negative cosine similarity).
 #[derive(Debug, Clone, Copy)]
 pub struct StepStats {
     pub loss: f64,
@@ -92,6 +96,10 @@ pub fn replica_loss(
             let precision =
                 loss.clone().try_into_scalar::<f32>().map_or(f64::NAN, |l| 1.0 - f64::from(l));
             (loss, precision)
+        }
+        (Criterion::Pairs(p), _) => {
+            let gap = similarity_gap(e.clone(), &batch.labels);
+            (p.forward(e, &batch.labels)?, gap)
         }
     };
     let value = f64::from(loss.clone().try_into_scalar::<f32>().map_err(|e| {

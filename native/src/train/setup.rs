@@ -88,6 +88,7 @@ impl Setup {
                 let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
                 (Criterion::ArcFace, Some(c))
             }
+            CriterionSection::Pairs(p) => (Criterion::Pairs(p.init()?), None),
             CriterionSection::SurrogatePrecision(p) => {
                 (Criterion::SurrogatePrecision(p.config().init()?), None)
             }

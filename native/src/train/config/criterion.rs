@@ -1,18 +1,111 @@
 //! `[criterion]`: the triplet loss with a miner (OML's `TripletLossWithMiner`, the default
-//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`) or the surrogate
-//! precision@k (OML's `SurrogatePrecision`).
+//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`), the surrogate
+//! precision@k (OML's `SurrogatePrecision`), or one of pytorch-metric-learning's pair losses
+//! (`contrastive`, `multi_similarity`, `ntxent`, `circle`).
 
-use oml_core::loss::{SurrogatePrecisionConfig, TripletLossWithMinerConfig};
+use oml_core::loss::{
+    CircleLossConfig, ContrastiveLossConfig, LossError, MultiSimilarityLossConfig,
+    NtXentLossConfig, PairLoss, SurrogatePrecisionConfig, TripletLossWithMinerConfig,
+};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// `[criterion]` of a config: `name = "triplet_with_miner"` (default), `"arcface"` or
-/// `"surrogate_precision"`, then that criterion's own keys.
+/// `[criterion]` of a config: `name = "triplet_with_miner"` (default), `"arcface"`,
+/// `"surrogate_precision"` or a pair loss, then that criterion's own keys.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CriterionSection {
     TripletWithMiner(TripletLossWithMinerConfig),
     ArcFace(ArcFaceSection),
     SurrogatePrecision(SurrogatePrecisionSection),
+    Pairs(PairLossSection),
+}
+
+/// pytorch-metric-learning's pair losses over every pair of the batch, with PML's keys and
+/// defaults (formulas in `oml_core::loss`). The losses normalise the embeddings themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PairLossSection {
+    /// PML `ContrastiveLoss`.
+    Contrastive {
+        #[serde(default)]
+        pos_margin: f64,
+        #[serde(default = "one")]
+        neg_margin: f64,
+    },
+    /// PML `MultiSimilarityLoss`.
+    MultiSimilarity {
+        #[serde(default = "two")]
+        alpha: f64,
+        #[serde(default = "fifty")]
+        beta: f64,
+        #[serde(default = "half")]
+        base: f64,
+    },
+    /// PML `NTXentLoss` (the supervised contrastive loss when labels repeat in the batch).
+    Ntxent {
+        #[serde(default = "seven_hundredths")]
+        temperature: f64,
+    },
+    /// PML `CircleLoss`.
+    Circle {
+        #[serde(default = "four_tenths")]
+        m: f64,
+        #[serde(default = "eighty")]
+        gamma: f64,
+    },
+}
+
+impl PairLossSection {
+    /// The criterion's name in a config.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Contrastive { .. } => "contrastive",
+            Self::MultiSimilarity { .. } => "multi_similarity",
+            Self::Ntxent { .. } => "ntxent",
+            Self::Circle { .. } => "circle",
+        }
+    }
+
+    /// The loss; an error names a value out of range.
+    pub fn init(&self) -> Result<Box<dyn PairLoss>, LossError> {
+        Ok(match *self {
+            Self::Contrastive { pos_margin, neg_margin } => Box::new(
+                ContrastiveLossConfig::new()
+                    .with_pos_margin(pos_margin)
+                    .with_neg_margin(neg_margin)
+                    .init()?,
+            ),
+            Self::MultiSimilarity { alpha, beta, base } => Box::new(
+                MultiSimilarityLossConfig::new()
+                    .with_alpha(alpha)
+                    .with_beta(beta)
+                    .with_base(base)
+                    .init()?,
+            ),
+            Self::Ntxent { temperature } => {
+                Box::new(NtXentLossConfig::new().with_temperature(temperature).init()?)
+            }
+            Self::Circle { m, gamma } => {
+                Box::new(CircleLossConfig::new().with_m(m).with_gamma(gamma).init()?)
+            }
+        })
+    }
+}
+
+fn two() -> f64 {
+    2.0
+}
+fn fifty() -> f64 {
+    50.0
+}
+fn seven_hundredths() -> f64 {
+    0.07
+}
+fn four_tenths() -> f64 {
+    0.4
+}
+fn eighty() -> f64 {
+    80.0
 }
 
 /// A differentiable precision@k over the batch (OML `SurrogatePrecision`; formula in
@@ -87,6 +180,7 @@ fn yes() -> bool {
 const TRIPLET: &str = "triplet_with_miner";
 const ARCFACE: &str = "arcface";
 const SURROGATE_PRECISION: &str = "surrogate_precision";
+const PAIR_LOSSES: [&str; 4] = ["contrastive", "multi_similarity", "ntxent", "circle"];
 
 impl<'de> Deserialize<'de> for CriterionSection {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -109,9 +203,14 @@ impl<'de> Deserialize<'de> for CriterionSection {
             SURROGATE_PRECISION => {
                 table.clone().try_into().map(Self::SurrogatePrecision).map_err(fields)
             }
+            name if PAIR_LOSSES.contains(&name) => {
+                table.insert("name".to_owned(), toml::Value::String(name.to_owned()));
+                table.clone().try_into().map(Self::Pairs).map_err(fields)
+            }
             other => Err(D::Error::custom(format!(
-                "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}` or \
-                 `{SURROGATE_PRECISION}`"
+                "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}`, \
+                 `{SURROGATE_PRECISION}` or one of {}",
+                PAIR_LOSSES.map(|n| format!("`{n}`")).join(", ")
             ))),
         }
     }
@@ -124,6 +223,8 @@ impl Serialize for CriterionSection {
             Self::TripletWithMiner(c) => (TRIPLET, toml::Value::try_from(c)),
             Self::ArcFace(c) => (ARCFACE, toml::Value::try_from(c)),
             Self::SurrogatePrecision(c) => (SURROGATE_PRECISION, toml::Value::try_from(c)),
+            // The section carries its own `name`.
+            Self::Pairs(c) => (c.name(), toml::Value::try_from(c)),
         };
         let mut table = match value.map_err(S::Error::custom)? {
             toml::Value::Table(t) => t,
@@ -174,6 +275,32 @@ mod tests {
         assert_eq!(parse(&text).unwrap(), c);
         let e = parse("[criterion]\nname = \"surrogate_precision\"\n").unwrap_err();
         assert!(e.contains("criterion (surrogate_precision)") && e.contains("k"), "{e}");
+    }
+
+    #[test]
+    fn pair_losses_have_pml_defaults_and_round_trip() {
+        for (text, want) in [
+            (
+                "name = \"contrastive\"",
+                PairLossSection::Contrastive { pos_margin: 0.0, neg_margin: 1.0 },
+            ),
+            (
+                "name = \"multi_similarity\"\nbeta = 40.0",
+                PairLossSection::MultiSimilarity { alpha: 2.0, beta: 40.0, base: 0.5 },
+            ),
+            ("name = \"ntxent\"", PairLossSection::Ntxent { temperature: 0.07 }),
+            ("name = \"circle\"\nm = 0.25", PairLossSection::Circle { m: 0.25, gamma: 80.0 }),
+        ] {
+            let c = parse(&format!("[criterion]\n{text}\n")).unwrap();
+            assert_eq!(c, CriterionSection::Pairs(want), "{text}");
+            let round = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
+            assert_eq!(parse(&round).unwrap(), c, "{round}");
+            assert!(want.init().is_ok());
+        }
+        let e = parse("[criterion]\nname = \"circle\"\nmargin = 0.2\n").unwrap_err();
+        assert!(e.contains("criterion (circle)") && e.contains("margin"), "{e}");
+        let bad = PairLossSection::Ntxent { temperature: 0.0 };
+        assert!(bad.init().unwrap_err().to_string().contains("temperature"));
     }
 
     #[test]

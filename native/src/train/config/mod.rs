@@ -18,7 +18,7 @@ use oml_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
 pub use average::{EmaWarmup, decay_at};
-pub use criterion::{ArcFaceSection, CriterionSection, SurrogatePrecisionSection};
+pub use criterion::{ArcFaceSection, CriterionSection, PairLossSection, SurrogatePrecisionSection};
 pub use extractor::ExtractorSection;
 pub use metrics::MetricArgs;
 pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
@@ -252,6 +252,19 @@ impl TrainConfig {
             errors.push(format!("ema_decay must be between 0 and 1 (exclusive), got {d}"));
         }
         self.check_ranges(&mut errors);
+        match &self.criterion {
+            CriterionSection::SurrogatePrecision(p) => {
+                if let Err(e) = p.config().init() {
+                    errors.push(format!("criterion (surrogate_precision): {e}"));
+                }
+            }
+            CriterionSection::Pairs(p) => {
+                if let Err(e) = p.init() {
+                    errors.push(format!("criterion ({}): {e}", p.name()));
+                }
+            }
+            CriterionSection::TripletWithMiner(_) | CriterionSection::ArcFace(_) => {}
+        }
         if self.valid_period == 0 {
             errors.push("valid_period must be at least 1".into());
         }
