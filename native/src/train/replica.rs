@@ -3,7 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::loss::{PairLoss, SurrogatePrecision, TripletLossWithMiner, similarity_gap};
-use oml_core::miner::DynMiner;
+use oml_core::miner::{DynMiner, MinedPairs, PairMiner};
 use oml_models::embedder::l2_normalise;
 
 use super::criterion::Trainee;
@@ -15,7 +15,8 @@ pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
     ArcFace,
     SurrogatePrecision(SurrogatePrecision),
-    Pairs(Box<dyn PairLoss>),
+    /// A pair loss, over the pairs its miner picks or over all pairs.
+    Pairs(Box<dyn PairLoss>, Option<Box<dyn PairMiner>>),
 }
 
 impl std::fmt::Debug for Criterion {
@@ -24,7 +25,7 @@ impl std::fmt::Debug for Criterion {
             Self::Triplet(_) => "Criterion::Triplet",
             Self::ArcFace => "Criterion::ArcFace",
             Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
-            Self::Pairs(_) => "Criterion::Pairs",
+            Self::Pairs(..) => "Criterion::Pairs",
         })
     }
 }
@@ -36,7 +37,7 @@ impl Criterion {
             Self::Triplet(_) => "active",
             Self::ArcFace => "acc",
             Self::SurrogatePrecision(_) => "prec",
-            Self::Pairs(_) => "gap",
+            Self::Pairs(..) => "gap",
         }
     }
 }
@@ -97,9 +98,13 @@ pub fn replica_loss(
                 loss.clone().try_into_scalar::<f32>().map_or(f64::NAN, |l| 1.0 - f64::from(l));
             (loss, precision)
         }
-        (Criterion::Pairs(p), _) => {
+        (Criterion::Pairs(loss, miner), _) => {
             let gap = similarity_gap(e.clone(), &batch.labels);
-            (p.forward(e, &batch.labels)?, gap)
+            let pairs = match miner {
+                Some(m) => m.mine_pairs(&e, &batch.labels)?,
+                None => MinedPairs::all(&batch.labels),
+            };
+            (loss.forward_pairs(e, &batch.labels, &pairs)?, gap)
         }
     };
     let value = f64::from(loss.clone().try_into_scalar::<f32>().map_err(|e| {

@@ -88,7 +88,10 @@ impl Setup {
                 let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
                 (Criterion::ArcFace, Some(c))
             }
-            CriterionSection::Pairs(p) => (Criterion::Pairs(p.init()?), None),
+            CriterionSection::Pairs(p) => {
+                let (loss, miner) = p.init().map_err(|e| anyhow::anyhow!("criterion: {e}"))?;
+                (Criterion::Pairs(loss, miner), None)
+            }
             CriterionSection::SurrogatePrecision(p) => {
                 (Criterion::SurrogatePrecision(p.config().init()?), None)
             }

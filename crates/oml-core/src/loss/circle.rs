@@ -4,8 +4,9 @@ use burn::tensor::activation::relu;
 
 use super::LossError;
 use super::pairs::{
-    PairLoss, PairMasks, check_labels, cosine_self, masked_logsumexp, mean_of_non_zero,
+    PairLoss, PairMasks, cosine_self, masked_logsumexp, mean_of_non_zero, zero_loss,
 };
+use crate::miner::MinedPairs;
 
 /// Configuration of [`CircleLoss`] (pytorch-metric-learning `CircleLoss`, its defaults: the
 /// paper's values for fine-grained image retrieval).
@@ -45,9 +46,17 @@ impl CircleLossConfig {
 }
 
 impl PairLoss for CircleLoss {
-    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError> {
-        let b = check_labels(&features, labels)?;
-        let masks = PairMasks::new(labels, &features.device());
+    fn forward_pairs(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Tensor<1>, LossError> {
+        let b = labels.len();
+        let masks = PairMasks::of(&features, labels, pairs)?;
+        if masks.too_few() {
+            return Ok(zero_loss(features));
+        }
         let s = cosine_self(features);
         let weight_p = relu(s.clone().detach().neg().add_scalar(1.0 + self.m));
         let weight_n = relu(s.clone().detach().add_scalar(self.m));

@@ -3,7 +3,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use super::LossError;
-use super::pairs::{PairLoss, PairMasks, check_labels, l2_normalised, mean_of_non_zero};
+use super::pairs::{PairLoss, PairMasks, l2_normalised, mean_of_non_zero, zero_loss};
+use crate::miner::MinedPairs;
 use crate::pairwise::pairwise_euclidean_self;
 
 /// Configuration of [`ContrastiveLoss`] (pytorch-metric-learning `ContrastiveLoss`, its
@@ -43,9 +44,17 @@ impl ContrastiveLossConfig {
 }
 
 impl PairLoss for ContrastiveLoss {
-    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError> {
-        let b = check_labels(&features, labels)?;
-        let masks = PairMasks::new(labels, &features.device());
+    fn forward_pairs(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Tensor<1>, LossError> {
+        let b = labels.len();
+        let masks = PairMasks::of(&features, labels, pairs)?;
+        if masks.too_few() {
+            return Ok(zero_loss(features));
+        }
         let d = pairwise_euclidean_self(l2_normalised(features));
         let pos = relu(d.clone().sub_scalar(self.pos_margin)) * masks.pos;
         let neg = relu(d.neg().add_scalar(self.neg_margin)) * masks.neg;

@@ -2,7 +2,8 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 
 use super::LossError;
-use super::pairs::{PairLoss, PairMasks, check_labels, cosine_self, masked_logsumexp};
+use super::pairs::{PairLoss, PairMasks, cosine_self, masked_logsumexp, zero_loss};
+use crate::miner::MinedPairs;
 
 /// Configuration of [`MultiSimilarityLoss`] (pytorch-metric-learning `MultiSimilarityLoss`,
 /// its defaults).
@@ -49,9 +50,17 @@ impl MultiSimilarityLossConfig {
 }
 
 impl PairLoss for MultiSimilarityLoss {
-    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError> {
-        let b = check_labels(&features, labels)?;
-        let masks = PairMasks::new(labels, &features.device());
+    fn forward_pairs(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Tensor<1>, LossError> {
+        let b = labels.len();
+        let masks = PairMasks::of(&features, labels, pairs)?;
+        if masks.too_few() {
+            return Ok(zero_loss(features));
+        }
         let s = cosine_self(features);
         let pos_exp = s.clone().neg().add_scalar(self.base).mul_scalar(self.alpha);
         let neg_exp = s.sub_scalar(self.base).mul_scalar(self.beta);

@@ -2,7 +2,8 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 
 use super::LossError;
-use super::pairs::{PairLoss, PairMasks, check_labels, cosine_self};
+use super::pairs::{PairLoss, PairMasks, cosine_self, zero_loss};
+use crate::miner::MinedPairs;
 
 /// Configuration of [`NtXentLoss`] (pytorch-metric-learning `NTXentLoss`, its default).
 #[derive(Config, Debug, PartialEq)]
@@ -34,11 +35,15 @@ impl NtXentLossConfig {
 }
 
 impl PairLoss for NtXentLoss {
-    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError> {
-        check_labels(&features, labels)?;
-        let masks = PairMasks::new(labels, &features.device());
-        if masks.n_pos == 0 || masks.n_neg == 0 {
-            return Ok(features.sum().mul_scalar(0.0));
+    fn forward_pairs(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Tensor<1>, LossError> {
+        let masks = PairMasks::of(&features, labels, pairs)?;
+        if masks.too_few() || masks.n_pos == 0 || masks.n_neg == 0 {
+            return Ok(zero_loss(features));
         }
         let z = cosine_self(features).div_scalar(self.temperature); // [B, B]
         // The anchor's largest negative, and Σ_n e^{z_an − that} (0 without negatives).

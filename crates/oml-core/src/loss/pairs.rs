@@ -2,22 +2,39 @@
 //! the positive/negative pair masks of a batch, the cosine similarity matrix, a masked
 //! log-sum-exp and PML's reducers. Masks are 0/1 float tensors `[B, B]`.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::LossError;
+use crate::miner::MinedPairs;
 
 /// A loss of a batch of embeddings and their labels alone (no class weights, no state): the
-/// pair-based losses of pytorch-metric-learning and OML's surrogate precision.
+/// pair-based losses of pytorch-metric-learning.
 pub trait PairLoss: std::fmt::Debug + Send + Sync {
-    /// The loss of a batch, reduced to one value.
+    /// The loss over the given pairs of the batch (a miner's, or [`MinedPairs::all`]),
+    /// reduced to one value. As PML, 0 (with zero gradients) when there is at most one positive
+    /// and one negative pair.
+    ///
+    /// # Shapes
+    /// `features`: `[B, D]`, `labels`: `[B]`, `pairs` of a batch of B → `[1]`.
+    fn forward_pairs(
+        &self,
+        features: Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Tensor<1>, LossError>;
+
+    /// The loss over every pair of the batch (PML without a miner).
     ///
     /// # Shapes
     /// `features`: `[B, D]`, `labels`: `[B]` → `[1]`.
-    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError>;
+    fn forward(&self, features: Tensor<2>, labels: &[u32]) -> Result<Tensor<1>, LossError> {
+        check_labels(&features, labels)?;
+        self.forward_pairs(features, labels, &MinedPairs::all(labels))
+    }
 }
 
-/// The pairs of a batch (PML `get_all_pairs_indices`): `pos[a, p] = 1` when `a ≠ p` share a
-/// label, `neg[a, n] = 1` when the labels differ. Both directions of a pair count.
+/// Pairs as 0/1 float masks `[B, B]` on the batch's device: `pos[a, p] = 1` for a positive pair
+/// `(a, p)`, `neg[a, n] = 1` for a negative pair. Both directions of a pair count.
 pub(crate) struct PairMasks {
     pub(crate) pos: Tensor<2>,
     pub(crate) neg: Tensor<2>,
@@ -28,26 +45,43 @@ pub(crate) struct PairMasks {
 }
 
 impl PairMasks {
-    /// The masks of `labels` on `device`.
-    pub(crate) fn new(labels: &[u32], device: &Device) -> Self {
-        let b = labels.len();
-        let mut pos = vec![0.0f32; b * b];
-        let mut neg = vec![0.0f32; b * b];
-        let (mut n_pos, mut n_neg) = (0, 0);
-        for (i, &a) in labels.iter().enumerate() {
-            for (j, &c) in labels.iter().enumerate() {
-                if a != c {
-                    neg[i * b + j] = 1.0;
-                    n_neg += 1;
-                } else if i != j {
-                    pos[i * b + j] = 1.0;
-                    n_pos += 1;
-                }
-            }
+    /// The masks of `pairs` for `features`' batch, after checking the labels and that the
+    /// pairs are of a batch of that size.
+    pub(crate) fn of(
+        features: &Tensor<2>,
+        labels: &[u32],
+        pairs: &MinedPairs,
+    ) -> Result<Self, LossError> {
+        let b = check_labels(features, labels)?;
+        if pairs.batch != b || pairs.pos.len() != b * b || pairs.neg.len() != b * b {
+            return Err(LossError::Shape {
+                what: "mined pairs",
+                expected: format!("pairs of a batch of {b}"),
+                got: format!("pairs of a batch of {}", pairs.batch),
+            });
         }
-        let tensor = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [b, b]), device);
-        Self { pos: tensor(pos), neg: tensor(neg), n_pos, n_neg }
+        let device = features.device();
+        let tensor = |flags: &[bool]| {
+            let v: Vec<f32> = flags.iter().map(|&f| f32::from(u8::from(f))).collect();
+            Tensor::<2>::from_data(TensorData::new(v, [b, b]), &device)
+        };
+        Ok(Self {
+            pos: tensor(&pairs.pos),
+            neg: tensor(&pairs.neg),
+            n_pos: pairs.n_pos(),
+            n_neg: pairs.n_neg(),
+        })
     }
+
+    /// PML's `GenericPairLoss` gives 0 when every list of pairs has at most one entry.
+    pub(crate) fn too_few(&self) -> bool {
+        self.n_pos <= 1 && self.n_neg <= 1
+    }
+}
+
+/// A zero loss that keeps the graph (zero gradients), as PML's `zero_losses`.
+pub(crate) fn zero_loss(features: Tensor<2>) -> Tensor<1> {
+    features.sum().mul_scalar(0.0)
 }
 
 /// Checks that there is one label per row; the batch size.
@@ -125,10 +159,9 @@ pub(crate) fn mean_of_non_zero(values: Tensor<1>) -> Tensor<1> {
 /// apart the batch's labels are, what training with a pair loss shows beside the loss (NaN
 /// without positive or negative pairs).
 pub fn similarity_gap(features: Tensor<2>, labels: &[u32]) -> f64 {
-    if labels.len() != features.dims()[0] {
+    let Ok(masks) = PairMasks::of(&features, labels, &MinedPairs::all(labels)) else {
         return f64::NAN;
-    }
-    let masks = PairMasks::new(labels, &features.device());
+    };
     if masks.n_pos == 0 || masks.n_neg == 0 {
         return f64::NAN;
     }

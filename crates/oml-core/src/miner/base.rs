@@ -52,6 +52,9 @@ pub enum MinerError {
     /// A hardest-range or bank size out of range (what it was).
     #[error("invalid hardest-range {0}: counts start at 1 and `to` must not be below `from`")]
     BadRange(String),
+    /// A miner setting out of range (which, and why).
+    #[error("invalid miner setting: {0}")]
+    BadSetting(String),
     /// A memory bank fed batches of another size than its first.
     #[error("the memory bank was sized for batches of {expected} rows, got {got}")]
     BatchSizeChanged {

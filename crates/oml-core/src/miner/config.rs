@@ -2,9 +2,12 @@ use serde::{Deserialize, Serialize};
 
 use super::all_triplets::AllTripletsMiner;
 use super::base::{MinedTriplets, MinerError, TripletSource};
+use super::batch_easy_hard::{BatchEasyHardMiner, Strategy};
 use super::hard_cluster::HardClusterMiner;
 use super::hard_triplets::HardTripletsMiner;
 use super::n_hard_triplets::{HardestRange, NHardTripletsMiner};
+use super::pairs::{MultiSimilarityMiner, PairMarginMiner, PairMiner};
+use super::triplet_margin::{TripletMarginMiner, TripletType};
 use super::with_bank::MinerWithBank;
 use super::with_memory::TripletMinerWithMemory;
 
@@ -16,11 +19,16 @@ use super::with_memory::TripletMinerWithMemory;
 ///   (1-based ranks), default 1 each;
 /// * `with_bank`: `bank_size_in_batches` (required), `n_positive`, `n_negative` of its N-hard
 ///   miner (default 1 each);
-/// * `with_memory`: `bank_size_in_batches`, `tri_expand_k` (required), `seed` (default 0).
+/// * `with_memory`: `bank_size_in_batches`, `tri_expand_k` (required), `seed` (default 0);
+/// * `triplet_margin` (PML's `TripletMarginMiner`): `margin` (0.2), `type_of_triplets`
+///   (`all`, `hard`, `semihard`, `easy`; default `all`);
+/// * `batch_easy_hard` (PML's `BatchEasyHardMiner`): `pos_strategy` (`easy`), `neg_strategy`
+///   (`semihard`), each `hard`, `semihard` or `easy`; `allowed_pos_range`, `allowed_neg_range`
+///   (`[lo, hi]`, default none).
 ///
 /// OML's registry names are accepted too: `miner_with_bank` for `with_bank` and
 /// `triplets_with_memory` for `with_memory`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MinerConfig {
     /// [`super::AllTripletsMiner`].
@@ -68,6 +76,94 @@ pub enum MinerConfig {
         #[serde(default)]
         seed: u64,
     },
+    /// [`super::TripletMarginMiner`].
+    TripletMargin {
+        /// The margin `d_an − d_ap` must not exceed.
+        #[serde(default = "point_two")]
+        margin: f32,
+        /// Which margin-breaking triplets.
+        #[serde(default)]
+        type_of_triplets: TripletType,
+    },
+    /// [`super::BatchEasyHardMiner`].
+    BatchEasyHard {
+        /// How the positive is picked.
+        #[serde(default = "easy")]
+        pos_strategy: Strategy,
+        /// How the negative is picked.
+        #[serde(default = "semihard")]
+        neg_strategy: Strategy,
+        /// Distances a positive may have.
+        #[serde(default)]
+        allowed_pos_range: Option<[f32; 2]>,
+        /// Distances a negative may have.
+        #[serde(default)]
+        allowed_neg_range: Option<[f32; 2]>,
+    },
+}
+
+fn point_two() -> f32 {
+    0.2
+}
+fn easy() -> Strategy {
+    Strategy::Easy
+}
+fn semihard() -> Strategy {
+    Strategy::Semihard
+}
+
+/// A pair miner chosen by name, as a pair criterion's `miner` names it:
+/// * `multi_similarity` (PML's `MultiSimilarityMiner`): `epsilon` (0.1);
+/// * `pair_margin` (PML's `PairMarginMiner`): `pos_margin` (0.2), `neg_margin` (0.8).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PairMinerConfig {
+    /// [`super::MultiSimilarityMiner`].
+    MultiSimilarity {
+        /// The margin ε.
+        #[serde(default = "point_one")]
+        epsilon: f32,
+    },
+    /// [`super::PairMarginMiner`].
+    PairMargin {
+        /// Positive pairs farther than this are kept.
+        #[serde(default = "point_two")]
+        pos_margin: f32,
+        /// Negative pairs nearer than this are kept.
+        #[serde(default = "point_eight")]
+        neg_margin: f32,
+    },
+}
+
+fn point_one() -> f32 {
+    0.1
+}
+fn point_eight() -> f32 {
+    0.8
+}
+
+impl PairMinerConfig {
+    /// The miner; an error for a value that is not finite.
+    pub fn init(&self) -> Result<Box<dyn PairMiner>, MinerError> {
+        let finite = |what: &str, v: f32| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(MinerError::BadSetting(format!("{what} = {v}: must be finite")))
+            }
+        };
+        Ok(match *self {
+            Self::MultiSimilarity { epsilon } => {
+                finite("epsilon", epsilon)?;
+                Box::new(MultiSimilarityMiner { epsilon })
+            }
+            Self::PairMargin { pos_margin, neg_margin } => {
+                finite("pos_margin", pos_margin)?;
+                finite("neg_margin", neg_margin)?;
+                Box::new(PairMarginMiner { pos_margin, neg_margin })
+            }
+        })
+    }
 }
 
 fn hardest() -> HardestRange {
@@ -121,6 +217,34 @@ impl MinerConfig {
             }
             Self::WithMemory { bank_size_in_batches, tri_expand_k, seed } => {
                 Box::new(TripletMinerWithMemory::new(bank_size_in_batches, tri_expand_k, seed)?)
+            }
+            Self::TripletMargin { margin, type_of_triplets } => {
+                if !margin.is_finite() {
+                    return Err(MinerError::BadSetting(format!(
+                        "margin = {margin}: must be finite"
+                    )));
+                }
+                Box::new(TripletMarginMiner { margin, type_of_triplets })
+            }
+            Self::BatchEasyHard {
+                pos_strategy,
+                neg_strategy,
+                allowed_pos_range,
+                allowed_neg_range,
+            } => {
+                for [lo, hi] in allowed_pos_range.into_iter().chain(allowed_neg_range) {
+                    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                        return Err(MinerError::BadSetting(format!(
+                            "allowed range [{lo}, {hi}]: must be finite with lo <= hi"
+                        )));
+                    }
+                }
+                Box::new(BatchEasyHardMiner::new(
+                    pos_strategy,
+                    neg_strategy,
+                    allowed_pos_range,
+                    allowed_neg_range,
+                )?)
             }
         })
     }

@@ -7,6 +7,7 @@ use oml_core::loss::{
     CircleLossConfig, ContrastiveLossConfig, LossError, MultiSimilarityLossConfig,
     NtXentLossConfig, PairLoss, SurrogatePrecisionConfig, TripletLossWithMinerConfig,
 };
+use oml_core::miner::{PairMiner, PairMinerConfig};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -20,8 +21,10 @@ pub enum CriterionSection {
     Pairs(PairLossSection),
 }
 
-/// pytorch-metric-learning's pair losses over every pair of the batch, with PML's keys and
-/// defaults (formulas in `oml_core::loss`). The losses normalise the embeddings themselves.
+/// pytorch-metric-learning's pair losses, with PML's keys and defaults (formulas in
+/// `oml_core::loss`), over every pair of the batch or over the pairs a `miner` picks
+/// (`{ name = "multi_similarity", epsilon = 0.1 }` or `{ name = "pair_margin", pos_margin =
+/// 0.2, neg_margin = 0.8 }`). The losses normalise the embeddings themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PairLossSection {
@@ -31,6 +34,8 @@ pub enum PairLossSection {
         pos_margin: f64,
         #[serde(default = "one")]
         neg_margin: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        miner: Option<PairMinerConfig>,
     },
     /// PML `MultiSimilarityLoss`.
     MultiSimilarity {
@@ -40,11 +45,15 @@ pub enum PairLossSection {
         beta: f64,
         #[serde(default = "half")]
         base: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        miner: Option<PairMinerConfig>,
     },
     /// PML `NTXentLoss` (the supervised contrastive loss when labels repeat in the batch).
     Ntxent {
         #[serde(default = "seven_hundredths")]
         temperature: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        miner: Option<PairMinerConfig>,
     },
     /// PML `CircleLoss`.
     Circle {
@@ -52,6 +61,8 @@ pub enum PairLossSection {
         m: f64,
         #[serde(default = "eighty")]
         gamma: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        miner: Option<PairMinerConfig>,
     },
 }
 
@@ -66,26 +77,42 @@ impl PairLossSection {
         }
     }
 
-    /// The loss; an error names a value out of range.
-    pub fn init(&self) -> Result<Box<dyn PairLoss>, LossError> {
+    /// The pair miner, if one is named.
+    pub fn miner(&self) -> Option<PairMinerConfig> {
+        match *self {
+            Self::Contrastive { miner, .. }
+            | Self::MultiSimilarity { miner, .. }
+            | Self::Ntxent { miner, .. }
+            | Self::Circle { miner, .. } => miner,
+        }
+    }
+
+    /// The loss and its miner; an error names a value out of range.
+    pub fn init(&self) -> Result<(Box<dyn PairLoss>, Option<Box<dyn PairMiner>>), String> {
+        let miner =
+            self.miner().map(|m| m.init()).transpose().map_err(|e| format!("miner: {e}"))?;
+        Ok((self.loss().map_err(|e| e.to_string())?, miner))
+    }
+
+    fn loss(&self) -> Result<Box<dyn PairLoss>, LossError> {
         Ok(match *self {
-            Self::Contrastive { pos_margin, neg_margin } => Box::new(
+            Self::Contrastive { pos_margin, neg_margin, .. } => Box::new(
                 ContrastiveLossConfig::new()
                     .with_pos_margin(pos_margin)
                     .with_neg_margin(neg_margin)
                     .init()?,
             ),
-            Self::MultiSimilarity { alpha, beta, base } => Box::new(
+            Self::MultiSimilarity { alpha, beta, base, .. } => Box::new(
                 MultiSimilarityLossConfig::new()
                     .with_alpha(alpha)
                     .with_beta(beta)
                     .with_base(base)
                     .init()?,
             ),
-            Self::Ntxent { temperature } => {
+            Self::Ntxent { temperature, .. } => {
                 Box::new(NtXentLossConfig::new().with_temperature(temperature).init()?)
             }
-            Self::Circle { m, gamma } => {
+            Self::Circle { m, gamma, .. } => {
                 Box::new(CircleLossConfig::new().with_m(m).with_gamma(gamma).init()?)
             }
         })
@@ -282,14 +309,26 @@ mod tests {
         for (text, want) in [
             (
                 "name = \"contrastive\"",
-                PairLossSection::Contrastive { pos_margin: 0.0, neg_margin: 1.0 },
+                PairLossSection::Contrastive { pos_margin: 0.0, neg_margin: 1.0, miner: None },
             ),
             (
-                "name = \"multi_similarity\"\nbeta = 40.0",
-                PairLossSection::MultiSimilarity { alpha: 2.0, beta: 40.0, base: 0.5 },
+                "name = \"multi_similarity\"\nbeta = 40.0\nminer = { name = \"multi_similarity\" }",
+                PairLossSection::MultiSimilarity {
+                    alpha: 2.0,
+                    beta: 40.0,
+                    base: 0.5,
+                    miner: Some(PairMinerConfig::MultiSimilarity { epsilon: 0.1 }),
+                },
             ),
-            ("name = \"ntxent\"", PairLossSection::Ntxent { temperature: 0.07 }),
-            ("name = \"circle\"\nm = 0.25", PairLossSection::Circle { m: 0.25, gamma: 80.0 }),
+            ("name = \"ntxent\"", PairLossSection::Ntxent { temperature: 0.07, miner: None }),
+            (
+                "name = \"circle\"\nm = 0.25\nminer = { name = \"pair_margin\", neg_margin = 1.0 }",
+                PairLossSection::Circle {
+                    m: 0.25,
+                    gamma: 80.0,
+                    miner: Some(PairMinerConfig::PairMargin { pos_margin: 0.2, neg_margin: 1.0 }),
+                },
+            ),
         ] {
             let c = parse(&format!("[criterion]\n{text}\n")).unwrap();
             assert_eq!(c, CriterionSection::Pairs(want), "{text}");
@@ -299,8 +338,11 @@ mod tests {
         }
         let e = parse("[criterion]\nname = \"circle\"\nmargin = 0.2\n").unwrap_err();
         assert!(e.contains("criterion (circle)") && e.contains("margin"), "{e}");
-        let bad = PairLossSection::Ntxent { temperature: 0.0 };
-        assert!(bad.init().unwrap_err().to_string().contains("temperature"));
+        let bad = PairLossSection::Ntxent { temperature: 0.0, miner: None };
+        assert!(bad.init().err().unwrap().contains("temperature"));
+        let e = parse("[criterion]\nname = \"ntxent\"\nminer = { name = \"hard_triplets\" }\n")
+            .unwrap_err();
+        assert!(e.contains("criterion (ntxent)") && e.contains("hard_triplets"), "{e}");
     }
 
     #[test]
