@@ -88,7 +88,7 @@ impl PairLossSection {
     }
 
     /// The loss and its miner; an error names a value out of range.
-    pub fn init(&self) -> Result<(Box<dyn PairLoss>, Option<Box<dyn PairMiner>>), String> {
+    pub fn init(&self) -> Result<MinedPairLoss, String> {
         let miner =
             self.miner().map(|m| m.init()).transpose().map_err(|e| format!("miner: {e}"))?;
         Ok((self.loss().map_err(|e| e.to_string())?, miner))
@@ -118,6 +118,9 @@ impl PairLossSection {
         })
     }
 }
+
+/// A pair loss and the miner that picks its pairs (all pairs without one).
+pub type MinedPairLoss = (Box<dyn PairLoss>, Option<Box<dyn PairMiner>>);
 
 fn two() -> f64 {
     2.0
