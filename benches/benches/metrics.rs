@@ -1,6 +1,6 @@
 //! Metrics at N = 10k (queries = gallery = N, D = 384, random data): OML's metrics (cmc,
 //! precision, map, ndcg, pcf), with fnmr@fmr, and PML's whole-ranking metrics alone (map@R,
-//! R-precision, MRR). N = 50k runs when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML
+//! R-precision, MRR), and NMI/AMI of a k-means clustering into N/10 clusters. N = 50k runs when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML
 //! comparison: `benches/oml_side_by_side.py` (see benches/README.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -26,6 +26,10 @@ fn bench_at(c: &mut Criterion, n: usize) {
     let ranking = MetricsConfig { ranking: true, ..MetricsConfig::none() };
     group.bench_function("map_at_r_r_precision_mrr", |b| {
         b.iter(|| evaluate(&emb, &qg, &ranking).expect("metrics"))
+    });
+    let clustering = MetricsConfig { clustering: true, ..MetricsConfig::none() };
+    group.bench_function("nmi_ami", |b| {
+        b.iter(|| evaluate(&emb, &qg, &clustering).expect("metrics"))
     });
     group.finish();
 }

@@ -105,6 +105,13 @@ fn ranking_metrics_are_in_every_group() {
     }
     let without = run_json(&["--embeddings", &emb, "--dataset", &csv, "--no-ranking"]);
     assert!(without["OVERALL"].get("map@r").is_none() && without["OVERALL"]["cmc"].is_object());
+    assert!(ours["OVERALL"].get("nmi").is_none(), "clustering is asked for");
+    let clustered = run_json(&["--embeddings", &emb, "--dataset", &csv, "--clustering"]);
+    for metric in ["nmi", "ami"] {
+        let v = clustered["OVERALL"][metric].as_f64().unwrap();
+        assert!(v.is_finite() && v <= 1.0, "{metric} = {v}");
+        assert!(clustered["shoes"].get(metric).is_none(), "{metric} is OVERALL only");
+    }
 }
 
 #[test]

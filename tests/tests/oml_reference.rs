@@ -98,6 +98,7 @@ fn load(name: &'static str) -> Case {
         pcf_variance: f64s(&params["pcf_variance"]),
         // Not in OML: computed so that its edge cases (sequences, ties, no positives) run too.
         ranking: true,
+        clustering: false,
         distance: Distance::Euclidean,
     };
     Case { name, json, data, rows, dim, qg, config }

@@ -65,3 +65,54 @@ fn only_lone_queries_have_no_value() {
         assert!(report.overall.scalar_value(metric).unwrap().is_nan());
     }
 }
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().unwrap().iter().map(|x| u32::try_from(x.as_u64().unwrap()).unwrap()).collect()
+}
+
+/// NMI and AMI of a given clustering equal PML's (scikit-learn's formulas), on random,
+/// nearly right, many-small-class and over-split clusterings.
+#[test]
+fn nmi_and_ami_equal_pml_for_a_given_clustering() {
+    use oml_core::metrics::clustering::{
+        adjusted_mutual_information, normalized_mutual_information,
+    };
+    let fixture = fixture();
+    let cases = fixture["clustering"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let (labels, clusters) = (ids(&case["labels"]), ids(&case["clusters"]));
+        let name = case["name"].as_str().unwrap();
+        let nmi = normalized_mutual_information(&labels, &clusters);
+        let ami = adjusted_mutual_information(&labels, &clusters);
+        let (want_nmi, want_ami) = (case["nmi"].as_f64().unwrap(), case["ami"].as_f64().unwrap());
+        assert!((nmi - want_nmi).abs() < 1e-10, "{name} nmi {nmi} vs PML {want_nmi}");
+        assert!((ami - want_ami).abs() < 1e-10, "{name} ami {ami} vs PML {want_ami}");
+    }
+}
+
+/// With `clustering` on, k-means finds separated identities: NMI and AMI 1 in OVERALL.
+#[test]
+fn clustering_metrics_find_separated_identities() {
+    let (n_labels, per, dim) = (6usize, 5usize, 4usize);
+    let mut data = Vec::new();
+    let mut labels = Vec::new();
+    for l in 0..n_labels {
+        for i in 0..per {
+            for d in 0..dim {
+                let centre = if d == l % dim { 20.0 } else { 0.0 } + 5.0 * (l / dim) as f32;
+                data.push(centre + 0.01 * ((i * 5 + d) % 7) as f32);
+            }
+            labels.push(l as u32);
+        }
+    }
+    let n = labels.len();
+    let qg = QueryGallery::new(labels, &vec![true; n], &vec![true; n]).unwrap();
+    let emb = Embeddings::new(&data, n, dim).unwrap();
+    let config = MetricsConfig { clustering: true, ..MetricsConfig::none() };
+    let report = evaluate(&emb, &qg, &config).unwrap().report;
+    for metric in ["OVERALL/nmi", "OVERALL/ami"] {
+        let v = report.get(metric).unwrap();
+        assert!((v - 1.0).abs() < 1e-9, "{metric} = {v}");
+    }
+}

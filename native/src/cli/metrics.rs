@@ -12,8 +12,8 @@ use crate::failure::{Failure, bad_input, other};
 use crate::io::{read_embeddings, write_atomically};
 use crate::tables;
 
-/// Retrieval metrics (cmc, precision, map, ndcg, map@r, r_precision, mrr, pcf, fnmr@fmr) of
-/// precomputed embeddings.
+/// Retrieval metrics (cmc, precision, map, ndcg, map@r, r_precision, mrr, pcf, fnmr@fmr, and
+/// on request nmi and ami) of precomputed embeddings.
 ///
 /// Row i of the dataset CSV is row i of the embeddings; only validation rows are used, and the
 /// images need not exist.
@@ -38,6 +38,10 @@ pub struct MetricsArgs {
     /// gallery, two extra passes over all pairs).
     #[arg(long)]
     no_ranking: bool,
+    /// Also NMI and AMI of a k-means clustering of the queries (as many clusters as they have
+    /// labels; k-means++ seeding, 25 Lloyd iterations), OVERALL only.
+    #[arg(long)]
+    clustering: bool,
     /// Explained-variance fractions for pcf.
     #[arg(long, value_delimiter = ',', default_value = "0.5", value_name = "R,...")]
     pcf: Vec<f64>,
@@ -58,6 +62,7 @@ pub(crate) fn run(args: &MetricsArgs) -> Result<(), Failure> {
         fmr_vals: if args.no_fmr { Vec::new() } else { args.fmr.clone() },
         pcf_variance: args.pcf.clone(),
         ranking: !args.no_ranking,
+        clustering: args.clustering,
         distance: args.distance,
         ..MetricsConfig::at_k(&args.k)
     };

@@ -20,6 +20,10 @@ pub struct MetricsConfig {
     /// map@R, R-precision and MRR (PML's `AccuracyCalculator` definitions): they need the rank
     /// of every positive, two extra passes over all pairs. Default on.
     pub ranking: bool,
+    /// NMI and AMI of a k-means clustering of the queries into as many clusters as they have
+    /// labels (PML's `AccuracyCalculator`); OVERALL only. Default off (k-means costs 25 passes
+    /// of queries x clusters).
+    pub clustering: bool,
     /// Default Euclidean (as OML).
     pub distance: Distance,
 }
@@ -34,6 +38,7 @@ impl Default for MetricsConfig {
             fmr_vals: Vec::new(),
             pcf_variance: vec![0.5],
             ranking: true,
+            clustering: false,
             distance: Distance::Euclidean,
         }
     }
@@ -70,6 +75,7 @@ impl MetricsConfig {
             fmr_vals: Vec::new(),
             pcf_variance: Vec::new(),
             ranking: false,
+            clustering: false,
             distance: Distance::Euclidean,
         }
     }

@@ -1,9 +1,13 @@
+use super::clustering::{adjusted_mutual_information, normalized_mutual_information};
 use super::config::{MetricsConfig, MetricsConfigError};
 use super::fnmr::fnmr_at_fmr_streaming;
+use super::kmeans::kmeans;
 use super::pcf::pcf;
 use super::ranks::positive_ranks;
 use super::report::{GroupMetrics, MetricsReport, RetrievalMetric, ScalarMetric};
-use crate::retrieval::{Embeddings, QueryGallery, RetrievalError, RetrievalResults, retrieve};
+use crate::retrieval::{
+    Distance, Embeddings, QueryGallery, RetrievalError, RetrievalResults, retrieve,
+};
 
 /// Why metrics could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -88,6 +92,10 @@ pub fn evaluate(
         let fnmr = fnmr_at_fmr_streaming(emb, qg, config.distance, &config.fmr_vals);
         overall.fnmr_at_fmr = config.fmr_vals.iter().copied().zip(fnmr).collect();
     }
+    if config.clustering {
+        let (nmi, ami) = clustering_metrics(emb, qg, config.distance)?;
+        overall.scalars.extend([(ScalarMetric::Nmi, nmi), (ScalarMetric::Ami, ami)]);
+    }
 
     let mut categories = Vec::new();
     if let Some(names) = qg.category_names() {
@@ -106,6 +114,37 @@ pub fn evaluate(
         }
     }
     Ok(Evaluation { results, per_query, report: MetricsReport { overall, categories } })
+}
+
+/// k-means iterations, faiss's `Kmeans` default (what PML's `FaissKMeans` runs).
+const KMEANS_ITERATIONS: usize = 25;
+
+/// NMI and AMI of a k-means clustering of the query embeddings (as many clusters as the
+/// queries have labels; on L2-normalised rows for the cosine distance) with the queries'
+/// labels.
+fn clustering_metrics(
+    emb: &Embeddings<'_>,
+    qg: &QueryGallery,
+    distance: Distance,
+) -> Result<(f64, f64), MetricsError> {
+    let rows: Vec<usize> = qg.query_rows().iter().map(|&r| r as usize).collect();
+    let mut data = emb.select(&rows);
+    if distance == Distance::Cosine {
+        for row in data.chunks_exact_mut(emb.dim()) {
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+    let labels: Vec<u32> = qg.query_rows().iter().map(|&r| qg.label(r)).collect();
+    let mut distinct = labels.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let queries = Embeddings::new(&data, rows.len(), emb.dim())?;
+    let clusters = kmeans(&queries, distinct.len(), KMEANS_ITERATIONS, 0);
+    Ok((
+        normalized_mutual_information(&labels, &clusters),
+        adjusted_mutual_information(&labels, &clusters),
+    ))
 }
 
 /// Rows that are a query, a gallery item, or both, ascending.

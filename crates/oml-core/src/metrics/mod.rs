@@ -3,11 +3,13 @@
 //! into OVERALL and per-category groups ([`evaluate`]), and an accumulator for validation loops.
 
 mod accumulator;
+pub mod clustering;
 mod config;
 mod curves;
 mod evaluate;
 mod fnmr;
 pub mod formulas;
+mod kmeans;
 mod pcf;
 mod ranks;
 mod report;

@@ -52,28 +52,45 @@ pub enum ScalarMetric {
     RPrecision,
     /// Mean reciprocal rank of the first positive ([`reciprocal_rank`]).
     Mrr,
+    /// Normalised mutual information of a k-means clustering of the queries with their labels
+    /// ([`super::clustering::normalized_mutual_information`]).
+    Nmi,
+    /// Adjusted mutual information of that clustering
+    /// ([`super::clustering::adjusted_mutual_information`]).
+    Ami,
 }
 
 impl ScalarMetric {
     /// The whole-ranking metrics, in report order.
     pub const RANKING: [Self; 3] = [Self::MapAtR, Self::RPrecision, Self::Mrr];
 
-    /// Key in reports: `map@r`, `r_precision`, `mrr`.
+    /// The clustering metrics, in report order.
+    pub const CLUSTERING: [Self; 2] = [Self::Nmi, Self::Ami];
+
+    /// Every scalar metric, in report order.
+    pub const ALL: [Self; 5] = [Self::MapAtR, Self::RPrecision, Self::Mrr, Self::Nmi, Self::Ami];
+
+    /// Key in reports: `map@r`, `r_precision`, `mrr`, `nmi`, `ami`.
     pub fn name(self) -> &'static str {
         match self {
             Self::MapAtR => "map@r",
             Self::RPrecision => "r_precision",
             Self::Mrr => "mrr",
+            Self::Nmi => "nmi",
+            Self::Ami => "ami",
         }
     }
 
-    /// The per-query value from the 1-based ranks of all its positives, ascending; `None` for a
-    /// query without positives (left out of the group's mean, as PML leaves it out).
+    /// The per-query value of a whole-ranking metric from the 1-based ranks of all the query's
+    /// positives, ascending; `None` for a query without positives (left out of the group's
+    /// mean, as PML leaves it out), and for the clustering metrics, which have no per-query
+    /// value.
     pub fn of_ranks(self, ranks: &[u64]) -> Option<f64> {
         match self {
             Self::MapAtR => map_at_r(ranks),
             Self::RPrecision => r_precision(ranks),
             Self::Mrr => reciprocal_rank(ranks),
+            Self::Nmi | Self::Ami => None,
         }
     }
 }
@@ -148,7 +165,8 @@ impl GroupMetrics {
 
 /// All reduced metrics: OVERALL plus one group per category (sorted by name). Serialises to
 /// OML's shape: `{"OVERALL": {"cmc": {"1": v, …}, "precision": …, "map": …, "ndcg": …,
-/// "map@r": v, "r_precision": v, "mrr": v, "pcf": {"0.5": v}, "fnmr@fmr": {"0.01": v, …}},
+/// "map@r": v, "r_precision": v, "mrr": v, "nmi": v, "ami": v, "pcf": {"0.5": v},
+/// "fnmr@fmr": {"0.01": v, …}},
 /// "<category>": {…}}`; NaN becomes `null`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MetricsReport {
@@ -187,7 +205,7 @@ impl MetricsReport {
         let (group, metric) = (parts.next()?, parts.next()?);
         let (_, g) = self.groups().find(|(name, _)| *name == group)?;
         let Some(key) = parts.next() else {
-            let m = ScalarMetric::RANKING.into_iter().find(|m| m.name() == metric)?;
+            let m = ScalarMetric::ALL.into_iter().find(|m| m.name() == metric)?;
             return g.scalar_value(m);
         };
         if parts.next().is_some() {

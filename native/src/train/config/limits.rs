@@ -80,9 +80,18 @@ impl TrainConfig {
             if group.is_empty() {
                 return Err(bad("the group is empty (OVERALL or a category)".into()));
             }
+            if ScalarMetric::CLUSTERING.iter().any(|c| c.name() == *metric) {
+                return match (*group, m.clustering) {
+                    ("OVERALL", true) => Ok(()),
+                    ("OVERALL", false) => {
+                        Err(bad("metric_args.clustering = false: nmi and ami are off".into()))
+                    }
+                    _ => Err(bad("nmi and ami are computed for OVERALL only".into())),
+                };
+            }
             if !ScalarMetric::RANKING.iter().any(|m| m.name() == *metric) {
                 return Err(bad(format!(
-                    "unknown metric `{metric}` without k; one of map@r, r_precision, mrr"
+                    "unknown metric `{metric}` without k; one of map@r, r_precision, mrr, nmi, ami"
                 )));
             }
             return if m.ranking {
@@ -183,5 +192,10 @@ mod tests {
         let e = with(&["metric_for_checkpointing=\"OVERALL/mrr\"", "metric_args.ranking=false"])
             .unwrap_err();
         assert!(e.contains("metric_args.ranking = false"), "{e}");
+        let nmi = "metric_for_checkpointing=\"OVERALL/nmi\"";
+        assert!(with(&[nmi, "metric_args.clustering=true"]).is_ok());
+        assert!(with(&[nmi]).unwrap_err().contains("metric_args.clustering = false"));
+        let e = with(&["metric_for_checkpointing=\"Flags/ami\"", "metric_args.clustering=true"]);
+        assert!(e.unwrap_err().contains("OVERALL only"));
     }
 }

@@ -18,6 +18,9 @@ pub struct MetricArgs {
     /// map@r, r_precision and mrr (PML's definitions; two extra passes over all pairs).
     #[serde(default = "default_ranking")]
     pub ranking: bool,
+    /// nmi and ami of a k-means clustering of the validation queries (OVERALL only).
+    #[serde(default)]
+    pub clustering: bool,
 }
 
 fn default_ranking() -> bool {
@@ -36,6 +39,7 @@ impl Default for MetricArgs {
             map_top_k: default_ks(),
             fmr_vals: Vec::new(),
             ranking: true,
+            clustering: false,
         }
     }
 }
@@ -50,6 +54,7 @@ impl MetricArgs {
             map_top_k: self.map_top_k.clone(),
             fmr_vals: self.fmr_vals.clone(),
             ranking: self.ranking,
+            clustering: self.clustering,
             ..MetricsConfig::none()
         }
     }
