@@ -1,7 +1,8 @@
 //! Metrics at N = 10k (queries = gallery = N, D = 384, random data): OML's metrics (cmc,
-//! precision, map, ndcg, pcf), with fnmr@fmr, and PML's whole-ranking metrics alone (map@R,
-//! R-precision, MRR), and NMI/AMI of a k-means clustering into N/10 clusters. N = 50k runs when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML
-//! comparison: `benches/oml_side_by_side.py` (see benches/README.md).
+//! precision, map, ndcg, pcf), with fnmr@fmr, PML's whole-ranking metrics alone (map@R,
+//! R-precision, MRR), and NMI/AMI of a k-means clustering into N/10 clusters. N = 50k runs
+//! when OML_BENCH_50K=1 (it takes minutes). Peak memory and the OML comparison:
+//! `benches/oml_side_by_side.py` (see benches/README.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use oml_benches::Synthetic;

@@ -777,3 +777,49 @@ fn the_pml_miners_train_without_losing_cmc() {
         assert!(cmc(1) >= cmc(0), "{tag}: CMC@1 {} after one epoch, {} before", cmc(1), cmc(0));
     }
 }
+
+/// The optimizer and schedule keys reach training: RMSprop with the backbone at a tenth of the
+/// head's rate, gradients clipped, a one-cycle schedule behind a warm-up; steps.csv records
+/// the rate of every step (warm-up start, then the cycle), and bad values are named before
+/// anything loads.
+#[test]
+fn optimizers_schedules_and_warmup_reach_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let sets = [
+        r#"optimizer={name="rmsprop", lr=1e-4, backbone_lr=1e-5, clip_grad_norm=1.0}"#,
+        r#"scheduler={name="one_cycle", max_lr=1e-4}"#,
+        "warmup={steps=3, start_factor=0.5}",
+        "valid_before_training=false",
+    ];
+    let out = train_tiny(&run, 1, &sets);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let steps = std::fs::read_to_string(run.join("steps.csv")).unwrap();
+    let lrs: Vec<f64> =
+        steps.lines().skip(1).map(|l| l.split(',').nth(4).unwrap().parse().unwrap()).collect();
+    // One-cycle starts at max_lr / 25; the warm-up halves that at the first step.
+    assert!((lrs[0] - 1e-4 / 25.0 * 0.5).abs() < 1e-12, "{lrs:?}");
+    let peak = lrs.iter().copied().fold(0.0, f64::max);
+    assert!(peak > 0.5e-4 && peak <= 1e-4, "the cycle peaks at max_lr: {lrs:?}");
+    assert!(lrs.last().unwrap() < &lrs[0], "and ends below its start: {lrs:?}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("one_cycle") && config.contains("[warmup]"), "{config}");
+
+    let bad = [
+        r#"optimizer={name="sgd", lr=1e-3, nesterov=true, betas=[0.9, 1.5], clip_grad_norm=-1.0}"#,
+        r#"scheduler={name="multistep", milestones=[4, 2], gamma=0.5}"#,
+        "warmup={steps=0}",
+    ];
+    let out = train_tiny(&dir.path().join("bad"), 1, &bad);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for needle in [
+        "optimizer.nesterov needs",
+        "optimizer.betas",
+        "optimizer.clip_grad_norm must be positive",
+        "scheduler.milestones must ascend",
+        "warmup.steps must be at least 1",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}

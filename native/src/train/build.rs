@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
 use oml_core::sampler::DynSampler;
 use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, RandomRotation};
@@ -16,7 +14,7 @@ use oml_models::zoo::ZooEntry;
 
 use anyhow::anyhow;
 
-use super::config::{OptimizerName, ResizeMode, TrainConfig, TransformsSection};
+use super::config::{ResizeMode, TrainConfig, TransformsSection};
 use super::data::TrainData;
 use crate::zoo::pretrained;
 
@@ -102,28 +100,7 @@ fn dense_ids(
 }
 
 pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    let o = config.optimizer;
-    let decay = |default: f64| {
-        let penalty = o.weight_decay.unwrap_or(default);
-        (penalty > 0.0).then(|| WeightDecayConfig::new(penalty as f32))
-    };
-    match o.name {
-        // PyTorch's epsilon (burn's default is 1e-5).
-        OptimizerName::Adam => {
-            AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay(0.0)).init()
-        }
-        OptimizerName::AdamW => AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(o.weight_decay.unwrap_or(0.01) as f32)
-            .init(),
-        OptimizerName::Sgd => SgdConfig::new()
-            .with_weight_decay(decay(0.0))
-            .with_momentum(
-                (o.momentum > 0.0)
-                    .then(|| MomentumConfig::new().with_momentum(o.momentum).with_dampening(0.0)),
-            )
-            .init(),
-    }
+    config.optimizer.build()
 }
 
 /// A model of the configured architecture with its starting weights (with

@@ -9,13 +9,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use oml_models::extractor::{freeze_batch_norm_statistics, freeze_depthwise_weights, freeze_paths};
 use oml_models::model_file::FileModel;
 
-use super::config::TrainConfig;
+use super::config::{Position, TrainConfig};
 use super::data::ImagePipeline;
 use super::log::log_step;
 use super::replica::Batch;
 use super::run::Run;
 use super::setup::{Progress, Setup};
 use super::strategy::{Step, Strategy};
+use super::update::Update;
 use crate::embed::{ImageLoadError, prefetched};
 
 /// A step's batches as this rank takes them (its share of a group of `per_step × ranks`
@@ -33,7 +34,6 @@ pub fn run(
     epoch: u64,
 ) -> anyhow::Result<f64> {
     let config = &run.config;
-    let lr = config.scheduler.lr(config.optimizer.lr, epoch, config.max_epochs);
     progress.trainee.model = frozen_for(config, progress.trainee.model.clone(), epoch);
     let (n_ranks, rank) = strategy.ranks();
     // Rank 0 alone shows progress and writes the step log.
@@ -47,13 +47,26 @@ pub fn run(
     let mut meter = Meter::new(setup.sampler.batch_size());
     let (items, pipeline) = (&setup.data.train, &setup.train_pipeline);
     let load = |step: &StepRows| load_step(step, items, pipeline, epoch);
+    let steps_per_epoch = steps.len() as u64;
+    let mut step_in_epoch = 0u64;
+    let mut lr = config.optimizer.lr;
     prefetched(&steps, load, |(group, total): LoadedStep| -> anyhow::Result<()> {
         let batches = group.into_iter().map(|(pixels, rows)| batch(setup, pixels, rows));
+        let at =
+            Position { epoch, epochs: config.max_epochs, step: step_in_epoch, steps_per_epoch };
+        lr = config.lr_at(at, progress.state.steps);
+        step_in_epoch += 1;
+        let o = &config.optimizer;
+        let update = Update {
+            lr,
+            backbone_lr: o.backbone_lr.map(|b| b * lr / o.lr),
+            clip_grad_norm: o.clip_grad_norm,
+        };
         let (t, stats) = strategy
             .step(
                 progress.trainee.clone(),
                 &mut progress.optim,
-                Step { lr, batches: batches.collect(), total },
+                Step { update, batches: batches.collect(), total },
             )
             .with_context(|| format!("epoch {}", epoch + 1))?;
         progress.trainee = t;

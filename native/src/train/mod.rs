@@ -27,6 +27,7 @@ mod setup;
 mod share;
 mod single;
 mod strategy;
+mod update;
 mod validation;
 
 use oml_core::metrics::MetricsReport;

@@ -3,7 +3,7 @@
 
 use oml_core::metrics::ScalarMetric;
 
-use super::{SchedulerSection, TrainConfig, TransformsSection};
+use super::{TrainConfig, TransformsSection};
 
 /// Largest width of a projection-head layer.
 pub const MAX_HEAD_WIDTH: usize = 1 << 16;
@@ -33,31 +33,6 @@ impl TrainConfig {
             [("transforms_train", &self.transforms_train), ("transforms_val", &self.transforms_val)]
         {
             check_transforms(name, t, errors);
-        }
-        let o = &self.optimizer;
-        if let Some(wd) = o.weight_decay
-            && !(wd.is_finite() && wd >= 0.0)
-        {
-            errors.push(format!("optimizer.weight_decay must be 0 or more, got {wd}"));
-        }
-        if !(0.0..1.0).contains(&o.momentum) {
-            errors.push(format!("optimizer.momentum must be in [0, 1), got {}", o.momentum));
-        }
-        match self.scheduler {
-            SchedulerSection::Constant => {}
-            SchedulerSection::Cosine { min_lr } => {
-                if !(min_lr.is_finite() && min_lr >= 0.0) {
-                    errors.push(format!("scheduler.min_lr must be 0 or more, got {min_lr}"));
-                }
-            }
-            SchedulerSection::Step { step_size, gamma } => {
-                if step_size == 0 {
-                    errors.push("scheduler.step_size must be at least 1".into());
-                }
-                if !(gamma.is_finite() && gamma > 0.0) {
-                    errors.push(format!("scheduler.gamma must be positive, got {gamma}"));
-                }
-            }
         }
         let metrics = self.metric_args.metrics_config();
         if let Err(e) = metrics.validate() {

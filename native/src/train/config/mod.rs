@@ -21,7 +21,9 @@ pub use average::{EmaWarmup, decay_at};
 pub use criterion::{ArcFaceSection, CriterionSection, PairLossSection, SurrogatePrecisionSection};
 pub use extractor::ExtractorSection;
 pub use metrics::MetricArgs;
-pub use optim::{OptimizerName, OptimizerSection, SchedulerSection};
+pub use optim::{
+    Anneal, OptimizerName, OptimizerSection, Position, SchedulerSection, WarmupSection,
+};
 pub use transforms::{CropSection, JitterSection, ResizeMode, TransformsSection};
 
 use crate::device::DeviceChoice;
@@ -99,6 +101,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerSection,
     #[serde(default)]
     pub scheduler: SchedulerSection,
+    /// A linear warm-up of the learning rate over the first steps (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<WarmupSection>,
     #[serde(default)]
     pub metric_args: MetricArgs,
 }
@@ -168,6 +173,13 @@ pub enum ConfigError {
 }
 
 impl TrainConfig {
+    /// The learning rate of the optimizer step at `at`, the run's `step`-th (0-based): the
+    /// schedule's, times the warm-up's factor.
+    pub fn lr_at(&self, at: Position, step: u64) -> f64 {
+        let lr = self.scheduler.lr(self.optimizer.lr, at);
+        self.warmup.map_or(lr, |w| lr * w.factor(step))
+    }
+
     /// Reads `path` and applies `--set key=value` overrides (dotted keys; the value is TOML,
     /// or a plain string when it does not parse as TOML).
     pub fn load(path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
@@ -217,6 +229,19 @@ impl TrainConfig {
         }
         if !(self.optimizer.lr.is_finite() && self.optimizer.lr > 0.0) {
             errors.push(format!("optimizer.lr must be positive, got {}", self.optimizer.lr));
+        }
+        errors.extend(self.optimizer.problems());
+        errors.extend(self.scheduler.problems());
+        errors.extend(self.warmup.iter().flat_map(WarmupSection::problems));
+        let grouped =
+            self.optimizer.backbone_lr.is_some() || self.optimizer.clip_grad_norm.is_some();
+        if grouped && self.devices > 1 {
+            errors.push(
+                "optimizer.backbone_lr and clip_grad_norm step on one device per process for \
+                 now; train on several GPUs as MPI ranks (README, \"Several GPUs, several \
+                 machines\")"
+                    .into(),
+            );
         }
         for (name, p) in [
             ("transforms_train.hflip", self.transforms_train.hflip),

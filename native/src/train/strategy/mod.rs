@@ -24,6 +24,7 @@ use super::criterion::Trainee;
 use super::mixed::Mixed;
 use super::processes::Collective;
 use super::replica::{Batch, Criterion, StepStats};
+use super::update::Update;
 
 /// A way of taking optimizer steps.
 pub trait Strategy {
@@ -45,10 +46,10 @@ pub type Stepped = anyhow::Result<(Trainee, StepStats)>;
 
 /// A step's input: `batches[i]` goes to device i (at most one batch per device; the last step
 /// of an epoch may have fewer, and on one of several ranks none), out of `total` batches taken
-/// by all ranks together, at learning rate `lr`.
+/// by all ranks together, updated as `update` says.
 #[derive(Debug)]
 pub struct Step {
-    pub lr: f64,
+    pub update: Update,
     pub batches: Vec<Batch>,
     pub total: usize,
 }
@@ -71,6 +72,15 @@ impl Step {
     #[allow(clippy::cast_precision_loss)]
     fn share(&self) -> f64 {
         1.0 / self.total as f64
+    }
+}
+
+/// The backbone's parameter ids when the update gives it its own learning rate.
+fn backbone_ids(trainee: &Trainee, update: &Update) -> Vec<burn::module::ParamId> {
+    if update.backbone_lr.is_some() {
+        super::update::param_ids(&trainee.model.extractor)
+    } else {
+        Vec::new()
     }
 }
 

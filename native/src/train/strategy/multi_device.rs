@@ -32,7 +32,9 @@ impl Strategy for MultiDevice {
     fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
         step.check(self.batches_per_step(), false)?;
         let share = step.share();
-        let Step { lr, batches, .. } = step;
+        let Step { update, batches, .. } = step;
+        // The config refuses a backbone rate or clipping with several devices.
+        let lr = update.lr;
         let (mut loss, mut watched) = (0.0, 0.0);
         let mut multi = MultiGradientsParams::default();
         for r in self.replicas.gradients(&trainee, batches, share)? {

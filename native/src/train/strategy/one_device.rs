@@ -6,6 +6,7 @@ use burn::tensor::Device;
 use super::super::criterion::Trainee;
 use super::super::mixed::{Mixed, Unscaled};
 use super::super::replica::{Criterion, StepStats, replica_loss};
+use super::backbone_ids;
 use super::{Step, Stepped, Strategy};
 
 /// One device, one batch per step.
@@ -37,7 +38,7 @@ impl Strategy for OneDevice {
 
     fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
         step.check(1, false)?;
-        let Step { lr, batches, .. } = step;
+        let Step { update, batches, .. } = step;
         let factor = self.mixed.loss_factor();
         let (loss, value, watched) = replica_loss(
             &trainee,
@@ -50,7 +51,10 @@ impl Strategy for OneDevice {
         )?;
         let grads = GradientsParams::from_grads(loss.backward(), &trainee);
         let trainee = match self.mixed.unscale(&trainee, grads)? {
-            Unscaled::Step(grads) => optim.step(lr, trainee, grads),
+            Unscaled::Step(grads) => {
+                let backbone = backbone_ids(&trainee, &update);
+                update.apply(optim, trainee, grads, &backbone)
+            }
             Unscaled::Skip => trainee,
         };
         Ok((trainee, StepStats { loss: value, watched }))

@@ -11,6 +11,7 @@ use super::super::flat::{self, Tensors};
 use super::super::mixed::Mixed;
 use super::super::processes::Collective;
 use super::super::replica::{Criterion, StepStats};
+use super::backbone_ids;
 use super::replicas::Replicas;
 use super::{Step, Stepped, Strategy};
 
@@ -44,7 +45,7 @@ impl Strategy for RankSteps<'_> {
     fn step(&mut self, trainee: Trainee, optim: &mut ModuleOptimizer, step: Step) -> Stepped {
         step.check(self.batches_per_step(), true)?;
         let share = step.share();
-        let Step { lr, batches, .. } = step;
+        let Step { update, batches, .. } = step;
         // One vector: this rank's summed gradients, then its share of the loss and of the
         // criterion's figure; the ranks add theirs up.
         let (trainable, _) = flat::sizes(&trainee);
@@ -56,7 +57,8 @@ impl Strategy for RankSteps<'_> {
         }
         self.ranks.all_reduce_sum(&mut sum);
         let grads = flat::gradients(&trainee, &sum[..trainable], &self.replicas.devices[0]);
-        let trainee = optim.step(lr, trainee, grads);
+        let backbone = backbone_ids(&trainee, &update);
+        let trainee = update.apply(optim, trainee, grads, &backbone);
         // The mean of the ranks' BatchNorm running statistics.
         flat::fold_running_stats(&trainee);
         let mut running = flat::values(&trainee, Tensors::RunningStats);

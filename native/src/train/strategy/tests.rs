@@ -15,6 +15,7 @@ use super::super::flat::{self, Tensors};
 use super::super::mixed::Mixed;
 use super::super::processes::{Collective, agree};
 use super::super::replica::{Batch, Criterion, replica_loss};
+use super::super::update::Update;
 use super::{MultiDevice, RankSteps, Step, Strategy};
 
 fn f32() -> Mixed {
@@ -155,7 +156,11 @@ fn two_ranks_take_the_step_of_two_devices() {
         MultiDevice::new(vec![device.clone(), device.clone()], criterion(), true, f32());
     let mut optim: ModuleOptimizer = SgdConfig::new().init();
     let (expected, expected_stats) = parallel
-        .step(trainee.clone(), &mut optim, Step { lr, batches: batches.clone(), total: 2 })
+        .step(
+            trainee.clone(),
+            &mut optim,
+            Step { update: Update::at(lr), batches: batches.clone(), total: 2 },
+        )
         .unwrap();
 
     let nodes: Vec<_> = ThreadRanks::all(2)
@@ -166,7 +171,11 @@ fn two_ranks_take_the_step_of_two_devices() {
                 let mut trainer = RankSteps::new(vec![device], criterion(), true, &ranks, f32());
                 let mut optim: ModuleOptimizer = SgdConfig::new().init();
                 trainer
-                    .step(trainee, &mut optim, Step { lr, batches: vec![batch], total: 2 })
+                    .step(
+                        trainee,
+                        &mut optim,
+                        Step { update: Update::at(lr), batches: vec![batch], total: 2 },
+                    )
                     .unwrap()
             })
         })
@@ -210,7 +219,11 @@ fn a_data_parallel_step_is_a_step_on_the_mean_of_the_replicas_losses() {
         MultiDevice::new(vec![device.clone(), device.clone()], criterion(), true, f32());
     let mut optim: ModuleOptimizer = SgdConfig::new().init();
     let (a, stats) = parallel
-        .step(trainee.clone(), &mut optim, Step { lr, batches: batches.clone(), total: 2 })
+        .step(
+            trainee.clone(),
+            &mut optim,
+            Step { update: Update::at(lr), batches: batches.clone(), total: 2 },
+        )
         .unwrap();
 
     let single = criterion();
