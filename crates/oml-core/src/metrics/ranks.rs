@@ -3,11 +3,13 @@
 //! holding, any query's full list.
 //!
 //! Two passes over the query x gallery tiles ([`sweep`]): the first keeps the f64 tile score of
-//! each (query, positive) pair; the second counts, for each query, the negatives scoring at or
-//! below each of its positives. Positive j (by score, from 1) then ranks
-//! `j + #negatives scoring ≤ its score`: a negative tied with a positive counts as ranked before
-//! it (PML orders ties as its k-NN search happens to, which is not specified). Hidden pairs
-//! (the query itself, its sequence: [`QueryGallery`]) take no part.
+//! each (query, positive) pair; the second counts, for each query, the negatives ranked before
+//! each of its positives. Items are ordered by (score, gallery index), as [`retrieve`] orders
+//! them (PML orders ties as its k-NN search happens to, which is not specified), so positive j
+//! (from 1) ranks `j + #negatives before it`, and with one positive map@R equals cmc@1. Hidden
+//! pairs (the query itself, its sequence: [`QueryGallery`]) take no part.
+//!
+//! [`retrieve`]: crate::retrieval::retrieve
 //!
 //! Memory is the number of (query, positive) pairs: queries are taken in chunks of at most
 //! [`MAX_PAIRS_PER_CHUNK`] pairs, so a dataset with one huge class costs more passes, never more
@@ -70,10 +72,10 @@ fn chunk_ranks(
     let query_rows = &qg.query_rows()[queries];
     let positives =
         sweep(emb, query_rows, qg.gallery_rows(), gallery, &PositiveScores { qg, query_rows });
-    let positives: Vec<Vec<f64>> = positives
+    let positives: Vec<Vec<(f64, u32)>> = positives
         .into_iter()
         .map(|mut scores| {
-            scores.sort_unstable_by(f64::total_cmp);
+            scores.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             scores
         })
         .collect();
@@ -119,14 +121,14 @@ fn for_each_pair<F: FnMut(usize, u32, u32, f64)>(
     }
 }
 
-/// First pass: the scores of each query's positives.
+/// First pass: the (score, gallery row) of each query's positives.
 struct PositiveScores<'a> {
     qg: &'a QueryGallery,
     query_rows: &'a [u32],
 }
 
 impl BlockVisitor<f64> for PositiveScores<'_> {
-    type Acc = Vec<Vec<f64>>;
+    type Acc = Vec<Vec<(f64, u32)>>;
 
     fn empty(&self) -> Self::Acc {
         vec![Vec::new(); self.query_rows.len()]
@@ -135,7 +137,7 @@ impl BlockVisitor<f64> for PositiveScores<'_> {
     fn visit(&self, acc: &mut Self::Acc, tile: &Block<'_, f64>) {
         for_each_pair(self.qg, self.query_rows, tile, |q, q_row, g_row, score| {
             if self.qg.label(q_row) == self.qg.label(g_row) {
-                acc[q].push(score);
+                acc[q].push((score, g_row));
             }
         });
     }
@@ -148,13 +150,13 @@ impl BlockVisitor<f64> for PositiveScores<'_> {
     }
 }
 
-/// Second pass: per query, how many negatives score in each interval between its sorted
-/// positive scores (`counts[j]`: in `(positives[j-1], positives[j]]`; beyond the last is not
-/// kept).
+/// Second pass: per query, how many negatives fall in each interval between its sorted
+/// positives in (score, gallery row) order (`counts[j]`: after positive j − 1 and before
+/// positive j; after the last is not kept).
 struct NegativesBelow<'a> {
     qg: &'a QueryGallery,
     query_rows: &'a [u32],
-    positives: &'a [Vec<f64>],
+    positives: &'a [Vec<(f64, u32)>],
 }
 
 impl BlockVisitor<f64> for NegativesBelow<'_> {
@@ -167,9 +169,10 @@ impl BlockVisitor<f64> for NegativesBelow<'_> {
     fn visit(&self, acc: &mut Self::Acc, tile: &Block<'_, f64>) {
         for_each_pair(self.qg, self.query_rows, tile, |q, q_row, g_row, score| {
             let positives = &self.positives[q];
+            let before = |p: &(f64, u32)| p.0 < score || (p.0 == score && p.1 < g_row);
             match positives.last() {
-                Some(&worst) if score <= worst && self.qg.label(q_row) != self.qg.label(g_row) => {
-                    acc[q][positives.partition_point(|&p| p < score)] += 1;
+                Some(last) if !before(last) && self.qg.label(q_row) != self.qg.label(g_row) => {
+                    acc[q][positives.partition_point(before)] += 1;
                 }
                 _ => {}
             }
@@ -189,13 +192,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Ranks by sorting each query's whole list by f64 distance (ties: negatives first).
+    /// Ranks by sorting each query's whole list by (f64 distance, gallery row).
     fn brute_force(data: &[f32], dim: usize, qg: &QueryGallery) -> Vec<Vec<u64>> {
         let emb = Embeddings::new(data, qg.n_rows(), dim).unwrap();
         qg.query_rows()
             .iter()
             .map(|&q| {
-                let mut list: Vec<(f64, bool)> = qg
+                let mut list: Vec<(f64, u32, bool)> = qg
                     .gallery_rows()
                     .iter()
                     .filter(|&&g| !qg.is_hidden(q, g))
@@ -206,11 +209,11 @@ mod tests {
                             .zip(b)
                             .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
                             .sum();
-                        (d, qg.label(g) == qg.label(q))
+                        (d, g, qg.label(g) == qg.label(q))
                     })
                     .collect();
                 list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                (1..=list.len() as u64).zip(&list).filter(|(_, p)| p.1).map(|(r, _)| r).collect()
+                (1..=list.len() as u64).zip(&list).filter(|(_, p)| p.2).map(|(r, _)| r).collect()
             })
             .collect()
     }
@@ -253,5 +256,19 @@ mod tests {
                 brute_force(&data, dim, &both),
             );
         }
+    }
+
+    /// A negative at exactly the positive's distance ranks before it only when its gallery
+    /// index is lower, as `retrieve` orders ties.
+    #[test]
+    fn ties_go_by_gallery_index() {
+        // Query row 0; gallery rows 1 and 2 coincide; row 3 farther away.
+        let data = [0.0f32, 0.0, 1.0, 0.0, 1.0, 0.0, 5.0, 0.0];
+        let emb = Embeddings::new(&data, 4, 2).unwrap();
+        let roles = ([true, false, false, false], [false, true, true, true]);
+        let positive_second = QueryGallery::new(vec![0, 1, 0, 1], &roles.0, &roles.1).unwrap();
+        assert_eq!(positive_ranks(&emb, &positive_second, Distance::Euclidean), vec![vec![2]]);
+        let positive_first = QueryGallery::new(vec![0, 0, 1, 1], &roles.0, &roles.1).unwrap();
+        assert_eq!(positive_ranks(&emb, &positive_first, Distance::Euclidean), vec![vec![1]]);
     }
 }
