@@ -7,7 +7,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::loss::{
-    CircleLossConfig, ContrastiveLossConfig, MultiSimilarityLossConfig, NtXentLossConfig, PairLoss,
+    CircleLossConfig, ContrastiveLossConfig, MarginLossConfig, MultiSimilarityLossConfig,
+    NtXentLossConfig, PairLoss, ProxyAnchorLossConfig,
 };
 use serde_json::Value;
 
@@ -42,6 +43,16 @@ fn build(case: &Value) -> Box<dyn PairLoss> {
             let c = CircleLossConfig::new();
             Box::new(
                 c.clone().with_m(get("m", c.m)).with_gamma(get("gamma", c.gamma)).init().unwrap(),
+            )
+        }
+        "margin" => {
+            let c = MarginLossConfig::new();
+            Box::new(
+                c.clone()
+                    .with_margin(get("margin", c.margin))
+                    .with_beta(get("beta", c.beta))
+                    .init()
+                    .unwrap(),
             )
         }
         other => panic!("no loss {other}"),
@@ -88,12 +99,65 @@ fn check_on(device: &Device, case: &Value) {
 fn pair_losses_match_pml_values_and_gradients() {
     let f = fixture();
     let cases = f["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 24);
+    assert_eq!(cases.len(), 36);
     for device in test_devices::test_devices() {
-        for case in cases {
+        for case in cases.iter().filter(|c| c["loss"] != "proxy_anchor") {
             check_on(&device, case);
         }
     }
+}
+
+/// Proxy-Anchor: value and gradients with respect to the embeddings and to the proxies, from
+/// the proxies PML drew.
+#[test]
+fn proxy_anchor_matches_pml_values_and_gradients() {
+    let f = fixture();
+    let cases: Vec<&Value> =
+        f["cases"].as_array().unwrap().iter().filter(|c| c["loss"] == "proxy_anchor").collect();
+    assert_eq!(cases.len(), 6);
+    for device in test_devices::test_devices() {
+        let device = device.autodiff();
+        for case in &cases {
+            let name = format!("{} on {}", case["name"], test_devices::device_name(&device));
+            let labels: Vec<u32> = case["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_u64().unwrap() as u32)
+                .collect();
+            let (data, proxies) = (floats(&case["embeddings"]), floats(&case["proxies"]));
+            let n_classes = case["proxies"].as_array().unwrap().len();
+            let params = &case["params"];
+            let get = |k: &str, d: f64| params.get(k).map_or(d, |v| v.as_f64().unwrap());
+            let config = ProxyAnchorLossConfig::new(n_classes, 8);
+            let loss_fn = config
+                .clone()
+                .with_margin(get("margin", config.margin))
+                .with_alpha(get("alpha", config.alpha))
+                .init(&device)
+                .unwrap()
+                .with_proxies(Tensor::from_data(TensorData::new(proxies, [n_classes, 8]), &device))
+                .unwrap();
+            let x = Tensor::<2>::from_data(TensorData::new(data, [labels.len(), 8]), &device)
+                .require_grad();
+            let loss = loss_fn.forward(x.clone(), &labels).unwrap();
+            let value = loss.clone().try_into_vec_as::<f32>().unwrap()[0];
+            assert_close(
+                &[value],
+                &[case["value"].as_f64().unwrap() as f32],
+                &format!("{name} value"),
+            );
+            let grads = loss.backward();
+            let gx = x.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+            assert_close(&gx, &floats(&case["grad_embeddings"]), &format!("{name} grad"));
+            let gp = loss_fn.proxies.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
+            assert_close(&gp, &floats(&case["grad_proxies"]), &format!("{name} proxies grad"));
+        }
+    }
+    assert!(ProxyAnchorLossConfig::new(0, 8).init(&Device::flex()).is_err());
+    let loss = ProxyAnchorLossConfig::new(3, 2).init(&Device::flex()).unwrap();
+    let x = Tensor::<2>::zeros([2, 2], &Device::flex());
+    assert!(loss.forward(x, &[0, 3]).is_err(), "class 3 of 3");
 }
 
 #[test]

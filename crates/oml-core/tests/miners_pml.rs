@@ -6,7 +6,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use oml_core::loss::{
-    CircleLossConfig, ContrastiveLossConfig, MultiSimilarityLossConfig, NtXentLossConfig, PairLoss,
+    CircleLossConfig, ContrastiveLossConfig, MarginLossConfig, MultiSimilarityLossConfig,
+    NtXentLossConfig, PairLoss,
 };
 use oml_core::miner::{
     BatchEasyHardMiner, MinedPairs, PairMinerConfig, TripletMarginMiner, TripletMiner, Triplets,
@@ -123,6 +124,7 @@ fn pair_miners_pick_pmls_pairs_and_losses_over_them_match() {
                 "contrastive" => Box::new(ContrastiveLossConfig::new().init().unwrap()),
                 "multi_similarity" => Box::new(MultiSimilarityLossConfig::new().init().unwrap()),
                 "ntxent" => Box::new(NtXentLossConfig::new().init().unwrap()),
+                "margin" => Box::new(MarginLossConfig::new().init().unwrap()),
                 _ => Box::new(CircleLossConfig::new().init().unwrap()),
             };
             let what =
