@@ -65,6 +65,9 @@ pub fn save(
         if let Some(arcface) = &trainee.arcface {
             save_module(arcface, &tmp.join(CRITERION_FILE))?;
         }
+        if let Some(proxies) = &trainee.proxies {
+            save_module(proxies, &tmp.join(CRITERION_FILE))?;
+        }
     }
     let state_path = tmp.join(STATE_FILE);
     let json = serde_json::to_string_pretty(state).map_err(|e| err(&state_path, e))?;
@@ -211,19 +214,14 @@ pub fn load(
         (load_model(&dir.join(MODEL_FILE), trainee.model)?, None)
     };
     let arcface = match trainee.arcface {
-        Some(arcface) => {
-            let path = dir.join(CRITERION_FILE);
-            if !path.is_file() {
-                anyhow::bail!(
-                    "{}: missing; this checkpoint was not trained with the ArcFace criterion",
-                    path.display()
-                );
-            }
-            Some(load_model(&path, arcface)?)
-        }
+        Some(arcface) => Some(load_model(&criterion_file(dir, "ArcFace")?, arcface)?),
         None => None,
     };
-    let trainee = Trainee { model, arcface };
+    let proxies = match trainee.proxies {
+        Some(proxies) => Some(load_model(&criterion_file(dir, "Proxy-Anchor")?, proxies)?),
+        None => None,
+    };
+    let trainee = Trainee { model, arcface, proxies };
     let optimizer = match optimizer {
         Some(o) => {
             let path = dir.join(OPTIMIZER_FILE);
@@ -233,6 +231,18 @@ pub fn load(
         None => None,
     };
     Ok(Loaded { trainee, optimizer, average, state })
+}
+
+/// The checkpoint's file of the criterion's weights, which must be there.
+fn criterion_file(dir: &Path, criterion: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(CRITERION_FILE);
+    if !path.is_file() {
+        anyhow::bail!(
+            "{}: missing; this checkpoint was not trained with the {criterion} criterion",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// Loads a model saved by [`save`]; every tensor must be there with its shape.
@@ -278,14 +288,14 @@ mod tests {
             let AnyExtractor::MobileNetV2(n) = &m.extractor else { unreachable!() };
             n.stem.conv.weight.val().try_into_vec_as::<f32>().unwrap()[0]
         };
-        let raw = Trainee { model: small(), arcface: None };
+        let raw = Trainee { model: small(), arcface: None, proxies: None };
         let average = raw.model.valid().map(&mut Shift);
         let optimizer: ModuleOptimizer = burn::optim::SgdConfig::new().init();
         let state = TrainState { epochs_done: 1, best: None, steps: 3 };
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("last");
         save(&dir, &raw, Some(&average), Some(&optimizer), &state).unwrap();
-        let template = Trainee { model: small(), arcface: None };
+        let template = Trainee { model: small(), arcface: None, proxies: None };
         let loaded = load(&dir, template.clone(), None).unwrap();
         assert_eq!(loaded.state, state);
         assert_eq!(first(&loaded.trainee.model), first(&raw.model));

@@ -1,23 +1,25 @@
-//! What the criterion adds to training: ArcFace's class ids, category map and imprinted
-//! class weights, and the [`Trainee`] (the model plus ArcFace's weights) the optimizer trains.
+//! What the criterion adds to training: class ids, ArcFace's category map, class weights and
+//! Proxy-Anchor's proxies imprinted from class means, and the [`Trainee`] (the model plus the
+//! criterion's weights) the optimizer trains.
 
 use std::collections::HashMap;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::{ArcFaceLoss, ArcFaceLossConfig};
+use oml_core::loss::{ArcFaceLoss, ArcFaceLossConfig, ProxyAnchorLoss};
 
 use super::config::ArcFaceSection;
 
 use oml_models::model_file::FileModel;
 
-/// What the optimizer trains: the model, and ArcFace's class weights when that is the
-/// criterion. Checkpoints keep the two in separate files, so a run's `model.bpk` is the model
-/// alone whatever the criterion.
+/// What the optimizer trains: the model, and ArcFace's class weights or Proxy-Anchor's
+/// proxies when that is the criterion. Checkpoints keep the model and the criterion's weights in
+/// separate files, so a run's `model.bpk` is the model alone whatever the criterion.
 #[derive(Module, Debug)]
 pub struct Trainee {
     pub model: FileModel,
     pub arcface: Option<ArcFaceLoss>,
+    pub proxies: Option<ProxyAnchorLoss>,
 }
 
 /// Dense ArcFace class ids (0..n, in order of first appearance) of the training labels.

@@ -85,7 +85,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         extractor: AnyExtractor::Ensemble(joined),
         projection: MlpHead { layers: Vec::new() },
     };
-    let trainee = Trainee { model: ensemble, arcface: None };
+    let trainee = Trainee { model: ensemble, arcface: None, proxies: None };
     let epochs = config.max_epochs;
     let mut state = TrainState { epochs_done: epochs, best: None, steps };
 

@@ -10,13 +10,15 @@ use super::criterion::Trainee;
 use super::mixed::Mixed;
 
 /// The loss of a step: the triplet loss with its miner, ArcFace (whose class weights are
-/// part of the [`Trainee`]), the surrogate precision@k or a pair loss.
+/// part of the [`Trainee`]), the surrogate precision@k, a pair loss or Proxy-Anchor.
 pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
     ArcFace,
     SurrogatePrecision(SurrogatePrecision),
     /// A pair loss, over the pairs its miner picks or over all pairs.
     Pairs(Box<dyn PairLoss>, Option<Box<dyn PairMiner>>),
+    /// Proxy-Anchor, whose proxies are part of the [`Trainee`].
+    ProxyAnchor,
 }
 
 impl std::fmt::Debug for Criterion {
@@ -26,6 +28,7 @@ impl std::fmt::Debug for Criterion {
             Self::ArcFace => "Criterion::ArcFace",
             Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
             Self::Pairs(..) => "Criterion::Pairs",
+            Self::ProxyAnchor => "Criterion::ProxyAnchor",
         })
     }
 }
@@ -37,7 +40,7 @@ impl Criterion {
             Self::Triplet(_) => "active",
             Self::ArcFace => "acc",
             Self::SurrogatePrecision(_) => "prec",
-            Self::Pairs(..) => "gap",
+            Self::Pairs(..) | Self::ProxyAnchor => "gap",
         }
     }
 }
@@ -97,6 +100,13 @@ pub fn replica_loss(
             let precision =
                 loss.clone().try_into_scalar::<f32>().map_or(f64::NAN, |l| 1.0 - f64::from(l));
             (loss, precision)
+        }
+        (Criterion::ProxyAnchor, _) => {
+            let Some(proxies) = &trainee.proxies else {
+                anyhow::bail!("the Proxy-Anchor criterion has no proxies")
+            };
+            let gap = similarity_gap(e.clone(), &batch.labels);
+            (proxies.forward(e, &batch.classes)?, gap)
         }
         (Criterion::Pairs(loss, miner), _) => {
             let gap = similarity_gap(e.clone(), &batch.labels);

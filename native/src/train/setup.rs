@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use burn::optim::ModuleOptimizer;
-use burn::tensor::Device;
-use oml_core::loss::ArcFaceLossConfig;
+use burn::tensor::{Device, Tensor, TensorData};
+use oml_core::loss::{ArcFaceLossConfig, ProxyAnchorLossConfig};
 use oml_core::sampler::DynSampler;
 use oml_models::extractor::{Extractor, freeze_depthwise_weights, freeze_paths};
 use oml_models::model_file::FileModel;
@@ -92,11 +92,21 @@ impl Setup {
                 let (loss, miner) = p.init().map_err(|e| anyhow::anyhow!("criterion: {e}"))?;
                 (Criterion::Pairs(loss, miner), None)
             }
+            CriterionSection::ProxyAnchor(_) => (Criterion::ProxyAnchor, None),
             CriterionSection::SurrogatePrecision(p) => {
                 (Criterion::SurrogatePrecision(p.config().init()?), None)
             }
         };
         let arcface_loss = arcface.as_ref().map(|c| c.init(&train_device)).transpose()?;
+        let proxies = match &config.criterion {
+            CriterionSection::ProxyAnchor(p) => Some(
+                ProxyAnchorLossConfig::new(n_classes, model.feat_dim())
+                    .with_margin(p.margin)
+                    .with_alpha(p.alpha)
+                    .init(&train_device)?,
+            ),
+            _ => None,
+        };
         let setup = Self {
             data,
             sampler,
@@ -115,28 +125,37 @@ impl Setup {
             arcface,
             watched: criterion.watched(),
         };
-        Ok((setup, Trainee { model, arcface: arcface_loss }, criterion))
+        Ok((setup, Trainee { model, arcface: arcface_loss, proxies }, criterion))
     }
 
-    /// ArcFace's class weights imprinted from the mean embedding of each class's training
-    /// images under `trainee`'s model (`criterion.imprint`); `trainee` unchanged otherwise.
+    /// ArcFace's class weights or Proxy-Anchor's proxies imprinted from the mean embedding of
+    /// each class's training images under `trainee`'s model (the criterion's `imprint`);
+    /// `trainee` unchanged otherwise.
     pub fn imprint(&self, config: &TrainConfig, mut trainee: Trainee) -> anyhow::Result<Trainee> {
-        let (CriterionSection::ArcFace(a), Some(c), Some(loss)) =
-            (&config.criterion, &self.arcface, &trainee.arcface)
-        else {
-            return Ok(trainee);
+        let (what, dim) = match (&config.criterion, &trainee.arcface, &trainee.proxies) {
+            (CriterionSection::ArcFace(a), Some(loss), _) if a.imprint => {
+                ("arcface: class weights", loss.weight.dims()[1])
+            }
+            (CriterionSection::ProxyAnchor(p), _, Some(loss)) if p.imprint => {
+                ("proxy_anchor: proxies", loss.proxies.dims()[1])
+            }
+            _ => return Ok(trainee),
         };
-        if !a.imprint {
-            return Ok(trainee);
-        }
         let started = Instant::now();
         let train = &self.data.train;
         let e = embed_valid(&trainee.model, train, &self.val_pipeline, true, &self.device, 64)?;
-        let dim = loss.weight.dims()[1];
         let weight = crit::imprinted_weight(&e, dim, &self.classes, self.n_classes);
-        trainee.arcface = Some(crit::with_weight(c, loss, weight, &self.train_device)?);
+        if let (Some(c), Some(loss)) = (&self.arcface, &trainee.arcface) {
+            trainee.arcface = Some(crit::with_weight(c, loss, weight, &self.train_device)?);
+        } else if let Some(loss) = trainee.proxies.take() {
+            let tensor = Tensor::<2>::from_data(
+                TensorData::new(weight, [self.n_classes, dim]),
+                &self.train_device,
+            );
+            trainee.proxies = Some(loss.with_proxies(tensor)?);
+        }
         eprintln!(
-            "arcface: {} class weights imprinted from {} images in {:.1} s",
+            "{what}: {} imprinted from {} images in {:.1} s",
             self.n_classes,
             train.len(),
             started.elapsed().as_secs_f64()

@@ -69,7 +69,8 @@ impl ProxyAnchorLossConfig {
 }
 
 impl ProxyAnchorLoss {
-    /// The same loss with these proxies (`[C, D]`, e.g. class means).
+    /// The same loss with these proxies (`[C, D]`, e.g. class means), keeping the parameter's
+    /// id.
     pub fn with_proxies(self, proxies: Tensor<2>) -> Result<Self, LossError> {
         let want = self.proxies.dims();
         if proxies.dims() != want {
@@ -79,7 +80,9 @@ impl ProxyAnchorLoss {
                 got: format!("{:?}", proxies.dims()),
             });
         }
-        Ok(Self { proxies: Param::from_tensor(proxies), ..self })
+        let mut param = Param::from_tensor(proxies);
+        param.id = self.proxies.id;
+        Ok(Self { proxies: param, ..self })
     }
 
     /// # Shapes

@@ -1,11 +1,12 @@
 //! `[criterion]`: the triplet loss with a miner (OML's `TripletLossWithMiner`, the default
 //! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`), the surrogate
-//! precision@k (OML's `SurrogatePrecision`), or one of pytorch-metric-learning's pair losses
-//! (`contrastive`, `multi_similarity`, `ntxent`, `circle`).
+//! precision@k (OML's `SurrogatePrecision`), pytorch-metric-learning's Proxy-Anchor, or one of
+//! its pair losses (`contrastive`, `multi_similarity`, `ntxent`, `circle`, `margin`).
 
 use oml_core::loss::{
-    CircleLossConfig, ContrastiveLossConfig, LossError, MultiSimilarityLossConfig,
-    NtXentLossConfig, PairLoss, SurrogatePrecisionConfig, TripletLossWithMinerConfig,
+    CircleLossConfig, ContrastiveLossConfig, LossError, MarginLossConfig,
+    MultiSimilarityLossConfig, NtXentLossConfig, PairLoss, SurrogatePrecisionConfig,
+    TripletLossWithMinerConfig,
 };
 use oml_core::miner::{PairMiner, PairMinerConfig};
 use serde::de::Error as _;
@@ -19,6 +20,33 @@ pub enum CriterionSection {
     ArcFace(ArcFaceSection),
     SurrogatePrecision(SurrogatePrecisionSection),
     Pairs(PairLossSection),
+    ProxyAnchor(ProxyAnchorSection),
+}
+
+/// PML's Proxy-Anchor loss on the training labels (formula in
+/// `oml_core::loss::ProxyAnchorLoss`): one trainable proxy per class, the number of classes
+/// and the embedding size from the data and the model. The proxies train at `optimizer.lr`
+/// (the paper trains them 100x faster than the backbone: `optimizer.backbone_lr`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyAnchorSection {
+    /// Margin δ. Default 0.1 (PML).
+    #[serde(default = "tenth")]
+    pub margin: f64,
+    /// Scale α. Default 32 (PML).
+    #[serde(default = "thirty_two")]
+    pub alpha: f64,
+    /// Start each proxy at the mean embedding of its class's training images under the starting
+    /// model (as `arcface.imprint`) instead of PML's random normal proxies. Default true.
+    #[serde(default = "yes")]
+    pub imprint: bool,
+}
+
+fn tenth() -> f64 {
+    0.1
+}
+fn thirty_two() -> f64 {
+    32.0
 }
 
 /// pytorch-metric-learning's pair losses, with PML's keys and defaults (formulas in
@@ -55,6 +83,15 @@ pub enum PairLossSection {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         miner: Option<PairMinerConfig>,
     },
+    /// PML `MarginLoss` (fixed β).
+    Margin {
+        #[serde(default = "point_two")]
+        margin: f64,
+        #[serde(default = "one_point_two")]
+        beta: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        miner: Option<PairMinerConfig>,
+    },
     /// PML `CircleLoss`.
     Circle {
         #[serde(default = "four_tenths")]
@@ -74,6 +111,7 @@ impl PairLossSection {
             Self::MultiSimilarity { .. } => "multi_similarity",
             Self::Ntxent { .. } => "ntxent",
             Self::Circle { .. } => "circle",
+            Self::Margin { .. } => "margin",
         }
     }
 
@@ -83,7 +121,8 @@ impl PairLossSection {
             Self::Contrastive { miner, .. }
             | Self::MultiSimilarity { miner, .. }
             | Self::Ntxent { miner, .. }
-            | Self::Circle { miner, .. } => miner,
+            | Self::Circle { miner, .. }
+            | Self::Margin { miner, .. } => miner,
         }
     }
 
@@ -112,6 +151,9 @@ impl PairLossSection {
             Self::Ntxent { temperature, .. } => {
                 Box::new(NtXentLossConfig::new().with_temperature(temperature).init()?)
             }
+            Self::Margin { margin, beta, .. } => {
+                Box::new(MarginLossConfig::new().with_margin(margin).with_beta(beta).init()?)
+            }
             Self::Circle { m, gamma, .. } => {
                 Box::new(CircleLossConfig::new().with_m(m).with_gamma(gamma).init()?)
             }
@@ -122,6 +164,12 @@ impl PairLossSection {
 /// A pair loss and the miner that picks its pairs (all pairs without one).
 pub type MinedPairLoss = (Box<dyn PairLoss>, Option<Box<dyn PairMiner>>);
 
+fn point_two() -> f64 {
+    0.2
+}
+fn one_point_two() -> f64 {
+    1.2
+}
 fn two() -> f64 {
     2.0
 }
@@ -210,7 +258,8 @@ fn yes() -> bool {
 const TRIPLET: &str = "triplet_with_miner";
 const ARCFACE: &str = "arcface";
 const SURROGATE_PRECISION: &str = "surrogate_precision";
-const PAIR_LOSSES: [&str; 4] = ["contrastive", "multi_similarity", "ntxent", "circle"];
+const PROXY_ANCHOR: &str = "proxy_anchor";
+const PAIR_LOSSES: [&str; 5] = ["contrastive", "multi_similarity", "ntxent", "circle", "margin"];
 
 impl<'de> Deserialize<'de> for CriterionSection {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -233,13 +282,14 @@ impl<'de> Deserialize<'de> for CriterionSection {
             SURROGATE_PRECISION => {
                 table.clone().try_into().map(Self::SurrogatePrecision).map_err(fields)
             }
+            PROXY_ANCHOR => table.clone().try_into().map(Self::ProxyAnchor).map_err(fields),
             name if PAIR_LOSSES.contains(&name) => {
                 table.insert("name".to_owned(), toml::Value::String(name.to_owned()));
                 table.clone().try_into().map(Self::Pairs).map_err(fields)
             }
             other => Err(D::Error::custom(format!(
                 "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}`, \
-                 `{SURROGATE_PRECISION}` or one of {}",
+                 `{SURROGATE_PRECISION}`, `{PROXY_ANCHOR}` or one of {}",
                 PAIR_LOSSES.map(|n| format!("`{n}`")).join(", ")
             ))),
         }
@@ -255,6 +305,7 @@ impl Serialize for CriterionSection {
             Self::SurrogatePrecision(c) => (SURROGATE_PRECISION, toml::Value::try_from(c)),
             // The section carries its own `name`.
             Self::Pairs(c) => (c.name(), toml::Value::try_from(c)),
+            Self::ProxyAnchor(c) => (PROXY_ANCHOR, toml::Value::try_from(c)),
         };
         let mut table = match value.map_err(S::Error::custom)? {
             toml::Value::Table(t) => t,

@@ -18,7 +18,10 @@ use oml_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
 pub use average::{EmaWarmup, decay_at};
-pub use criterion::{ArcFaceSection, CriterionSection, PairLossSection, SurrogatePrecisionSection};
+pub use criterion::{
+    ArcFaceSection, CriterionSection, PairLossSection, ProxyAnchorSection,
+    SurrogatePrecisionSection,
+};
 pub use extractor::ExtractorSection;
 pub use metrics::MetricArgs;
 pub use optim::{
@@ -286,6 +289,15 @@ impl TrainConfig {
             CriterionSection::Pairs(p) => {
                 if let Err(e) = p.init() {
                     errors.push(format!("criterion ({}): {e}", p.name()));
+                }
+            }
+            CriterionSection::ProxyAnchor(p) => {
+                let (alpha, margin) = (p.alpha, p.margin);
+                if !(alpha.is_finite() && alpha > 0.0 && margin.is_finite()) {
+                    errors.push(format!(
+                        "criterion (proxy_anchor): alpha must be positive and margin finite, \
+                         got alpha {alpha}, margin {margin}"
+                    ));
                 }
             }
             CriterionSection::TripletWithMiner(_) | CriterionSection::ArcFace(_) => {}
