@@ -55,6 +55,9 @@ cargo check --locked --target wasm32-unknown-unknown -p oml-core -p oml-models -
 step "export formats read back by numpy, safetensors and pyarrow"
 scripts/check-exports.sh
 
+step "experiment loggers read back by TensorBoard and an MLflow server"
+scripts/check-loggers.sh
+
 step "the wasm package (dist/oml-wasm) in Node.js against the native tools"
 scripts/test-wasm-pkg.sh
 

@@ -844,3 +844,30 @@ fn proxy_anchor_keeps_its_proxies_across_a_resume() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(state(&run).unwrap()["epochs_done"], 2);
 }
+
+/// A logger that cannot log is a warning, never a lost run: an MLflow server nobody runs, and
+/// TensorBoard event files written beside.
+#[test]
+fn an_unreachable_logger_is_a_warning_not_a_lost_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let logger = r#"logger={tensorboard="tb", mlflow={tracking_uri="http://127.0.0.1:9"}}"#;
+    let out = train_tiny(&run, 1, &[logger, "valid_before_training=false"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: mlflow (http://127.0.0.1:9)") && err.contains("logging there stops"),
+        "{err}"
+    );
+    assert!(last_metrics(&run)["OVERALL/cmc/1"].as_f64().is_some(), "the run's own logs");
+    let events: Vec<_> = std::fs::read_dir(run.join("tb")).unwrap().collect();
+    assert_eq!(events.len(), 1, "one TensorBoard event file");
+    let bad = r#"logger={mlflow={tracking_uri="localhost:5000"}}"#;
+    let out = train_tiny(&dir.path().join("bad"), 1, &[bad]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("logger.mlflow.tracking_uri must be an http://"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use clap::Parser;
 
 use crate::failure::{Failure, bad_input, other};
+use crate::train::loggers::Loggers;
 use crate::train::{
     Processes, RUN_BASE, RUN_CONFIG, Run, TrainConfig, run_dir, start_run_dir, train,
 };
@@ -51,6 +52,7 @@ pub(crate) fn run(args: &TrainArgs, processes: &Processes) -> Result<(), Failure
             other(e)
         }
     })?;
+    run.loggers.finish();
     if processes.leads() && report.is_none() {
         eprintln!("no validation rows: trained without metrics");
     }
@@ -66,7 +68,8 @@ fn prepare(args: &TrainArgs) -> Result<Option<(Run, bool)>, Failure> {
         let base = std::fs::read_to_string(dir.join(RUN_BASE))
             .map(|s| PathBuf::from(s.trim()))
             .map_err(|e| bad_input(anyhow!("{}: {e}", dir.join(RUN_BASE).display())))?;
-        Run { dir: dir.clone(), config, base }
+        let loggers = Loggers::start(&config.logger, dir, &config.to_toml());
+        Run { dir: dir.clone(), config, base, loggers }
     } else {
         let path =
             args.config.as_ref().ok_or_else(|| bad_input(anyhow!("--config is required")))?;
@@ -74,7 +77,8 @@ fn prepare(args: &TrainArgs) -> Result<Option<(Run, bool)>, Failure> {
         let dir = run_dir(&config, path);
         let base = absolute(path.parent().unwrap_or(Path::new(".")));
         start_run_dir(&dir, &config, &base).map_err(bad_input)?;
-        Run { dir, config, base }
+        let loggers = Loggers::start(&config.logger, &dir, &config.to_toml());
+        Run { dir, config, base, loggers }
     };
     eprintln!("run folder: {}", run.dir.display());
     // A checkpoint that cannot be resumed is reported before data and model load. (An

@@ -41,7 +41,12 @@ pub fn member_run(run: &Run, k: usize) -> Run {
     config.seed = run.config.seed.wrapping_add(k as u64);
     config.valid_before_training = false;
     config.run_dir = None;
-    Run { dir: run.dir.join("members").join(k.to_string()), config, base: run.base.clone() }
+    Run {
+        dir: run.dir.join("members").join(k.to_string()),
+        config,
+        base: run.base.clone(),
+        loggers: run.loggers.with_prefix(&format!("member{k}/")),
+    }
 }
 
 /// Trains (or resumes) every member, then joins, validates and saves the ensemble; returns

@@ -74,10 +74,19 @@ pub fn run(
             average.update(&progress.trainee.model, progress.state.steps)?;
         }
         progress.state.steps += 1;
+        meter.add(stats.loss, stats.watched, total);
         if leads {
             log_step(run, epoch + 1, progress.state.steps, stats.loss, stats.watched, lr)?;
+            run.loggers.scalars(
+                progress.state.steps,
+                &[
+                    ("train/loss".into(), stats.loss),
+                    ("train/lr".into(), lr),
+                    (format!("train/{}", setup.watched), stats.watched),
+                    ("train/images_per_s".into(), meter.images_per_second()),
+                ],
+            );
         }
-        meter.add(stats.loss, stats.watched, total);
         bar.set_message(meter.message(setup.watched, lr));
         bar.inc(total as u64);
         Ok(())

@@ -30,6 +30,13 @@ pub fn log_metrics(
     for (k, v) in &flat {
         row.insert(k.clone(), v.clone());
     }
+    // The loggers: validation metrics at step = the epoch (0: before training).
+    let mut scalars: Vec<(String, f64)> =
+        entries.iter().map(|e| (format!("valid/{}", e.path()), e.value)).collect();
+    if let Some(loss) = train_loss {
+        scalars.push(("train/epoch_loss".into(), loss));
+    }
+    run.loggers.scalars(epoch, &scalars);
     let jsonl = run.dir.join("metrics.jsonl");
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&jsonl)?;
     writeln!(f, "{}", serde_json::Value::Object(row))?;

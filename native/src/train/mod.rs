@@ -16,6 +16,7 @@ mod epoch;
 mod flat;
 pub mod launch;
 mod log;
+pub mod loggers;
 mod mixed;
 #[cfg(feature = "mpi")]
 mod mpi;

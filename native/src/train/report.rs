@@ -53,7 +53,15 @@ pub fn finish(
         members: outcome.members,
         seconds: outcome.seconds,
     })
-    .with_context(|| format!("cannot write the report in {}", run.dir.display()))
+    .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;
+    for name in ["cmc", "worst_queries"] {
+        run.loggers.image(
+            run.config.max_epochs,
+            &format!("report/{name}"),
+            &run.dir.join(format!("{name}.png")),
+        );
+    }
+    Ok(())
 }
 
 /// Inputs of the report: the final model's validation embeddings and the run's history.

@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use super::checkpoint;
 use super::config::TrainConfig;
+use super::loggers::Loggers;
 use crate::io::write_atomically;
 
 /// What one run is: its folder, resolved config and where the config's paths start.
@@ -15,6 +16,8 @@ pub struct Run {
     pub config: TrainConfig,
     /// Folder of the original config file (paths in the config are relative to it).
     pub base: PathBuf,
+    /// TensorBoard and MLflow (`[logger]`), on the rank that logs.
+    pub loggers: Loggers,
 }
 
 impl Run {

@@ -44,7 +44,9 @@ pub fn run(c: &dyn Collective, mine: Option<(Run, bool)>) -> anyhow::Result<Opti
     }
     let sent: SentRun = serde_json::from_slice(&bytes).context("the run from rank 0")?;
     let config = TrainConfig::parse(&sent.config, &sent.dir.join("config.toml"), &[])?;
-    Ok(Some((Run { dir: sent.dir, config, base: sent.base }, sent.resume)))
+    // Only rank 0 logs: the others' runs have no loggers.
+    let loggers = crate::train::loggers::Loggers::default();
+    Ok(Some((Run { dir: sent.dir, config, base: sent.base, loggers }, sent.resume)))
 }
 
 /// Checks that every rank loaded the same training rows (labels) and built a model of the

@@ -7,6 +7,7 @@ mod average;
 mod criterion;
 mod extractor;
 mod limits;
+mod logger;
 mod metrics;
 mod optim;
 #[cfg(test)]
@@ -23,6 +24,7 @@ pub use criterion::{
     SurrogatePrecisionSection,
 };
 pub use extractor::ExtractorSection;
+pub use logger::{LoggerSection, MlflowSection};
 pub use metrics::MetricArgs;
 pub use optim::{
     Anneal, OptimizerName, OptimizerSection, Position, SchedulerSection, WarmupSection,
@@ -109,6 +111,13 @@ pub struct TrainConfig {
     pub warmup: Option<WarmupSection>,
     #[serde(default)]
     pub metric_args: MetricArgs,
+    /// TensorBoard and MLflow, beside the run folder's logs (none by default).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub logger: LoggerSection,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn default_dataframe() -> PathBuf {
@@ -236,6 +245,7 @@ impl TrainConfig {
         errors.extend(self.optimizer.problems());
         errors.extend(self.scheduler.problems());
         errors.extend(self.warmup.iter().flat_map(WarmupSection::problems));
+        errors.extend(self.logger.problems());
         let grouped =
             self.optimizer.backbone_lr.is_some() || self.optimizer.clip_grad_norm.is_some();
         if grouped && self.devices > 1 {
