@@ -718,18 +718,26 @@ fn training_on_wgpu_tracks_the_cpu_and_resumes_there_in_f16() {
     assert!(stderr(&out).contains("precision 16 needs a GPU device"), "{}", stderr(&out));
 }
 
-/// pytorch-metric-learning's pair losses (`contrastive`, `multi_similarity`, `ntxent`,
-/// `circle`, `margin`) and Proxy-Anchor (imprinted proxies), PML's defaults, train: one epoch
-/// from the pretrained model does not lower validation CMC@1, and the progress shows the
-/// batch's similarity gap. At this budget (32 px, 16 x 2 batches, 60 queries) NT-Xent at
-/// τ = 0.07 and Proxy-Anchor move the pretrained features fastest and train at a third of the
-/// recipe's learning rate (at 3e-4 they end at 0.40 and 0.38 from 0.45), and the margin loss
-/// over every triplet loses as `all_triplets` does (0.40), so it trains with PML's
-/// multi-similarity miner.
+/// Every criterion trains: OML's (the triplet loss with its hard miner, ArcFace, the surrogate
+/// precision@k) and pytorch-metric-learning's (`contrastive`, `multi_similarity`, `ntxent`,
+/// `circle`, `margin`, Proxy-Anchor with imprinted proxies), PML's defaults: one epoch from the
+/// pretrained model does not lower validation CMC@1, and the progress shows each criterion's
+/// figure. At this budget (32 px, 16 x 2 batches, 60 queries) the criteria that move the
+/// pretrained features fastest train at lower learning rates than the recipe's 3e-4 (at 3e-4
+/// NT-Xent ends at 0.40, Proxy-Anchor at 0.38, ArcFace at 0.37, the surrogate precision at
+/// 0.43, from 0.45), and the margin loss over every triplet loses as `all_triplets` does (0.40),
+/// so it trains with PML's multi-similarity miner.
 #[test]
-fn the_pair_losses_train_without_losing_cmc() {
+fn every_criterion_trains_without_losing_cmc() {
     let dir = tempfile::tempdir().unwrap();
     for (name, criterion, lr) in [
+        (
+            "triplet_with_miner",
+            r#"{name="triplet_with_miner", margin=0.2, miner={name="hard_triplets"}}"#,
+            "3e-4",
+        ),
+        ("arcface", r#"{name="arcface", m=0.3, s=30.0}"#, "1e-4"),
+        ("surrogate_precision", r#"{name="surrogate_precision", k=1}"#, "3e-5"),
         ("contrastive", r#"{name="contrastive"}"#, "3e-4"),
         ("multi_similarity", r#"{name="multi_similarity"}"#, "3e-4"),
         ("ntxent", r#"{name="ntxent"}"#, "1e-4"),
@@ -749,8 +757,9 @@ fn the_pair_losses_train_without_losing_cmc() {
         assert!(cmc(1) >= cmc(0), "{name}: CMC@1 {} after one epoch, {} before", cmc(1), cmc(0));
         eprintln!("{name}: CMC@1 {} -> {}, loss {}", cmc(0), cmc(1), lines[1]["train_loss"]);
         let steps = std::fs::read_to_string(run.join("steps.csv")).unwrap();
-        let gap: f64 = steps.lines().nth(1).unwrap().split(',').nth(3).unwrap().parse().unwrap();
-        assert!(gap.is_finite() && gap.abs() <= 2.0, "{name}: similarity gap {gap}");
+        let watched: f64 =
+            steps.lines().nth(1).unwrap().split(',').nth(3).unwrap().parse().unwrap();
+        assert!(watched.is_finite() && watched.abs() <= 2.0, "{name}: figure {watched}");
         let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
         assert!(config.contains(&format!("name = \"{name}\"")), "{config}");
     }

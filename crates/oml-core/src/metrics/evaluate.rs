@@ -25,8 +25,9 @@ pub enum MetricsError {
 pub struct PerQueryMetrics {
     /// `(metric, k, values[query])` in config order.
     pub values: Vec<(RetrievalMetric, usize, Vec<f64>)>,
-    /// `(metric, values[query])`; NaN for a query without positives.
-    pub scalars: Vec<(ScalarMetric, Vec<f64>)>,
+    /// `(metric, values[query])` of the whole-ranking metrics; `None` for a query without
+    /// positives.
+    pub scalars: Vec<(ScalarMetric, Vec<Option<f64>>)>,
 }
 
 impl PerQueryMetrics {
@@ -80,7 +81,7 @@ pub fn evaluate(
     if config.ranking {
         let ranks = positive_ranks(emb, qg, config.distance);
         for metric in ScalarMetric::RANKING {
-            let values = ranks.iter().map(|r| metric.of_ranks(r).unwrap_or(f64::NAN)).collect();
+            let values = ranks.iter().map(|r| metric.of_ranks(r)).collect();
             per_query.scalars.push((metric, values));
         }
     }
@@ -176,8 +177,7 @@ fn group_metrics(
         .map(|(metric, values)| {
             let (sum, n) = queries
                 .iter()
-                .map(|&q| values[q])
-                .filter(|v| !v.is_nan())
+                .filter_map(|&q| values[q])
                 .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
             (*metric, if n == 0 { f64::NAN } else { sum / n as f64 })
         })
