@@ -132,12 +132,13 @@ impl Setup {
     /// each class's training images under `trainee`'s model (the criterion's `imprint`);
     /// `trainee` unchanged otherwise.
     pub fn imprint(&self, config: &TrainConfig, mut trainee: Trainee) -> anyhow::Result<Trainee> {
-        let (what, dim) = match (&config.criterion, &trainee.arcface, &trainee.proxies) {
+        let ((criterion, what), dim) = match (&config.criterion, &trainee.arcface, &trainee.proxies)
+        {
             (CriterionSection::ArcFace(a), Some(loss), _) if a.imprint => {
-                ("arcface: class weights", loss.weight.dims()[1])
+                (("arcface", "class weights"), loss.weight.dims()[1])
             }
             (CriterionSection::ProxyAnchor(p), _, Some(loss)) if p.imprint => {
-                ("proxy_anchor: proxies", loss.proxies.dims()[1])
+                (("proxy_anchor", "proxies"), loss.proxies.dims()[1])
             }
             _ => return Ok(trainee),
         };
@@ -155,7 +156,7 @@ impl Setup {
             trainee.proxies = Some(loss.with_proxies(tensor)?);
         }
         eprintln!(
-            "{what}: {} imprinted from {} images in {:.1} s",
+            "{criterion}: {} {what} imprinted from {} images in {:.1} s",
             self.n_classes,
             train.len(),
             started.elapsed().as_secs_f64()
