@@ -53,8 +53,10 @@ function compareMetrics(got, want, tolerance, what) {
   let n = 0;
   for (const [group, metrics] of Object.entries(want)) {
     for (const [metric, values] of Object.entries(metrics)) {
-      for (const [k, v] of Object.entries(values)) {
-        const g = got[group]?.[metric]?.[k];
+      // Metrics without k (map@r, r_precision, mrr) are plain values.
+      const keyed = values !== null && typeof values === "object";
+      for (const [k, v] of keyed ? Object.entries(values) : [["", values]]) {
+        const g = keyed ? got[group]?.[metric]?.[k] : got[group]?.[metric];
         if (v === null) assert.equal(g, null, `${what}: ${group}/${metric}/${k}`);
         else assert.ok(Math.abs(g - v) <= tolerance, `${what}: ${group}/${metric}/${k}: page ${g}, native ${v}`);
         n++;
