@@ -27,11 +27,12 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 uri="http://127.0.0.1:$port"
+healthy() { python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$uri/health" 2>/dev/null; }
 for _ in $(seq 120); do
-    curl -sf "$uri/health" > /dev/null && break
+    healthy && break
     sleep 1
 done
-curl -sf "$uri/health" > /dev/null || { cat "$work/mlflow.log"; exit 1; }
+healthy || { cat "$work/mlflow.log"; exit 1; }
 
 "$CARGO_TARGET_DIR/debug/oml-train" --config configs/emoji_mobilenet_v2.toml \
     --set run_dir="$work/run" --set max_epochs=2 --set transforms_train.size=32 \
