@@ -3,7 +3,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use super::LossError;
-use super::pairs::{PairLoss, PairMasks, l2_normalised, mean_of_non_zero, zero_loss};
+use super::pairs::{PairLoss, PairMasks, check_finite, l2_normalised, mean_of_non_zero, zero_loss};
 use crate::miner::MinedPairs;
 use crate::pairwise::pairwise_euclidean_self;
 
@@ -34,11 +34,7 @@ pub struct ContrastiveLoss {
 impl ContrastiveLossConfig {
     /// The loss; an error for a margin that is not finite.
     pub fn init(&self) -> Result<ContrastiveLoss, LossError> {
-        for value in [self.pos_margin, self.neg_margin] {
-            if !value.is_finite() {
-                return Err(LossError::BadMargin(value));
-            }
-        }
+        check_finite(&[self.pos_margin, self.neg_margin])?;
         Ok(ContrastiveLoss { pos_margin: self.pos_margin, neg_margin: self.neg_margin })
     }
 }

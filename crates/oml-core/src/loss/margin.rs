@@ -3,7 +3,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use super::LossError;
-use super::pairs::{PairLoss, PairMasks, l2_normalised};
+use super::pairs::{PairLoss, PairMasks, check_finite, l2_normalised};
 use crate::miner::MinedPairs;
 use crate::pairwise::pairwise_euclidean_self;
 
@@ -36,11 +36,7 @@ pub struct MarginLoss {
 impl MarginLossConfig {
     /// The loss; an error for a value that is not finite.
     pub fn init(&self) -> Result<MarginLoss, LossError> {
-        for value in [self.margin, self.beta] {
-            if !value.is_finite() {
-                return Err(LossError::BadMargin(value));
-            }
-        }
+        check_finite(&[self.margin, self.beta])?;
         Ok(MarginLoss { margin: self.margin, beta: self.beta })
     }
 }

@@ -84,6 +84,14 @@ pub(crate) fn zero_loss(features: Tensor<2>) -> Tensor<1> {
     features.sum().mul_scalar(0.0)
 }
 
+/// Checks that every margin-like parameter is finite.
+pub(crate) fn check_finite(values: &[f64]) -> Result<(), LossError> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(&v) => Err(LossError::BadMargin(v)),
+        None => Ok(()),
+    }
+}
+
 /// Checks that there is one label per row; the batch size.
 pub(crate) fn check_labels(features: &Tensor<2>, labels: &[u32]) -> Result<usize, LossError> {
     let b = features.dims()[0];

@@ -18,8 +18,10 @@ use rand_chacha::ChaCha8Rng;
 use crate::retrieval::Embeddings;
 use crate::retrieval::gemm::GemmScalar;
 
-/// Rows assigned per GEMM block.
+/// Rows assigned per GEMM block, at most.
 const BLOCK: usize = 1024;
+/// Largest block of scores (rows x clusters) held at once: 64 MiB of f32.
+const MAX_SCORES: usize = 1 << 24;
 
 /// Cluster ids `[rows]` in `0..k` of `emb`'s rows after `iterations` rounds of Lloyd's
 /// algorithm on squared Euclidean distances (ties to the lowest cluster id). `k` is clamped to
@@ -89,10 +91,11 @@ fn assign(
     let dim = emb.dim();
     let c_sq: Vec<f32> =
         centroids.chunks_exact(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
-    let mut scores = vec![0f32; BLOCK.min(emb.rows()) * k];
+    let block = (MAX_SCORES / k.max(1)).clamp(1, BLOCK);
+    let mut scores = vec![0f32; block.min(emb.rows()) * k];
     let mut changed = false;
-    for start in (0..emb.rows()).step_by(BLOCK) {
-        let end = (start + BLOCK).min(emb.rows());
+    for start in (0..emb.rows()).step_by(block) {
+        let end = (start + block).min(emb.rows());
         let rows = &emb.as_slice()[start * dim..end * dim];
         let out = &mut scores[..(end - start) * k];
         f32::matmul_transposed(rows, centroids, out, end - start, k, dim);

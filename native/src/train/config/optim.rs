@@ -262,9 +262,13 @@ impl SchedulerSection {
             }
             Self::CosineRestarts { t_0, t_mult, eta_min } => {
                 let (mut t_cur, mut t_i) = (epoch, t_0.max(1));
+                if t_mult <= 1 {
+                    t_cur %= t_i;
+                }
+                // Periods grow geometrically: a few dozen rounds at most.
                 while t_cur >= t_i {
                     t_cur -= t_i;
-                    t_i = t_i.saturating_mul(t_mult.max(1));
+                    t_i = t_i.saturating_mul(t_mult);
                 }
                 eta_min + (base - eta_min) * (1.0 + (PI * t_cur as f64 / t_i as f64).cos()) / 2.0
             }

@@ -56,7 +56,8 @@ impl Mlflow {
             run_id: String::new(),
         };
         let ids_path = run_dir.join(MLFLOW_RUN_FILE);
-        if let Ok(text) = std::fs::read_to_string(&ids_path) {
+        // A few ids: anything larger is not ours.
+        if let Ok(text) = crate::io::read_regular_text(&ids_path, 64 << 10) {
             let ids: Value = serde_json::from_str(&text).context("mlflow_run.json")?;
             me.experiment_id = ids["experiment_id"].as_str().unwrap_or_default().to_owned();
             me.run_id = ids["run_id"].as_str().unwrap_or_default().to_owned();
