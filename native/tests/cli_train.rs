@@ -66,6 +66,9 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
         "best/model.bpk",
         "report.md",
         "cmc.png",
+        "loss.png",
+        "lr.png",
+        "distances.png",
         "worst_queries.png",
     ] {
         assert!(whole.join(file).is_file(), "{file} missing");
@@ -74,8 +77,24 @@ fn a_tiny_run_writes_its_folder_and_resumes_after_kill_9_like_an_uninterrupted_o
     assert_eq!(lines.lines().count(), 4, "before training + 3 epochs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("before training") && stdout.contains("OVERALL/cmc/1:"), "{stdout}");
+    // One compact line per validation: loss, speed, OVERALL's metrics, the time left; the
+    // per-category tables stay in the logs and the report.
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("after epoch")).collect();
+    assert_eq!(epochs.len(), 3, "{stdout}");
+    for (i, line) in epochs.iter().enumerate() {
+        for part in ["loss ", "images/s", "validation ", "cmc@1 ", "map@r "] {
+            assert!(line.contains(part), "{part} missing: {line}");
+        }
+        assert_eq!(line.contains(" left"), i < 2, "{line}");
+    }
+    assert!(!stdout.contains("queries)"), "no per-group tables on the terminal: {stdout}");
     let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
     assert!(report.contains("cmc.png") && report.contains("| OVERALL/cmc/1 |"), "{report}");
+    for picture in ["loss.png", "lr.png", "distances.png"] {
+        assert!(report.contains(picture), "{picture} not in the report: {report}");
+        let image = image::open(whole.join(picture)).unwrap();
+        assert_eq!((image.width(), image.height()), (640, 360), "{picture}");
+    }
     check_tools_on(&whole);
 
     // Killed with SIGKILL once the first epoch's checkpoint exists, then resumed.

@@ -43,7 +43,7 @@ cmc = acc.Scalars("valid/OVERALL/cmc/1")
 assert [e.step for e in cmc] == [int(r["epoch"]) for r in metrics], cmc
 for event, row in zip(cmc, metrics):
     close(event.value, row["OVERALL/cmc/1"], "valid/OVERALL/cmc/1")
-for name in ["report/cmc", "report/worst_queries"]:
+for name in ["report/cmc", "report/loss", "report/lr", "report/distances", "report/worst_queries"]:
     image = acc.Images(name)[-1]
     png = image.encoded_image_string
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and image.width > 0 and image.height > 0, name

@@ -3,7 +3,10 @@
 //! results for the worst-queries list. Pure Rust over `oml-core`; the bindings are in lib.rs.
 
 use oml_core::dataset::Dataset;
-use oml_core::metrics::{MetricsConfig, RetrievalMetric, cmc_curve, evaluate, worst_queries};
+use oml_core::metrics::{
+    DistanceHistogram, MetricsConfig, RetrievalMetric, cmc_curve, distance_histogram, evaluate,
+    worst_queries,
+};
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 use serde::Serialize;
 
@@ -63,13 +66,7 @@ pub struct Analysis {
 }
 
 /// Counts of query-gallery distances of positive and negative pairs in equal-width bins.
-#[derive(Debug, Clone, Serialize)]
-pub struct Histogram {
-    /// `BINS + 1` bin edges.
-    pub edges: Vec<f32>,
-    pub positive: Vec<u64>,
-    pub negative: Vec<u64>,
-}
+pub type Histogram = DistanceHistogram;
 
 /// Metrics and plots of the validation rows of `dataset` whose images were embedded.
 ///
@@ -139,40 +136,13 @@ pub fn analyse(
     Ok(Analysis {
         metrics,
         cmc_curve,
-        histogram: histogram(&emb, &qg),
+        // At most 1,000 queries, so the cost stays bounded.
+        histogram: distance_histogram(&emb, &qg, Distance::Euclidean, BINS, 1000),
         n_queries: qg.query_rows().len(),
         n_gallery: gallery.len(),
         queries,
         missing_rows,
     })
-}
-
-/// Distances of query-gallery pairs (a row never paired with itself), positives (same label)
-/// and negatives apart. At most 1,000 queries are used, so the cost stays bounded.
-fn histogram(emb: &Embeddings<'_>, qg: &QueryGallery) -> Histogram {
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
-    let queries = qg.query_rows();
-    let step = queries.len().div_ceil(1000).max(1);
-    for &q in queries.iter().step_by(step) {
-        for &g in qg.gallery_rows() {
-            if q == g {
-                continue;
-            }
-            let d = Distance::Euclidean.between(emb.row(q as usize), emb.row(g as usize));
-            if qg.label(q) == qg.label(g) { pos.push(d) } else { neg.push(d) }
-        }
-    }
-    let max = pos.iter().chain(&neg).copied().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
-    let width = max / BINS as f32;
-    let edges = (0..=BINS).map(|i| i as f32 * width).collect();
-    let count = |values: &[f32]| {
-        let mut bins = vec![0u64; BINS];
-        for &v in values {
-            bins[((v / width) as usize).min(BINS - 1)] += 1;
-        }
-        bins
-    };
-    Histogram { edges, positive: count(&pos), negative: count(&neg) }
 }
 
 #[cfg(test)]

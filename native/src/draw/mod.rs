@@ -2,14 +2,12 @@
 //! with green borders when correct and red when not, then gray-bordered positives it missed),
 //! each tile captioned with its distance.
 
-mod digits;
-mod plot;
+pub mod chart;
 mod results;
+pub mod text;
 
 use image::{Rgb, RgbImage, imageops};
 
-pub use digits::draw_number;
-pub use plot::curve;
 pub use results::ResultsView;
 
 pub const BLUE: Rgb<u8> = Rgb([30, 90, 230]);
@@ -87,11 +85,12 @@ pub fn grid(rows: &[Vec<Tile>], layout: Layout) -> RgbImage {
             );
             if let Some(value) = tile.caption {
                 let text = format!("{value:.3}");
-                draw_number(
+                let at = (x + layout.border, y + layout.tile_w() + 1);
+                text::draw_text(
                     &mut canvas,
                     &text,
-                    x + layout.border,
-                    y + layout.tile_w() + 3,
+                    (at.0 as i32, at.1 as i32),
+                    layout.caption - 1,
                     Rgb([0, 0, 0]),
                 );
             }

@@ -79,7 +79,11 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         single.extractor.members = 1;
         let model = build_model(&single, &run.base, entry, &device)?;
         if let Some(v) = validate(&data, &model, &val_pipeline, normalise, &device, &metrics)? {
-            println!("before training:\n{}", tables::terminal(&v.report));
+            println!(
+                "before training: validation {:.1} s: {}",
+                v.seconds,
+                tables::compact(&v.report)
+            );
             log_metrics(run, 0, None, &v.report)?;
             before = v.report.get(metric);
         }
@@ -96,7 +100,11 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
 
     let validation = validate(&data, &trainee.model, &val_pipeline, normalise, &device, &metrics)?;
     if let (Some(v), Some(qg)) = (&validation, &data.valid_qg) {
-        println!("ensemble of {members}:\n{}", tables::terminal(&v.report));
+        println!(
+            "ensemble of {members}: validation {:.1} s: {}",
+            v.seconds,
+            tables::compact(&v.report)
+        );
         log_metrics(run, epochs, None, &v.report)?;
         let value = v.report.get(metric);
         state.best = value.map(|x| (x, epochs));

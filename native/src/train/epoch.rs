@@ -25,14 +25,33 @@ type StepRows = (Vec<Vec<usize>>, usize);
 /// A step's batches decoded (pixels and rows of each), and the group's size.
 type LoadedStep = (Vec<(Vec<f32>, Vec<usize>)>, usize);
 
-/// Runs epoch `epoch` (0-based); returns the mean training loss.
+/// What an epoch did: its mean training loss, batches over all ranks, speed and time.
+#[derive(Debug, Clone, Copy)]
+pub struct EpochStats {
+    pub loss: f64,
+    pub batches: u64,
+    pub images_per_second: f64,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for EpochStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "loss {:.4}, {} batches, {:.1} images/s, {:.1} s",
+            self.loss, self.batches, self.images_per_second, self.seconds
+        )
+    }
+}
+
+/// Runs epoch `epoch` (0-based).
 pub fn run(
     run: &Run,
     setup: &Setup,
     strategy: &mut dyn Strategy,
     progress: &mut Progress,
     epoch: u64,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<EpochStats> {
     let config = &run.config;
     progress.trainee.model = frozen_for(config, progress.trainee.model.clone(), epoch);
     let (n_ranks, rank) = strategy.ranks();
@@ -92,19 +111,12 @@ pub fn run(
         Ok(())
     })?;
     bar.finish_and_clear();
-    if !leads {
-        return Ok(meter.mean_loss());
-    }
-    eprintln!(
-        "epoch {}/{}: loss {:.4}, {} batches, {:.1} images/s, {:.1} s",
-        epoch + 1,
-        config.max_epochs,
-        meter.mean_loss(),
-        meter.total,
-        meter.images_per_second(),
-        meter.started.elapsed().as_secs_f64()
-    );
-    Ok(meter.mean_loss())
+    Ok(EpochStats {
+        loss: meter.mean_loss(),
+        batches: meter.total,
+        images_per_second: meter.images_per_second(),
+        seconds: meter.started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The model with what is frozen in `epoch`: the extractor during the first

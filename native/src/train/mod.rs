@@ -7,6 +7,7 @@
 
 mod average;
 mod build;
+mod charts;
 pub(crate) mod checkpoint;
 pub mod config;
 mod criterion;

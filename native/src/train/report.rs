@@ -1,11 +1,14 @@
 //! The run's final report: `report.md` with the metric table, the metrics per epoch, the CMC
-//! curve (`cmc.png`) and the worst validation queries (`worst_queries.png`).
+//! curve (`cmc.png`), the training loss and learning rate over steps (`loss.png`, `lr.png`),
+//! the positive/negative distance histogram (`distances.png`) and the worst validation queries
+//! (`worst_queries.png`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use oml_core::metrics::{
-    MetricsConfig, MetricsReport, RetrievalMetric, cmc_curve, evaluate, worst_queries,
+    MetricsConfig, MetricsReport, RetrievalMetric, cmc_curve, distance_histogram, evaluate,
+    worst_queries,
 };
 use oml_core::retrieval::{Embeddings, QueryGallery};
 
@@ -14,7 +17,9 @@ use anyhow::Context;
 use super::data::TrainData;
 use super::run::Run;
 use super::validation::Validation;
-use crate::draw::{Layout, ResultsView, curve, grid};
+use super::charts::{loss_chart, lr_chart, read_steps};
+use crate::draw::chart::{BLUE_LINE, LineChart, Series, histogram_chart, line_chart};
+use crate::draw::{Layout, ResultsView, grid};
 use crate::embed::ImageItem;
 use crate::io::write_atomically;
 
@@ -54,15 +59,21 @@ pub fn finish(
         seconds: outcome.seconds,
     })
     .with_context(|| format!("cannot write the report in {}", run.dir.display()))?;
-    for name in ["cmc", "worst_queries"] {
-        run.loggers.image(
-            run.config.max_epochs,
-            &format!("report/{name}"),
-            &run.dir.join(format!("{name}.png")),
-        );
+    for name in PICTURES {
+        let path = run.dir.join(format!("{name}.png"));
+        if path.exists() {
+            run.loggers.image(run.config.max_epochs, &format!("report/{name}"), &path);
+        }
     }
     Ok(())
 }
+
+/// The report's pictures, each `<name>.png` in the run folder (loss and lr only when steps
+/// were logged).
+const PICTURES: [&str; 5] = ["cmc", "loss", "lr", "distances", "worst_queries"];
+
+/// Query-gallery pairs of at most this many queries make the distance histogram.
+const HISTOGRAM_QUERIES: usize = 1000;
 
 /// Inputs of the report: the final model's validation embeddings and the run's history.
 #[derive(Debug)]
@@ -110,7 +121,27 @@ fn epoch_table(csv: &Path, metric: &str) -> String {
     md
 }
 
-/// Writes report.md, cmc.png and worst_queries.png into the run folder.
+/// Draws loss.png and lr.png from the steps.csv of the run (or of each member of an
+/// ensemble); false when no step was logged.
+fn training_curves(input: &ReportInput<'_>) -> anyhow::Result<bool> {
+    let runs: Vec<(String, Vec<_>)> = if input.members > 0 {
+        (0..input.members)
+            .map(|k| {
+                let csv = input.run_dir.join("members").join(k.to_string()).join("steps.csv");
+                (format!("member {}", k + 1), read_steps(&csv))
+            })
+            .collect()
+    } else {
+        vec![(String::new(), read_steps(&input.run_dir.join("steps.csv")))]
+    };
+    let runs: Vec<_> = runs.into_iter().filter(|(_, rows)| !rows.is_empty()).collect();
+    let Some((_, first)) = runs.first() else { return Ok(false) };
+    png(&input.run_dir.join("lr.png"), &lr_chart(first)?)?;
+    png(&input.run_dir.join("loss.png"), &loss_chart(&runs)?)?;
+    Ok(true)
+}
+
+/// Writes report.md and its pictures into the run folder.
 fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let n_gallery = input.qg.gallery_rows().len();
     let max_k = n_gallery.clamp(1, 20);
@@ -122,7 +153,24 @@ fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let emb = Embeddings::new(input.embeddings, input.items.len(), input.dim)?;
     let evaluation = evaluate(&emb, input.qg, &config)?;
     let cmc = cmc_curve(&evaluation.results, max_k);
-    png(&input.run_dir.join("cmc.png"), &curve(&cmc, 480, 260))?;
+    let cmc = line_chart(&LineChart {
+        title: "CMC curve (validation)",
+        x_title: "k",
+        y_title: "CMC@k",
+        series: vec![Series {
+            name: "CMC@k".into(),
+            points: cmc.iter().enumerate().map(|(i, &v)| ((i + 1) as f64, v)).collect(),
+            color: BLUE_LINE,
+        }],
+        y_range: Some((0.0, 1.0)),
+        y_scientific: false,
+    })?;
+    png(&input.run_dir.join("cmc.png"), &cmc)?;
+    let histogram =
+        distance_histogram(&emb, input.qg, config.distance, 30, HISTOGRAM_QUERIES);
+    let title = "Query-gallery distances (validation)";
+    png(&input.run_dir.join("distances.png"), &histogram_chart(&histogram, title)?)?;
+    let curves = training_curves(input)?;
     let ap = evaluation.per_query.get(RetrievalMetric::Map, 5.min(max_k)).unwrap_or(&[]);
     let queries = worst_queries(ap, None, 8);
     let view = ResultsView {
@@ -171,6 +219,19 @@ fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
     let _ = writeln!(
         md,
         "\n## CMC curve\n\nCMC@k for k = 1..{max_k}, all validation queries.\n\n![CMC curve](cmc.png)\n"
+    );
+    if curves {
+        let _ = writeln!(
+            md,
+            "## Training curves\n\nThe loss of each optimizer step and its mean per epoch \
+             (`steps.csv`), and the learning rate.\n\n![loss](loss.png)\n\n![learning rate](lr.png)\n"
+        );
+    }
+    let _ = writeln!(
+        md,
+        "## Distances\n\nQuery-gallery distances of positive pairs (same label) and negative \
+         pairs, each side as a share of its pairs (at most {HISTOGRAM_QUERIES} queries).\n\n\
+         ![distance histogram](distances.png)\n"
     );
     let _ = writeln!(
         md,

@@ -47,7 +47,11 @@ pub fn train(
         if config.valid_before_training
             && let Some(v) = validation(run, &setup, &progress.trainee.model)?
         {
-            println!("before training:\n{}", crate::tables::terminal(&v.report));
+            println!(
+                "before training: validation {:.1} s: {}",
+                v.seconds,
+                crate::tables::compact(&v.report)
+            );
             log_metrics(run, 0, None, &v.report)?;
             before = v.report.get(&config.metric_for_checkpointing);
         }
@@ -62,14 +66,21 @@ pub fn train(
     let mixed = Mixed::new(config.precision);
     let mut strategy = strategy::choose(devices, criterion, setup.normalise, ranks, mixed);
     let mut last = None;
+    let (first, epochs_started) = (progress.state.epochs_done, Instant::now());
     for e in progress.state.epochs_done..config.max_epochs {
-        let mean_loss = epoch::run(run, &setup, strategy.as_mut(), &mut progress, e)?;
+        let stats = epoch::run(run, &setup, strategy.as_mut(), &mut progress, e)?;
         progress.state.epochs_done = e + 1;
         if let Some(c) = ranks {
             share::agree_on_weights(c, &progress.trainee, &progress.state)?;
         }
-        if leads && let Some(v) = end_of_epoch(run, &setup, &mut progress, mean_loss)? {
-            last = Some(v);
+        if leads {
+            let validated = end_of_epoch(run, &setup, &mut progress, stats.loss)?;
+            // The time left: the mean epoch of this process (validation included) per epoch
+            // still to run.
+            let per_epoch = epochs_started.elapsed().as_secs_f64() / (e + 1 - first) as f64;
+            let left = per_epoch * (config.max_epochs - e - 1) as f64;
+            println!("{}", epoch_line(run, &progress, &stats, validated.as_ref(), left));
+            last = validated.or(last);
         }
     }
     if ranks.is_some() {
@@ -111,6 +122,38 @@ fn validation(
     validate(&setup.data, model, &setup.val_pipeline, setup.normalise, &setup.device, &metrics)
 }
 
+/// The one line a person reads after an epoch: the epoch's loss, speed and time, OVERALL's
+/// metrics when validated (the full table is in metrics.csv, metrics.jsonl and the report),
+/// the best value so far and the time left.
+fn epoch_line(
+    run: &Run,
+    progress: &Progress,
+    stats: &epoch::EpochStats,
+    validated: Option<&Validation>,
+    seconds_left: f64,
+) -> String {
+    let config = &run.config;
+    let done = progress.state.epochs_done;
+    let mut line = format!("after epoch {done}/{}: {stats}", config.max_epochs);
+    if let Some(v) = validated {
+        line.push_str(&format!(
+            "; validation {:.1} s: {}",
+            v.seconds,
+            crate::tables::compact(&v.report)
+        ));
+        if let Some((best, at)) = progress.state.best {
+            line.push_str(&format!(
+                "; best {} {best:.4} (epoch {at})",
+                config.metric_for_checkpointing
+            ));
+        }
+    }
+    if done < config.max_epochs {
+        line.push_str(&format!("; {} left", crate::tables::duration(seconds_left)));
+    }
+    line
+}
+
 /// After an epoch: validation when due (and the best checkpoint when it improved), then the
 /// last checkpoint. What is validated and saved as the model is the weight average, if any.
 fn end_of_epoch(
@@ -125,7 +168,6 @@ fn end_of_epoch(
     let averaged = progress.average.as_ref().map(|a| &a.model);
     let mut out = None;
     if due && let Some(v) = validation(run, setup, averaged.unwrap_or(&progress.trainee.model))? {
-        println!("after epoch {done}:\n{}", crate::tables::terminal(&v.report));
         log_metrics(run, done, Some(mean_loss), &v.report)?;
         let value = v.report.get(&config.metric_for_checkpointing).ok_or_else(|| {
             anyhow!(

@@ -37,6 +37,8 @@ pub struct Validation {
     pub report: MetricsReport,
     pub embeddings: Vec<f32>,
     pub dim: usize,
+    /// Time to embed and evaluate.
+    pub seconds: f64,
 }
 
 /// Embeds the validation rows with `model` and computes `metrics` (none without validation
@@ -55,10 +57,6 @@ pub fn validate(
     let dim = values.len() / data.valid.len().max(1);
     let emb = Embeddings::new(&values, data.valid.len(), dim)?;
     let evaluation = evaluate(&emb, qg, metrics)?;
-    eprintln!(
-        "validation: {} images in {:.1} s",
-        data.valid.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(Some(Validation { report: evaluation.report, embeddings: values, dim }))
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Some(Validation { report: evaluation.report, embeddings: values, dim, seconds }))
 }

@@ -8,6 +8,7 @@ mod config;
 mod curves;
 mod evaluate;
 mod fnmr;
+mod histogram;
 pub mod formulas;
 mod kmeans;
 mod pcf;
@@ -19,6 +20,7 @@ pub use config::{MetricsConfig, MetricsConfigError};
 pub use curves::{cmc_curve, worst_queries};
 pub use evaluate::{Evaluation, MetricsError, PerQueryMetrics, evaluate};
 pub use fnmr::{fnmr_at_fmr, fnmr_at_fmr_streaming};
+pub use histogram::{DistanceHistogram, distance_histogram};
 pub use pcf::pcf;
 pub use report::{
     GroupMetrics, MetricsReport, OVERALL, ReportEntry, RetrievalMetric, ScalarMetric,
