@@ -129,10 +129,7 @@ mod tests {
         };
         let category = ("cat".to_owned(), GroupMetrics { n_queries: 1, ..overall.clone() });
         let report = MetricsReport { overall, categories: vec![category] };
-        assert_eq!(
-            compact(&report),
-            "cmc@1 0.5000, map@5 0.2500, map@r 0.1250, fnmr@fmr=0.01 NaN"
-        );
+        assert_eq!(compact(&report), "cmc@1 0.5000, map@5 0.2500, map@r 0.1250, fnmr@fmr=0.01 NaN");
     }
 
     #[test]

@@ -763,6 +763,11 @@ fn every_criterion_trains_without_losing_cmc() {
         ("circle", r#"{name="circle"}"#, "3e-4"),
         ("margin", r#"{name="margin", miner={name="multi_similarity"}}"#, "3e-4"),
         ("proxy_anchor", r#"{name="proxy_anchor"}"#, "1e-4"),
+        (
+            "arcface_with_mlp",
+            r#"{name="arcface_with_mlp", mlp_features=[256, 128], s=30.0}"#,
+            "1e-4",
+        ),
     ] {
         let run = dir.path().join(name);
         let criterion = format!("criterion={criterion}");
@@ -857,20 +862,44 @@ fn optimizers_schedules_and_warmup_reach_training() {
     }
 }
 
-/// Proxy-Anchor's proxies are imprinted, trained, kept in `last/criterion.bpk` and resumed.
+/// Proxy-Anchor's proxies, and ArcFace-with-MLP's projector and class weights, are imprinted,
+/// trained, kept in `last/criterion.bpk` and resumed from it (a checkpoint without it is
+/// refused, naming the file).
 #[test]
-fn proxy_anchor_keeps_its_proxies_across_a_resume() {
+fn criterion_weights_are_kept_across_a_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("proxies");
-    let sets = [r#"criterion={name="proxy_anchor"}"#, "valid_before_training=false"];
-    let out = train_tiny(&run, 1, &sets);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("proxies imprinted"), "{}", stderr(&out));
-    assert!(run.join("last/criterion.bpk").is_file());
-    let out =
-        train_cmd(&["--resume", run.to_str().unwrap(), "--set", "max_epochs=2"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(state(&run).unwrap()["epochs_done"], 2);
+    for (tag, criterion, imprinted) in [
+        ("proxies", r#"criterion={name="proxy_anchor"}"#, "proxies imprinted"),
+        (
+            "mlp",
+            r#"criterion={name="arcface_with_mlp", mlp_features=[64, 32], s=30.0}"#,
+            "arcface_with_mlp: 240 class weights imprinted",
+        ),
+    ] {
+        let run = dir.path().join(tag);
+        let out = train_tiny(&run, 1, &[criterion, "valid_before_training=false"]);
+        assert!(out.status.success(), "{tag}: {}", stderr(&out));
+        assert!(stderr(&out).contains(imprinted), "{tag}: {}", stderr(&out));
+        let saved = std::fs::read(run.join("last/criterion.bpk")).unwrap();
+        let resume = |epochs: u64| {
+            let max = format!("max_epochs={epochs}");
+            train_cmd(&["--resume", run.to_str().unwrap(), "--set", &max]).output().unwrap()
+        };
+        let out = resume(2);
+        assert!(out.status.success(), "{tag}: {}", stderr(&out));
+        assert_eq!(state(&run).unwrap()["epochs_done"], 2);
+        assert!(!stderr(&out).contains("imprinted"), "{tag}: resumed, not imprinted again");
+        assert_ne!(std::fs::read(run.join("last/criterion.bpk")).unwrap(), saved, "{tag}");
+        std::fs::remove_file(run.join("last/criterion.bpk")).unwrap();
+        let out = resume(3);
+        assert!(!out.status.success(), "{tag}");
+        assert!(stderr(&out).contains("criterion.bpk: missing"), "{tag}: {}", stderr(&out));
+    }
+    let bad = r#"criterion={name="arcface_with_mlp", mlp_features=[64, 0]}"#;
+    let out = train_tiny(&dir.path().join("bad"), 1, &[bad]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("criterion (arcface_with_mlp): mlp_features must list"), "{err}");
 }
 
 /// A logger that cannot log is a warning, never a lost run: an MLflow server nobody runs, and

@@ -102,7 +102,8 @@ pub fn line_chart(chart: &LineChart<'_>) -> anyhow::Result<RgbImage> {
         for s in &chart.series {
             let color = s.color;
             let line = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
-            let drawn = c.draw_series(LineSeries::new(line, color.stroke_width(2))).map_err(fail)?;
+            let drawn =
+                c.draw_series(LineSeries::new(line, color.stroke_width(2))).map_err(fail)?;
             drawn.label(s.name.clone()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
@@ -146,7 +147,8 @@ pub fn histogram_chart(h: &DistanceHistogram, title: &str) -> anyhow::Result<Rgb
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(fail)?;
-        for (name, values, color) in [("negative pairs", &neg, NEGATIVE), ("positive pairs", &pos, POSITIVE)]
+        for (name, values, color) in
+            [("negative pairs", &neg, NEGATIVE), ("positive pairs", &pos, POSITIVE)]
         {
             let bars = values.iter().enumerate().map(|(i, &v)| {
                 let (a, b) = (f64::from(h.edges[i]), f64::from(h.edges[i + 1]));
@@ -195,7 +197,11 @@ mod tests {
                     points: vec![(1.0, 0.5), (2.0, 0.7), (3.0, f64::NAN), (4.0, 0.9)],
                     color: BLUE_LINE,
                 },
-                Series { name: "b".into(), points: vec![(1.0, 0.2), (4.0, 0.3)], color: ORANGE_LINE },
+                Series {
+                    name: "b".into(),
+                    points: vec![(1.0, 0.2), (4.0, 0.3)],
+                    color: ORANGE_LINE,
+                },
             ],
             y_range: Some((0.0, 1.0)),
             y_scientific: false,

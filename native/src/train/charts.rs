@@ -69,7 +69,11 @@ pub fn loss_chart(runs: &[(String, Vec<StepRow>)]) -> anyhow::Result<RgbImage> {
                 color.2.saturating_add(40),
             ),
         });
-        series.push(Series { name: format!("{prefix}epoch mean"), points: epoch_means(rows), color });
+        series.push(Series {
+            name: format!("{prefix}epoch mean"),
+            points: epoch_means(rows),
+            color,
+        });
     }
     line_chart(&LineChart {
         title: "Training loss",

@@ -65,6 +65,9 @@ pub fn save(
         if let Some(arcface) = &trainee.arcface {
             save_module(arcface, &tmp.join(CRITERION_FILE))?;
         }
+        if let Some(arcface) = &trainee.arcface_mlp {
+            save_module(arcface, &tmp.join(CRITERION_FILE))?;
+        }
         if let Some(proxies) = &trainee.proxies {
             save_module(proxies, &tmp.join(CRITERION_FILE))?;
         }
@@ -217,11 +220,15 @@ pub fn load(
         Some(arcface) => Some(load_model(&criterion_file(dir, "ArcFace")?, arcface)?),
         None => None,
     };
+    let arcface_mlp = match trainee.arcface_mlp {
+        Some(a) => Some(load_model(&criterion_file(dir, "ArcFace-with-MLP")?, a)?),
+        None => None,
+    };
     let proxies = match trainee.proxies {
         Some(proxies) => Some(load_model(&criterion_file(dir, "Proxy-Anchor")?, proxies)?),
         None => None,
     };
-    let trainee = Trainee { model, arcface, proxies };
+    let trainee = Trainee { model, arcface, arcface_mlp, proxies };
     let optimizer = match optimizer {
         Some(o) => {
             let path = dir.join(OPTIMIZER_FILE);
@@ -288,14 +295,14 @@ mod tests {
             let AnyExtractor::MobileNetV2(n) = &m.extractor else { unreachable!() };
             n.stem.conv.weight.val().try_into_vec_as::<f32>().unwrap()[0]
         };
-        let raw = Trainee { model: small(), arcface: None, proxies: None };
+        let raw = Trainee::model_only(small());
         let average = raw.model.valid().map(&mut Shift);
         let optimizer: ModuleOptimizer = burn::optim::SgdConfig::new().init();
         let state = TrainState { epochs_done: 1, best: None, steps: 3 };
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("last");
         save(&dir, &raw, Some(&average), Some(&optimizer), &state).unwrap();
-        let template = Trainee { model: small(), arcface: None, proxies: None };
+        let template = Trainee::model_only(small());
         let loaded = load(&dir, template.clone(), None).unwrap();
         assert_eq!(loaded.state, state);
         assert_eq!(first(&loaded.trainee.model), first(&raw.model));

@@ -1,25 +1,35 @@
 //! What the criterion adds to training: class ids, ArcFace's category map, class weights and
 //! Proxy-Anchor's proxies imprinted from class means, and the [`Trainee`] (the model plus the
-//! criterion's weights) the optimizer trains.
+//! criterion's weights: ArcFace's class weights, with its projector for `arcface_with_mlp`, or
+//! Proxy-Anchor's proxies) the optimizer trains.
 
 use std::collections::HashMap;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::{ArcFaceLoss, ArcFaceLossConfig, ProxyAnchorLoss};
+use oml_core::loss::{ArcFaceLoss, ArcFaceLossConfig, ArcFaceLossWithMlp, ProxyAnchorLoss};
 
 use super::config::ArcFaceSection;
 
 use oml_models::model_file::FileModel;
 
-/// What the optimizer trains: the model, and ArcFace's class weights or Proxy-Anchor's
-/// proxies when that is the criterion. Checkpoints keep the model and the criterion's weights in
-/// separate files, so a run's `model.bpk` is the model alone whatever the criterion.
+/// What the optimizer trains: the model, and ArcFace's class weights (behind its projector
+/// for `arcface_with_mlp`) or Proxy-Anchor's proxies when that is the criterion. Checkpoints
+/// keep the model and the criterion's weights in separate files, so a run's `model.bpk` is the
+/// model alone whatever the criterion (OML: the projector exists only in training).
 #[derive(Module, Debug)]
 pub struct Trainee {
     pub model: FileModel,
     pub arcface: Option<ArcFaceLoss>,
+    pub arcface_mlp: Option<ArcFaceLossWithMlp>,
     pub proxies: Option<ProxyAnchorLoss>,
+}
+
+impl Trainee {
+    /// The model with no criterion weights.
+    pub fn model_only(model: FileModel) -> Self {
+        Self { model, arcface: None, arcface_mlp: None, proxies: None }
+    }
 }
 
 /// Dense ArcFace class ids (0..n, in order of first appearance) of the training labels.
@@ -44,7 +54,8 @@ pub fn class_categories(classes: &[u32], categories: &[u32], n_classes: usize) -
     out
 }
 
-/// ArcFace's config: `in_features` from the model, `n_classes` training classes.
+/// ArcFace's config: `in_features` from the model (or the projector), `n_classes` training
+/// classes.
 pub fn arcface_config(
     section: &ArcFaceSection,
     in_features: usize,

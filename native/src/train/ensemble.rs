@@ -94,7 +94,7 @@ pub fn train(run: &Run, resume: bool) -> anyhow::Result<Option<MetricsReport>> {
         extractor: AnyExtractor::Ensemble(joined),
         projection: MlpHead { layers: Vec::new() },
     };
-    let trainee = Trainee { model: ensemble, arcface: None, proxies: None };
+    let trainee = Trainee::model_only(ensemble);
     let epochs = config.max_epochs;
     let mut state = TrainState { epochs_done: epochs, best: None, steps };
 

@@ -14,6 +14,8 @@ use super::mixed::Mixed;
 pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
     ArcFace,
+    /// ArcFace behind its projector (both part of the [`Trainee`]).
+    ArcFaceWithMlp,
     SurrogatePrecision(SurrogatePrecision),
     /// A pair loss, over the pairs its miner picks or over all pairs.
     Pairs(Box<dyn PairLoss>, Option<Box<dyn PairMiner>>),
@@ -26,6 +28,7 @@ impl std::fmt::Debug for Criterion {
         f.write_str(match self {
             Self::Triplet(_) => "Criterion::Triplet",
             Self::ArcFace => "Criterion::ArcFace",
+            Self::ArcFaceWithMlp => "Criterion::ArcFaceWithMlp",
             Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
             Self::Pairs(..) => "Criterion::Pairs",
             Self::ProxyAnchor => "Criterion::ProxyAnchor",
@@ -38,7 +41,7 @@ impl Criterion {
     pub fn watched(&self) -> &'static str {
         match self {
             Self::Triplet(_) => "active",
-            Self::ArcFace => "acc",
+            Self::ArcFace | Self::ArcFaceWithMlp => "acc",
             Self::SurrogatePrecision(_) => "prec",
             Self::Pairs(..) | Self::ProxyAnchor => "gap",
         }
@@ -94,6 +97,13 @@ pub fn replica_loss(
             (out.loss, out.accuracy)
         }
         (Criterion::ArcFace, None) => anyhow::bail!("the ArcFace criterion has no class weights"),
+        (Criterion::ArcFaceWithMlp, _) => {
+            let Some(a) = &trainee.arcface_mlp else {
+                anyhow::bail!("the ArcFace-with-MLP criterion has no projector")
+            };
+            let out = a.forward(e, &batch.classes)?;
+            (out.loss, out.accuracy)
+        }
         (Criterion::SurrogatePrecision(p), _) => {
             let loss = p.forward(e, &batch.labels)?;
             // The batch's smoothed precision@k: 1 − loss.

@@ -14,10 +14,10 @@ use oml_core::retrieval::{Embeddings, QueryGallery};
 
 use anyhow::Context;
 
+use super::charts::{loss_chart, lr_chart, read_steps};
 use super::data::TrainData;
 use super::run::Run;
 use super::validation::Validation;
-use super::charts::{loss_chart, lr_chart, read_steps};
 use crate::draw::chart::{BLUE_LINE, LineChart, Series, histogram_chart, line_chart};
 use crate::draw::{Layout, ResultsView, grid};
 use crate::embed::ImageItem;
@@ -166,8 +166,7 @@ fn write_report(input: &ReportInput<'_>) -> anyhow::Result<()> {
         y_scientific: false,
     })?;
     png(&input.run_dir.join("cmc.png"), &cmc)?;
-    let histogram =
-        distance_histogram(&emb, input.qg, config.distance, 30, HISTOGRAM_QUERIES);
+    let histogram = distance_histogram(&emb, input.qg, config.distance, 30, HISTOGRAM_QUERIES);
     let title = "Query-gallery distances (validation)";
     png(&input.run_dir.join("distances.png"), &histogram_chart(&histogram, title)?)?;
     let curves = training_curves(input)?;

@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::{ArcFaceLossConfig, ProxyAnchorLossConfig};
+use oml_core::loss::{ArcFaceLossConfig, ArcFaceLossWithMlpConfig, ProxyAnchorLossConfig};
 use oml_core::sampler::DynSampler;
 use oml_models::extractor::{Extractor, freeze_depthwise_weights, freeze_paths};
 use oml_models::model_file::FileModel;
@@ -77,16 +78,25 @@ impl Setup {
             CriterionSection::TripletWithMiner(c) if c.cross_domain => Some(train_domains(&data)?),
             _ => None,
         };
+        let label2category = |smooth: bool| -> anyhow::Result<Option<Vec<u32>>> {
+            Ok(if smooth {
+                Some(crit::class_categories(&classes, &train_categories(&data)?, n_classes))
+            } else {
+                None
+            })
+        };
         let (criterion, arcface) = match &config.criterion {
             CriterionSection::TripletWithMiner(c) => (Criterion::Triplet(c.init()?), None),
             CriterionSection::ArcFace(a) => {
-                let label2category = if a.smooth_within_categories {
-                    Some(crit::class_categories(&classes, &train_categories(&data)?, n_classes))
-                } else {
-                    None
-                };
-                let c = crit::arcface_config(a, model.feat_dim(), n_classes, label2category);
+                let categories = label2category(a.smooth_within_categories)?;
+                let c = crit::arcface_config(a, model.feat_dim(), n_classes, categories);
                 (Criterion::ArcFace, Some(c))
+            }
+            CriterionSection::ArcFaceWithMlp(a) => {
+                let categories = label2category(a.smooth_within_categories)?;
+                let last = a.mlp_features.last().copied().unwrap_or(0);
+                let c = crit::arcface_config(&a.arcface(), last, n_classes, categories);
+                (Criterion::ArcFaceWithMlp, Some(c))
             }
             CriterionSection::Pairs(p) => {
                 let (loss, miner) = p.init().map_err(|e| anyhow::anyhow!("criterion: {e}"))?;
@@ -97,16 +107,26 @@ impl Setup {
                 (Criterion::SurrogatePrecision(p.config().init()?), None)
             }
         };
-        let arcface_loss = arcface.as_ref().map(|c| c.init(&train_device)).transpose()?;
-        let proxies = match &config.criterion {
-            CriterionSection::ProxyAnchor(p) => Some(
-                ProxyAnchorLossConfig::new(n_classes, model.feat_dim())
+        let mut trainee = Trainee::model_only(model);
+        match (&config.criterion, &arcface) {
+            (CriterionSection::ArcFaceWithMlp(a), Some(c)) => {
+                let mlp = ArcFaceLossWithMlpConfig::new(
+                    trainee.model.feat_dim(),
+                    a.mlp_features.clone(),
+                    c.clone(),
+                );
+                trainee.arcface_mlp = Some(mlp.init(&train_device)?);
+            }
+            (_, Some(c)) => trainee.arcface = Some(c.init(&train_device)?),
+            (CriterionSection::ProxyAnchor(p), None) => {
+                let proxies = ProxyAnchorLossConfig::new(n_classes, trainee.model.feat_dim())
                     .with_margin(p.margin)
                     .with_alpha(p.alpha)
-                    .init(&train_device)?,
-            ),
-            _ => None,
-        };
+                    .init(&train_device)?;
+                trainee.proxies = Some(proxies);
+            }
+            _ => {}
+        }
         let setup = Self {
             data,
             sampler,
@@ -125,34 +145,42 @@ impl Setup {
             arcface,
             watched: criterion.watched(),
         };
-        Ok((setup, Trainee { model, arcface: arcface_loss, proxies }, criterion))
+        Ok((setup, trainee, criterion))
     }
 
     /// ArcFace's class weights or Proxy-Anchor's proxies imprinted from the mean embedding of
-    /// each class's training images under `trainee`'s model (the criterion's `imprint`);
-    /// `trainee` unchanged otherwise.
+    /// each class's training images under `trainee`'s model (through the projector for
+    /// `arcface_with_mlp`) when the criterion's `imprint` is on; `trainee` unchanged otherwise.
     pub fn imprint(&self, config: &TrainConfig, mut trainee: Trainee) -> anyhow::Result<Trainee> {
-        let ((criterion, what), dim) = match (&config.criterion, &trainee.arcface, &trainee.proxies)
-        {
-            (CriterionSection::ArcFace(a), Some(loss), _) if a.imprint => {
-                (("arcface", "class weights"), loss.weight.dims()[1])
+        let (criterion, what) = match &config.criterion {
+            CriterionSection::ArcFace(a) if a.imprint => ("arcface", "class weights"),
+            CriterionSection::ArcFaceWithMlp(a) if a.imprint => {
+                ("arcface_with_mlp", "class weights")
             }
-            (CriterionSection::ProxyAnchor(p), _, Some(loss)) if p.imprint => {
-                (("proxy_anchor", "proxies"), loss.proxies.dims()[1])
-            }
+            CriterionSection::ProxyAnchor(p) if p.imprint => ("proxy_anchor", "proxies"),
             _ => return Ok(trainee),
         };
         let started = Instant::now();
         let train = &self.data.train;
-        let e = embed_valid(&trainee.model, train, &self.val_pipeline, true, &self.device, 64)?;
+        let (model, pipeline) = (&trainee.model, &self.val_pipeline);
+        let mut e = embed_valid(model, train, pipeline, self.normalise, &self.device, 64)?;
+        let mut dim = e.len() / train.len().max(1);
+        if let Some(loss) = &trainee.arcface_mlp {
+            let x = Tensor::<2>::from_data(TensorData::new(e, [train.len(), dim]), &self.device);
+            let projected = loss.valid().project(x);
+            dim = projected.dims()[1];
+            e = projected.try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
         let weight = crit::imprinted_weight(&e, dim, &self.classes, self.n_classes);
-        if let (Some(c), Some(loss)) = (&self.arcface, &trainee.arcface) {
-            trainee.arcface = Some(crit::with_weight(c, loss, weight, &self.train_device)?);
+        let device = &self.train_device;
+        if let (Some(c), Some(loss)) = (&self.arcface, trainee.arcface.take()) {
+            trainee.arcface = Some(crit::with_weight(c, &loss, weight, device)?);
+        } else if let (Some(c), Some(mut loss)) = (&self.arcface, trainee.arcface_mlp.take()) {
+            loss.arcface = crit::with_weight(c, &loss.arcface, weight, device)?;
+            trainee.arcface_mlp = Some(loss);
         } else if let Some(loss) = trainee.proxies.take() {
-            let tensor = Tensor::<2>::from_data(
-                TensorData::new(weight, [self.n_classes, dim]),
-                &self.train_device,
-            );
+            let tensor =
+                Tensor::<2>::from_data(TensorData::new(weight, [self.n_classes, dim]), device);
             trainee.proxies = Some(loss.with_proxies(tensor)?);
         }
         eprintln!(

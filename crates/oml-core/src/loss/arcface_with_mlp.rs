@@ -52,14 +52,21 @@ impl ArcFaceLossWithMlpConfig {
 }
 
 impl ArcFaceLossWithMlp {
+    /// The projector's output.
+    ///
+    /// # Shapes
+    /// `x`: `[B, in_features]` → `[B, last MLP size]`.
+    pub fn project(&self, x: Tensor<2>) -> Tensor<2> {
+        let last = self.mlp.len().saturating_sub(1);
+        self.mlp.iter().enumerate().fold(x, |h, (i, layer)| {
+            let h = layer.forward(h);
+            if i < last { relu(h) } else { h }
+        })
+    }
+
     /// # Shapes
     /// `x`: `[B, in_features]`, `labels`: `[B]` → as [`ArcFaceLoss::forward`].
     pub fn forward(&self, x: Tensor<2>, labels: &[u32]) -> Result<ArcFaceOutput, LossError> {
-        let last = self.mlp.len().saturating_sub(1);
-        let projected = self.mlp.iter().enumerate().fold(x, |h, (i, layer)| {
-            let h = layer.forward(h);
-            if i < last { relu(h) } else { h }
-        });
-        self.arcface.forward(projected, labels)
+        self.arcface.forward(self.project(x), labels)
     }
 }

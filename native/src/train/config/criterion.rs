@@ -1,5 +1,6 @@
 //! `[criterion]`: the triplet loss with a miner (OML's `TripletLossWithMiner`, the default
-//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`), the surrogate
+//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`, and `ArcFaceLossWithMLP`
+//! behind a projector), the surrogate
 //! precision@k (OML's `SurrogatePrecision`), pytorch-metric-learning's Proxy-Anchor, or one of
 //! its pair losses (`contrastive`, `multi_similarity`, `ntxent`, `circle`, `margin`).
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum CriterionSection {
     TripletWithMiner(TripletLossWithMinerConfig),
     ArcFace(ArcFaceSection),
+    ArcFaceWithMlp(ArcFaceWithMlpSection),
     SurrogatePrecision(SurrogatePrecisionSection),
     Pairs(PairLossSection),
     ProxyAnchor(ProxyAnchorSection),
@@ -245,6 +247,48 @@ pub struct ArcFaceSection {
     pub imprint: bool,
 }
 
+/// ArcFace behind a projector (OML `ArcFaceLossWithMLP`; `oml_core::loss::ArcFaceLossWithMlp`):
+/// a `torchvision.ops.MLP` (Linear, ReLU, …, Linear) from the model's embedding to
+/// `mlp_features`' last size, then ArcFace on its output. The projector trains with the
+/// class weights and, as in OML, is not part of the exported model: it lives in the
+/// checkpoint's `criterion.bpk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArcFaceWithMlpSection {
+    /// Output sizes of the projector's layers (required, at least one).
+    pub mlp_features: Vec<usize>,
+    /// Additive angular margin. Default 0.5 (OML).
+    #[serde(default = "half")]
+    pub m: f64,
+    /// Logit scale. Default 64 (OML).
+    #[serde(default = "sixty_four")]
+    pub s: f64,
+    /// Label smoothing in `[0, 1)`. Default 0.
+    #[serde(default)]
+    pub smoothing_epsilon: f64,
+    /// As `arcface.smooth_within_categories`. Default false.
+    #[serde(default)]
+    pub smooth_within_categories: bool,
+    /// Start each class's weight at the mean projected embedding of its training images (the
+    /// starting model through the freshly initialised projector), as `arcface.imprint`.
+    /// Default true.
+    #[serde(default = "yes")]
+    pub imprint: bool,
+}
+
+impl ArcFaceWithMlpSection {
+    /// The ArcFace keys, for the class weights after the projector.
+    pub fn arcface(&self) -> ArcFaceSection {
+        ArcFaceSection {
+            m: self.m,
+            s: self.s,
+            smoothing_epsilon: self.smoothing_epsilon,
+            smooth_within_categories: self.smooth_within_categories,
+            imprint: self.imprint,
+        }
+    }
+}
+
 fn half() -> f64 {
     0.5
 }
@@ -257,6 +301,9 @@ fn yes() -> bool {
 
 const TRIPLET: &str = "triplet_with_miner";
 const ARCFACE: &str = "arcface";
+const ARCFACE_WITH_MLP: &str = "arcface_with_mlp";
+/// OML's registry name of `ArcFaceLossWithMLP`.
+const MLP_ARCFACE: &str = "mlp_arcface";
 const SURROGATE_PRECISION: &str = "surrogate_precision";
 const PROXY_ANCHOR: &str = "proxy_anchor";
 const PAIR_LOSSES: [&str; 5] = ["contrastive", "multi_similarity", "ntxent", "circle", "margin"];
@@ -279,6 +326,9 @@ impl<'de> Deserialize<'de> for CriterionSection {
         match name.as_str() {
             TRIPLET => table.clone().try_into().map(Self::TripletWithMiner).map_err(fields),
             ARCFACE => table.clone().try_into().map(Self::ArcFace).map_err(fields),
+            ARCFACE_WITH_MLP | MLP_ARCFACE => {
+                table.clone().try_into().map(Self::ArcFaceWithMlp).map_err(fields)
+            }
             SURROGATE_PRECISION => {
                 table.clone().try_into().map(Self::SurrogatePrecision).map_err(fields)
             }
@@ -289,7 +339,8 @@ impl<'de> Deserialize<'de> for CriterionSection {
             }
             other => Err(D::Error::custom(format!(
                 "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}`, \
-                 `{SURROGATE_PRECISION}`, `{PROXY_ANCHOR}` or one of {}",
+                 `{ARCFACE_WITH_MLP}` (OML's `{MLP_ARCFACE}`), `{SURROGATE_PRECISION}`, \
+                 `{PROXY_ANCHOR}` or one of {}",
                 PAIR_LOSSES.map(|n| format!("`{n}`")).join(", ")
             ))),
         }
@@ -302,6 +353,7 @@ impl Serialize for CriterionSection {
         let (name, value) = match self {
             Self::TripletWithMiner(c) => (TRIPLET, toml::Value::try_from(c)),
             Self::ArcFace(c) => (ARCFACE, toml::Value::try_from(c)),
+            Self::ArcFaceWithMlp(c) => (ARCFACE_WITH_MLP, toml::Value::try_from(c)),
             Self::SurrogatePrecision(c) => (SURROGATE_PRECISION, toml::Value::try_from(c)),
             // The section carries its own `name`.
             Self::Pairs(c) => (c.name(), toml::Value::try_from(c)),
@@ -345,6 +397,25 @@ mod tests {
         let text = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
         assert!(text.contains("name = \"arcface\""), "{text}");
         assert_eq!(parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn arcface_with_mlp_takes_oml_keys_and_registry_name() {
+        for name in ["arcface_with_mlp", "mlp_arcface"] {
+            let text =
+                format!("[criterion]\nname = \"{name}\"\nmlp_features = [64, 32]\ns = 30.0\n");
+            let c = parse(&text).unwrap();
+            let CriterionSection::ArcFaceWithMlp(a) = c.clone() else { panic!("{c:?}") };
+            assert_eq!(
+                (a.mlp_features.as_slice(), a.m, a.s, a.imprint),
+                ([64, 32].as_slice(), 0.5, 30.0, true)
+            );
+            let round = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
+            assert!(round.contains("name = \"arcface_with_mlp\""), "{round}");
+            assert_eq!(parse(&round).unwrap(), c);
+        }
+        let e = parse("[criterion]\nname = \"arcface_with_mlp\"\n").unwrap_err();
+        assert!(e.contains("criterion (arcface_with_mlp)") && e.contains("mlp_features"), "{e}");
     }
 
     #[test]

@@ -19,8 +19,11 @@ use oml_models::precision::Precision;
 use serde::{Deserialize, Serialize};
 
 pub use average::{EmaWarmup, decay_at};
+
+/// Largest layer of `arcface_with_mlp`'s projector a config may ask for.
+pub const MAX_MLP_FEATURES: usize = 1 << 16;
 pub use criterion::{
-    ArcFaceSection, CriterionSection, PairLossSection, ProxyAnchorSection,
+    ArcFaceSection, ArcFaceWithMlpSection, CriterionSection, PairLossSection, ProxyAnchorSection,
     SurrogatePrecisionSection,
 };
 pub use extractor::ExtractorSection;
@@ -100,8 +103,9 @@ pub struct TrainConfig {
     pub transforms_val: TransformsSection,
     /// How batches are drawn: `name` and that sampler's keys ([`SamplerConfig`]).
     pub sampler: SamplerConfig,
-    /// The loss: `name = "triplet_with_miner"` (default) with its miner, `"arcface"` or
-    /// `"surrogate_precision"`.
+    /// The loss: `name = "triplet_with_miner"` (default) with its miner, `"arcface"`,
+    /// `"arcface_with_mlp"`, `"surrogate_precision"`, `"proxy_anchor"` or a pair loss
+    /// ([`CriterionSection`]).
     pub criterion: CriterionSection,
     pub optimizer: OptimizerSection,
     #[serde(default)]
@@ -307,6 +311,15 @@ impl TrainConfig {
                     errors.push(format!(
                         "criterion (proxy_anchor): alpha must be positive and margin finite, \
                          got alpha {alpha}, margin {margin}"
+                    ));
+                }
+            }
+            CriterionSection::ArcFaceWithMlp(a) => {
+                let sizes = &a.mlp_features;
+                if sizes.is_empty() || sizes.iter().any(|&n| n == 0 || n > MAX_MLP_FEATURES) {
+                    errors.push(format!(
+                        "criterion (arcface_with_mlp): mlp_features must list at least one \
+                         layer size, each between 1 and {MAX_MLP_FEATURES}, got {sizes:?}"
                     ));
                 }
             }

@@ -142,11 +142,7 @@ fn two_ranks_take_the_step_of_two_devices() {
     let build = || {
         let extractor =
             AnyExtractor::MobileNetV2(MobileNetV2Config::new().with_width_mult(0.35).init(&device));
-        Trainee {
-            model: ExtractorWithMlp::new(extractor, &[], &device),
-            arcface: None,
-            proxies: None,
-        }
+        Trainee::model_only(ExtractorWithMlp::new(extractor, &[], &device))
     };
     let trainee = build();
     // Each rank gets a model of its own with the same values (clones would share their
@@ -215,11 +211,7 @@ fn a_data_parallel_step_is_a_step_on_the_mean_of_the_replicas_losses() {
     device.seed(7);
     let extractor =
         AnyExtractor::MobileNetV2(MobileNetV2Config::new().with_width_mult(0.35).init(&device));
-    let trainee = Trainee {
-        model: ExtractorWithMlp::new(extractor, &[], &device),
-        arcface: None,
-        proxies: None,
-    };
+    let trainee = Trainee::model_only(ExtractorWithMlp::new(extractor, &[], &device));
     let batches = vec![batch(1), batch(2)];
     let lr = 0.5;
 
