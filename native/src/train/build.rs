@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
-use oml_core::sampler::DynSampler;
+use oml_core::sampler::{DynSampler, TripletSampler};
 use oml_data::augment::{Augment, ColorJitter, RandomResizedCrop, RandomRotation};
 use oml_data::image::{Preprocess, ResizePolicy};
 use oml_models::extractor::{AnyExtractor, Extractor, ExtractorWithMlp, MlpHead};
@@ -14,7 +14,7 @@ use oml_models::zoo::ZooEntry;
 
 use anyhow::anyhow;
 
-use super::config::{ResizeMode, TrainConfig, TransformsSection};
+use super::config::{CriterionSection, ResizeMode, TrainConfig, TransformsSection};
 use super::data::TrainData;
 use crate::zoo::pretrained;
 
@@ -57,7 +57,21 @@ pub fn augment(t: &TransformsSection, base: &Preprocess) -> Option<Augment> {
     })
 }
 
-pub fn sampler(config: &TrainConfig, data: &TrainData) -> anyhow::Result<DynSampler> {
+/// The config's sampler, or for `triplet_plain` the triplets (from `criterion.triplets`,
+/// relative to the dataset root `root`, or drawn from the labels).
+pub fn sampler(config: &TrainConfig, data: &TrainData, root: &Path) -> anyhow::Result<DynSampler> {
+    if let CriterionSection::TripletPlain(t) = &config.criterion {
+        let (c, l, i) = config.sampler.batch_shape();
+        let per_batch = t.triplets_per_batch.unwrap_or((c * l * i / 3).max(1));
+        let sampler = match &t.triplets {
+            Some(csv) => {
+                let triplets = super::triplets::read_triplets(&root.join(csv), data)?;
+                TripletSampler::given(triplets, data.train.len(), per_batch, config.seed)?
+            }
+            None => TripletSampler::drawn(&data.train_labels, per_batch, config.seed)?,
+        };
+        return Ok(Box::new(sampler));
+    }
     let categories =
         if config.sampler.needs_categories() { Some(train_categories(data)?) } else { None };
     Ok(config.sampler.init(&data.train_labels, categories.as_deref(), config.seed)?)

@@ -29,6 +29,7 @@ mod setup;
 mod share;
 mod single;
 mod strategy;
+mod triplets;
 mod update;
 mod validation;
 

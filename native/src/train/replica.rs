@@ -2,7 +2,9 @@
 //! criterion's loss (what every [`super::strategy::Strategy`] runs per device).
 
 use burn::tensor::{Device, Tensor, TensorData};
-use oml_core::loss::{PairLoss, SurrogatePrecision, TripletLossWithMiner, similarity_gap};
+use oml_core::loss::{
+    PairLoss, SurrogatePrecision, TripletLossPlain, TripletLossWithMiner, similarity_gap,
+};
 use oml_core::miner::{DynMiner, MinedPairs, PairMiner};
 use oml_models::embedder::l2_normalise;
 
@@ -13,6 +15,8 @@ use super::mixed::Mixed;
 /// part of the [`Trainee`]), the surrogate precision@k, a pair loss or Proxy-Anchor.
 pub enum Criterion {
     Triplet(TripletLossWithMiner<DynMiner>),
+    /// The triplet loss on batches laid out as triplets.
+    TripletPlain(TripletLossPlain),
     ArcFace,
     /// ArcFace behind its projector (both part of the [`Trainee`]).
     ArcFaceWithMlp,
@@ -27,6 +31,7 @@ impl std::fmt::Debug for Criterion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Triplet(_) => "Criterion::Triplet",
+            Self::TripletPlain(_) => "Criterion::TripletPlain",
             Self::ArcFace => "Criterion::ArcFace",
             Self::ArcFaceWithMlp => "Criterion::ArcFaceWithMlp",
             Self::SurrogatePrecision(_) => "Criterion::SurrogatePrecision",
@@ -40,7 +45,7 @@ impl Criterion {
     /// What the progress bar shows beside the loss.
     pub fn watched(&self) -> &'static str {
         match self {
-            Self::Triplet(_) => "active",
+            Self::Triplet(_) | Self::TripletPlain(_) => "active",
             Self::ArcFace | Self::ArcFaceWithMlp => "acc",
             Self::SurrogatePrecision(_) => "prec",
             Self::Pairs(..) | Self::ProxyAnchor => "gap",
@@ -90,6 +95,10 @@ pub fn replica_loss(
                 Some(domains) => t.forward_across(e, &batch.labels, domains)?,
                 None => t.forward(e, &batch.labels)?,
             };
+            (out.loss, out.logs.map_or(f64::NAN, |l| l.active_tri))
+        }
+        (Criterion::TripletPlain(t), _) => {
+            let out = t.forward(e)?;
             (out.loss, out.logs.map_or(f64::NAN, |l| l.active_tri))
         }
         (Criterion::ArcFace, Some(a)) => {

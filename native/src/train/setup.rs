@@ -68,7 +68,7 @@ impl Setup {
         let root = run.base.join(&config.dataset_root);
         let skip_bad = config.bad_images == BadImages::Skip;
         let data = TrainData::load(&root.join(&config.dataframe), &root, skip_bad)?;
-        let sampler = sampler(config, &data)?;
+        let sampler = sampler(config, &data, &root)?;
         let val_pre = preprocess(entry, &config.transforms_val);
         let train_pre = preprocess(entry, &config.transforms_train);
         let train_device = device.clone().autodiff();
@@ -87,6 +87,7 @@ impl Setup {
         };
         let (criterion, arcface) = match &config.criterion {
             CriterionSection::TripletWithMiner(c) => (Criterion::Triplet(c.init()?), None),
+            CriterionSection::TripletPlain(t) => (Criterion::TripletPlain(t.init()?), None),
             CriterionSection::ArcFace(a) => {
                 let categories = label2category(a.smooth_within_categories)?;
                 let c = crit::arcface_config(a, model.feat_dim(), n_classes, categories);

@@ -5,6 +5,7 @@ mod base;
 mod category_balance;
 mod config;
 mod distinct_category_balance;
+mod triplets;
 
 pub use balance::{BalanceSampler, BalanceSamplerConfig};
 pub use base::{BatchSampler, SamplerError};
@@ -13,3 +14,4 @@ pub use config::{DynSampler, MAX_BATCH, MAX_EPOCH_SIZE, SamplerConfig};
 pub use distinct_category_balance::{
     DistinctCategoryBalanceSampler, DistinctCategoryBalanceSamplerConfig,
 };
+pub use triplets::{MAX_TRIPLETS, TripletSampler};

@@ -1,13 +1,16 @@
 //! `[criterion]`: the triplet loss with a miner (OML's `TripletLossWithMiner`, the default
-//! when `criterion.name` is absent), ArcFace (OML's `ArcFaceLoss`, and `ArcFaceLossWithMLP`
+//! when `criterion.name` is absent), the plain triplet loss on triplets given or drawn (OML's
+//! `TripletLossPlain`), ArcFace (OML's `ArcFaceLoss`, and `ArcFaceLossWithMLP`
 //! behind a projector), the surrogate
 //! precision@k (OML's `SurrogatePrecision`), pytorch-metric-learning's Proxy-Anchor, or one of
 //! its pair losses (`contrastive`, `multi_similarity`, `ntxent`, `circle`, `margin`).
 
+use std::path::PathBuf;
+
 use oml_core::loss::{
     CircleLossConfig, ContrastiveLossConfig, LossError, MarginLossConfig,
-    MultiSimilarityLossConfig, NtXentLossConfig, PairLoss, SurrogatePrecisionConfig,
-    TripletLossWithMinerConfig,
+    MultiSimilarityLossConfig, NtXentLossConfig, PairLoss, Reduction, SurrogatePrecisionConfig,
+    TripletLossConfig, TripletLossPlain, TripletLossWithMinerConfig,
 };
 use oml_core::miner::{PairMiner, PairMinerConfig};
 use serde::de::Error as _;
@@ -18,11 +21,51 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq)]
 pub enum CriterionSection {
     TripletWithMiner(TripletLossWithMinerConfig),
+    TripletPlain(TripletPlainSection),
     ArcFace(ArcFaceSection),
     ArcFaceWithMlp(ArcFaceWithMlpSection),
     SurrogatePrecision(SurrogatePrecisionSection),
     Pairs(PairLossSection),
     ProxyAnchor(ProxyAnchorSection),
+}
+
+/// The triplet loss over batches laid out as triplets (OML `TripletLossPlain`: rows `3t`,
+/// `3t+1`, `3t+2` are anchor, positive, negative), with its OML keys. The triplets come from
+/// `triplets`, a CSV of the user's own (columns `anchor`, `positive`, `negative`, each the
+/// `path` of a training row as the dataset CSV writes it; relative to `dataset_root`),
+/// shuffled each epoch, or without it are drawn from the labels each epoch (every training
+/// row the anchor of one triplet; `oml_core::sampler::TripletSampler`). They replace the
+/// `[sampler]`'s batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TripletPlainSection {
+    /// Margin of the hinge; absent = soft margin (OML's `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+    /// Default mean.
+    #[serde(default)]
+    pub reduction: Reduction,
+    /// Default false (the progress shows the active share either way).
+    #[serde(default)]
+    pub need_logs: bool,
+    /// The triplets CSV; drawn from the labels when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triplets: Option<PathBuf>,
+    /// Triplets per batch. Default: the `[sampler]`'s batch size / 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triplets_per_batch: Option<usize>,
+}
+
+impl TripletPlainSection {
+    /// The loss (with logs: the progress shows the share of active triplets).
+    pub fn init(&self) -> Result<TripletLossPlain, LossError> {
+        let loss = TripletLossConfig::new()
+            .with_margin(self.margin)
+            .with_reduction(self.reduction)
+            .with_need_logs(true)
+            .init()?;
+        Ok(TripletLossPlain { loss })
+    }
 }
 
 /// PML's Proxy-Anchor loss on the training labels (formula in
@@ -300,6 +343,7 @@ fn yes() -> bool {
 }
 
 const TRIPLET: &str = "triplet_with_miner";
+const TRIPLET_PLAIN: &str = "triplet_plain";
 const ARCFACE: &str = "arcface";
 const ARCFACE_WITH_MLP: &str = "arcface_with_mlp";
 /// OML's registry name of `ArcFaceLossWithMLP`.
@@ -325,6 +369,7 @@ impl<'de> Deserialize<'de> for CriterionSection {
         };
         match name.as_str() {
             TRIPLET => table.clone().try_into().map(Self::TripletWithMiner).map_err(fields),
+            TRIPLET_PLAIN => table.clone().try_into().map(Self::TripletPlain).map_err(fields),
             ARCFACE => table.clone().try_into().map(Self::ArcFace).map_err(fields),
             ARCFACE_WITH_MLP | MLP_ARCFACE => {
                 table.clone().try_into().map(Self::ArcFaceWithMlp).map_err(fields)
@@ -338,7 +383,8 @@ impl<'de> Deserialize<'de> for CriterionSection {
                 table.clone().try_into().map(Self::Pairs).map_err(fields)
             }
             other => Err(D::Error::custom(format!(
-                "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{ARCFACE}`, \
+                "criterion.name `{other}` is unknown: expected `{TRIPLET}`, `{TRIPLET_PLAIN}`, \
+                 `{ARCFACE}`, \
                  `{ARCFACE_WITH_MLP}` (OML's `{MLP_ARCFACE}`), `{SURROGATE_PRECISION}`, \
                  `{PROXY_ANCHOR}` or one of {}",
                 PAIR_LOSSES.map(|n| format!("`{n}`")).join(", ")
@@ -352,6 +398,7 @@ impl Serialize for CriterionSection {
         use serde::ser::Error as _;
         let (name, value) = match self {
             Self::TripletWithMiner(c) => (TRIPLET, toml::Value::try_from(c)),
+            Self::TripletPlain(c) => (TRIPLET_PLAIN, toml::Value::try_from(c)),
             Self::ArcFace(c) => (ARCFACE, toml::Value::try_from(c)),
             Self::ArcFaceWithMlp(c) => (ARCFACE_WITH_MLP, toml::Value::try_from(c)),
             Self::SurrogatePrecision(c) => (SURROGATE_PRECISION, toml::Value::try_from(c)),
@@ -397,6 +444,20 @@ mod tests {
         let text = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
         assert!(text.contains("name = \"arcface\""), "{text}");
         assert_eq!(parse(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn triplet_plain_has_oml_keys_and_round_trips() {
+        let c = parse("[criterion]\nname = \"triplet_plain\"\nmargin = 0.1\n").unwrap();
+        let CriterionSection::TripletPlain(t) = c.clone() else { panic!("{c:?}") };
+        assert_eq!((t.margin, t.triplets.as_ref(), t.triplets_per_batch), (Some(0.1), None, None));
+        let text =
+            "[criterion]\nname = \"triplet_plain\"\ntriplets = \"t.csv\"\ntriplets_per_batch = 8\n";
+        let c = parse(text).unwrap();
+        let round = toml::to_string(&Holder { criterion: c.clone() }).unwrap();
+        assert_eq!(parse(&round).unwrap(), c, "{round}");
+        let bad = TripletPlainSection { margin: Some(-1.0), ..t };
+        assert!(bad.init().is_err());
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use average::{EmaWarmup, decay_at};
 pub const MAX_MLP_FEATURES: usize = 1 << 16;
 pub use criterion::{
     ArcFaceSection, ArcFaceWithMlpSection, CriterionSection, PairLossSection, ProxyAnchorSection,
-    SurrogatePrecisionSection,
+    SurrogatePrecisionSection, TripletPlainSection,
 };
 pub use extractor::ExtractorSection;
 pub use logger::{LoggerSection, MlflowSection};
@@ -320,6 +320,20 @@ impl TrainConfig {
                     errors.push(format!(
                         "criterion (arcface_with_mlp): mlp_features must list at least one \
                          layer size, each between 1 and {MAX_MLP_FEATURES}, got {sizes:?}"
+                    ));
+                }
+            }
+            CriterionSection::TripletPlain(t) => {
+                if let Err(e) = t.init() {
+                    errors.push(format!("criterion (triplet_plain): {e}"));
+                }
+                if let Some(n) = t.triplets_per_batch
+                    && !(1..=oml_core::sampler::MAX_TRIPLETS).contains(&n)
+                {
+                    errors.push(format!(
+                        "criterion (triplet_plain): triplets_per_batch must be between 1 and {}, \
+                         got {n}",
+                        oml_core::sampler::MAX_TRIPLETS
                     ));
                 }
             }
