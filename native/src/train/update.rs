@@ -129,7 +129,8 @@ fn clip_by_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_n
 #[cfg(test)]
 mod tests {
     //! PyTorch's optimizers and schedules against ours: `tests/fixtures/optim/trajectories.json`
-    //! (made by `make_trajectories.py` beside it, torch 2.x).
+    //! (made by `make_trajectories.py` beside it, torch 2.x; LAMB, which PyTorch lacks, from
+    //! its paper's formula written in torch there).
     #![allow(clippy::unwrap_used)]
 
     use burn::module::{Module, Param};
@@ -168,6 +169,7 @@ mod tests {
             "sgd" => OptimizerName::Sgd,
             "adam" => OptimizerName::Adam,
             "adamw" => OptimizerName::AdamW,
+            "lamb" => OptimizerName::Lamb,
             _ => OptimizerName::RmsProp,
         };
         let mut s = OptimizerSection::new(name, case["lr"].as_f64().unwrap());
