@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use oml_models::embedder::Embedder;
-use oml_models::extractor::Extractor;
+use oml_models::extractor::{AnyExtractor, Extractor};
 use oml_models::precision::Precision;
 use oml_models::zoo;
 
@@ -88,9 +88,21 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         let embedder = load_model_file(model_path, &device).map_err(bad_input)?;
         return embed_and_write(args, &embedder.with_precision(args.precision), &args.model);
     }
-    let entry = zoo::find(&args.model).map_err(bad_input)?;
-    let model = pretrained(entry, args.weights.as_deref(), args.offline, &device)
-        .map_err(pretrained_failure)?;
+    let (embedder, name) =
+        zoo_embedder(&args.model, args.weights.as_deref(), args.offline, device)?;
+    embed_and_write(args, &embedder.with_precision(args.precision), name)
+}
+
+/// A zoo model with its pretrained weights (or `weights`), folded for inference, with the
+/// zoo's preprocessing; and its zoo name.
+pub(super) fn zoo_embedder(
+    name: &str,
+    weights: Option<&Path>,
+    offline: bool,
+    device: burn::tensor::Device,
+) -> Result<(Embedder<AnyExtractor>, &'static str), Failure> {
+    let entry = zoo::find(name).map_err(bad_input)?;
+    let model = pretrained(entry, weights, offline, &device).map_err(pretrained_failure)?;
     let embedder = Embedder {
         model: model.fold_batch_norms(),
         preprocess: entry.preprocess,
@@ -98,7 +110,7 @@ pub(crate) fn run(args: &EmbedArgs) -> Result<(), Failure> {
         device,
         precision: Default::default(),
     };
-    embed_and_write(args, &embedder.with_precision(args.precision), entry.name)
+    Ok((embedder, entry.name))
 }
 
 fn embed_and_write<E: Extractor>(

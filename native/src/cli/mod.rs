@@ -5,6 +5,7 @@ mod embed;
 mod export;
 mod metrics;
 mod model_args;
+mod predict;
 mod search;
 mod train;
 mod validate;
@@ -32,6 +33,7 @@ enum Command {
     Convert(convert::ConvertArgs),
     Validate(validate::ValidateArgs),
     Search(search::SearchArgs),
+    Predict(predict::PredictArgs),
     Visualize(visualize::VisualizeArgs),
 }
 
@@ -82,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Search(args) => search::run(&args),
+        Command::Predict(args) => predict::run(&args),
         Command::Visualize(args) => visualize::run(&args),
     };
     finish(result)

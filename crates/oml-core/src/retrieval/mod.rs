@@ -9,6 +9,7 @@ mod from_dataset;
 pub(crate) mod gemm;
 mod query_gallery;
 mod results;
+mod thresholding;
 mod topk;
 
 pub use distance::{Distance, UnknownDistance};
@@ -16,4 +17,5 @@ pub use embeddings::Embeddings;
 pub use error::RetrievalError;
 pub use query_gallery::{GalleryByLabel, QueryGallery};
 pub use results::{QueryResult, RetrievalResults, RetrievalResultsBuilder};
+pub use thresholding::Thresholding;
 pub use topk::retrieve;

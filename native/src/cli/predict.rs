@@ -1,0 +1,229 @@
+//! `oml predict`: retrieval results a program can use. Queries are searched in a gallery (a
+//! dataset's validation rows by their roles, or two lists of images) and each query's top k
+//! is written with distances and, where labels exist, `is_correct`; OML's constant and
+//! adaptive thresholding can cut the lists.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use clap::Args;
+use oml_core::retrieval::{Distance, Embeddings, QueryGallery, Thresholding, retrieve};
+use oml_models::embedder::Embedder;
+use oml_models::extractor::Extractor;
+use oml_models::precision::Precision;
+
+use super::embed::zoo_embedder;
+use crate::device::DeviceChoice;
+use crate::embed::{ImageItem, embed_items, from_dataset};
+use crate::failure::{Failure, bad_input, embed_failure, other};
+use crate::io::{PredictedRow, ResultsFormat, read_image_list, write_results};
+use crate::saved::load_trained;
+
+/// Searches a gallery with queries and writes each query's top k (ids, distances, and
+/// `is_correct` where labels exist) as .jsonl, .csv or .parquet.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// A zoo model (`oml embed --model help` lists them), a model file from `oml export`
+    /// (.safetensors), or a checkpoint folder of an oml-train run (RUN/best, RUN/last, RUN).
+    #[arg(long, value_name = "NAME|FILE|CK")]
+    model: String,
+    /// With a zoo model: weights to load instead of the zoo's download.
+    #[arg(long, value_name = "PATH")]
+    weights: Option<PathBuf>,
+    /// Dataset in OML's CSV format: its validation rows, queries and gallery by `is_query` and
+    /// `is_gallery` (a query never retrieves itself or its own sequence), as `oml validate`.
+    #[arg(
+        long,
+        value_name = "CSV",
+        conflicts_with_all = ["queries", "gallery"],
+        required_unless_present = "queries"
+    )]
+    dataset: Option<PathBuf>,
+    /// Where the dataset's relative paths start. Default: the CSV's folder.
+    #[arg(long, value_name = "DIR", requires = "dataset")]
+    dataset_root: Option<PathBuf>,
+    /// The queries: a folder of images (searched recursively), or a CSV with a `path` column
+    /// (relative to the CSV's folder) and an optional integer `label` column.
+    #[arg(long, value_name = "DIR|CSV", requires = "gallery")]
+    queries: Option<PathBuf>,
+    /// The gallery, as --queries. With labels on both sides, `is_correct` is written.
+    #[arg(long, value_name = "DIR|CSV", requires = "queries")]
+    gallery: Option<PathBuf>,
+    /// Results per query (fewer where the gallery is smaller).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    k: u64,
+    /// Output, by extension: .jsonl (`{"query", "gallery", "distances", "is_correct"}` per
+    /// line), .csv (the lists as JSON arrays) or .parquet (list columns).
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+    /// Keep only results closer than this distance (OML's ConstantThresholding).
+    #[arg(long, value_name = "TH", conflicts_with = "adaptive_threshold")]
+    threshold: Option<f32>,
+    /// Cut each list after its first gap between consecutive distances larger than N_STD
+    /// times the mean gap over all queries (OML's AdaptiveThresholding).
+    #[arg(long, value_name = "N_STD")]
+    adaptive_threshold: Option<f32>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16.
+    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
+    precision: Precision,
+    /// Never download: use the cache or --weights only.
+    #[arg(long)]
+    offline: bool,
+}
+
+/// What is searched: every image (queries first for two lists), its id, the roles and labels.
+struct Search {
+    items: Vec<ImageItem>,
+    ids: Vec<String>,
+    qg: QueryGallery,
+    labelled: bool,
+}
+
+pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
+    ResultsFormat::of(&args.out).map_err(bad_input)?;
+    let thresholding = thresholding(args).map_err(bad_input)?;
+    let search = search(args)?;
+    let device = args.device.device().map_err(bad_input)?;
+    crate::device::check_precision(&device, args.precision).map_err(bad_input)?;
+    let model = Path::new(&args.model);
+    if model.exists() {
+        if args.weights.is_some() {
+            return Err(bad_input(anyhow!("--weights goes with a zoo model")));
+        }
+        let embedder = load_trained(model, &device).map_err(bad_input)?;
+        return predict(args, &search, &embedder.with_precision(args.precision), thresholding);
+    }
+    let (embedder, _) = zoo_embedder(&args.model, args.weights.as_deref(), args.offline, device)?;
+    predict(args, &search, &embedder.with_precision(args.precision), thresholding)
+}
+
+fn thresholding(args: &PredictArgs) -> anyhow::Result<Option<Thresholding>> {
+    Ok(match (args.threshold, args.adaptive_threshold) {
+        (Some(th), _) if !th.is_finite() => anyhow::bail!("--threshold must be finite, got {th}"),
+        (Some(th), _) => Some(Thresholding::Constant { th }),
+        (None, Some(n)) if !(n.is_finite() && n > 0.0) => {
+            anyhow::bail!("--adaptive-threshold must be positive, got {n}")
+        }
+        (None, Some(n_std)) => Some(Thresholding::Adaptive { n_std }),
+        (None, None) => None,
+    })
+}
+
+fn predict<E: Extractor>(
+    args: &PredictArgs,
+    search: &Search,
+    embedder: &Embedder<E>,
+    thresholding: Option<Thresholding>,
+) -> Result<(), Failure> {
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let data = embed_items(embedder, &search.items, args.batch_size as usize, show)
+        .map_err(embed_failure)?;
+    let emb = Embeddings::new(&data, search.items.len(), embedder.feat_dim()).map_err(other)?;
+    let k = usize::try_from(args.k).unwrap_or(usize::MAX);
+    let results = retrieve(&emb, &search.qg, k, Distance::Euclidean).map_err(other)?;
+    let gallery = search.qg.gallery_rows();
+    let queries = search.qg.query_rows();
+    let lists: Vec<&[f32]> = results.iter().map(|r| r.distances).collect();
+    let kept = match thresholding {
+        Some(t) => t.kept(&lists),
+        None => lists.iter().map(|d| d.len()).collect(),
+    };
+    let (mut hits, mut total) = (0usize, 0usize);
+    let rows: Vec<PredictedRow> = results
+        .iter()
+        .zip(queries)
+        .zip(&kept)
+        .map(|((r, &q), &n)| {
+            let correct = search.labelled.then(|| r.is_correct());
+            if let Some(c) = &correct {
+                total += 1;
+                hits += usize::from(c.first() == Some(&true));
+            }
+            PredictedRow {
+                query: search.ids[q as usize].clone(),
+                gallery: r.retrieved[..n]
+                    .iter()
+                    .map(|&g| search.ids[gallery[g as usize] as usize].clone())
+                    .collect(),
+                distances: r.distances[..n].to_vec(),
+                is_correct: correct.map(|mut c| {
+                    c.truncate(n);
+                    c
+                }),
+            }
+        })
+        .collect();
+    write_results(&args.out, &rows).map_err(other)?;
+    let cmc = if total > 0 {
+        format!(", cmc@1 {:.4}", hits as f64 / total as f64)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "oml predict: {} queries x {} gallery items, top {k}{cmc} -> {}",
+        queries.len(),
+        gallery.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The images and roles: a dataset's validation rows, or two lists (queries first).
+fn search(args: &PredictArgs) -> Result<Search, Failure> {
+    if let Some(csv) = &args.dataset {
+        let dataset = crate::io::read_dataset_file(csv).map_err(bad_input)?;
+        let rows = dataset.validation_rows();
+        if rows.is_empty() {
+            return Err(bad_input(anyhow!("{} has no validation rows to search", csv.display())));
+        }
+        let root = match &args.dataset_root {
+            Some(root) => root.clone(),
+            None => csv.parent().map(Path::to_path_buf).unwrap_or_default(),
+        };
+        let all = from_dataset(&dataset, &root);
+        let records = dataset.records();
+        let qg = crate::eval::query_gallery(&dataset, &rows).map_err(bad_input)?;
+        return Ok(Search {
+            items: rows.iter().map(|&r| all[r].clone()).collect(),
+            ids: rows.iter().map(|&r| records[r].path.clone()).collect(),
+            qg,
+            labelled: true,
+        });
+    }
+    let (Some(q), Some(g)) = (&args.queries, &args.gallery) else {
+        return Err(bad_input(anyhow!("give --dataset, or --queries and --gallery")));
+    };
+    let queries = read_image_list(q).map_err(bad_input)?;
+    let gallery = read_image_list(g).map_err(bad_input)?;
+    let (nq, ng) = (queries.items.len(), gallery.items.len());
+    let (qg, labelled) = match (&queries.labels, &gallery.labels) {
+        (Some(lq), Some(lg)) => {
+            let labels: Vec<u32> = dense(lq.iter().chain(lg));
+            let is_query: Vec<bool> = (0..nq + ng).map(|i| i < nq).collect();
+            let is_gallery: Vec<bool> = is_query.iter().map(|q| !q).collect();
+            (QueryGallery::new(labels, &is_query, &is_gallery).map_err(bad_input)?, true)
+        }
+        _ => (QueryGallery::search_only(nq, ng).map_err(bad_input)?, false),
+    };
+    let mut items = queries.items;
+    items.extend(gallery.items);
+    let mut ids = queries.ids;
+    ids.extend(gallery.ids);
+    Ok(Search { items, ids, qg, labelled })
+}
+
+/// Dense ids of integer labels, in first-appearance order.
+fn dense<'a>(labels: impl Iterator<Item = &'a i64>) -> Vec<u32> {
+    let mut ids = std::collections::HashMap::new();
+    labels
+        .map(|l| {
+            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            *ids.entry(*l).or_insert(next)
+        })
+        .collect()
+}
