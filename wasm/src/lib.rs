@@ -17,7 +17,7 @@
 pub mod backend;
 mod device;
 mod image_input;
-pub mod index;
+pub use oml_core::index;
 
 use std::rc::Rc;
 

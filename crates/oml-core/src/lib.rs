@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod dataset;
+pub mod index;
 pub mod loss;
 pub mod metrics;
 pub mod miner;

@@ -1,38 +1,63 @@
 //! An exact nearest-neighbour index over embeddings with string ids: the same blocked,
-//! exactly re-ranked Euclidean top-k as `oml search` (`oml_core::retrieval::retrieve`), so
-//! results (order, ties by insertion order, distances) equal the native tool's.
-//!
-//! Saved as safetensors: tensor `embeddings` (F32 `[n, dim]`) and header entries
-//! `oml.format` = `oml-rs-index`, `oml.format_version` = `1`, `oml.ids` = the ids as a JSON
-//! array. Any safetensors reader opens it.
+//! exactly re-ranked Euclidean top-k as [`crate::retrieval::retrieve`], so results (order,
+//! ties by insertion order, distances) are the same in `oml index search`, the wasm package
+//! and the browser app. It records which model made its embeddings, so a search with another
+//! model's queries is refused. Saved as a safetensors file ([`file`]).
 
-use std::collections::{HashMap, HashSet};
+mod file;
 
-use oml_core::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
+use std::collections::HashSet;
 
-const FORMAT: &str = "oml-rs-index";
-const FORMAT_VERSION: u32 = 1;
-const TENSOR: &str = "embeddings";
+use crate::retrieval::{Distance, Embeddings, QueryGallery, retrieve};
 
-/// What went wrong, for a JS exception message.
+/// What went wrong with an index or a search.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IndexError {
+    /// Embeddings whose length is not a whole number of rows.
     #[error("the index holds {dim}-d embeddings; got {got} values, not a multiple of {dim}")]
-    NotMultiple { dim: usize, got: usize },
+    NotMultiple {
+        /// The index's dimension.
+        dim: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// A different number of ids and embedding rows.
     #[error("{ids} ids for {rows} embeddings")]
-    CountMismatch { ids: usize, rows: usize },
+    CountMismatch {
+        /// Ids given.
+        ids: usize,
+        /// Embedding rows given.
+        rows: usize,
+    },
+    /// An id that is already in the index (or twice in one batch).
     #[error("id \"{0}\" is already in the index")]
     DuplicateId(String),
+    /// An embedding with NaN or an infinity.
     #[error("embedding of \"{id}\" has a non-finite value at {column}")]
-    NotFinite { id: String, column: usize },
+    NotFinite {
+        /// The row's id.
+        id: String,
+        /// The first bad column.
+        column: usize,
+    },
+    /// Queries whose length is not a whole number of the index's rows.
     #[error("the query has {got} values; the index holds {dim}-d embeddings")]
-    QueryDim { dim: usize, got: usize },
+    QueryDim {
+        /// The index's dimension.
+        dim: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// A query with NaN or an infinity (at this column).
     #[error("the query has a non-finite value at {0}")]
     QueryNotFinite(usize),
+    /// `k = 0`.
     #[error("k must be at least 1")]
     ZeroK,
+    /// `dim = 0`.
     #[error("dim must be at least 1")]
     ZeroDim,
+    /// Bytes that are not an index file (why).
     #[error("not an index file: {0}")]
     Format(String),
 }
@@ -40,7 +65,9 @@ pub enum IndexError {
 /// Nearest gallery items of one query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hits {
+    /// Their ids, nearest first.
     pub ids: Vec<String>,
+    /// Their Euclidean distances, non-decreasing.
     pub distances: Vec<f32>,
 }
 
@@ -49,30 +76,50 @@ pub struct Hits {
 pub struct Index {
     dim: usize,
     ids: Vec<String>,
+    /// The ids, for the duplicate check of [`Index::add`] in O(batch).
+    seen: HashSet<String>,
     /// `[n, dim]`, row-major, in insertion order.
     data: Vec<f32>,
+    /// The identity of the model whose embeddings these are, when known.
+    model: Option<String>,
 }
 
 impl Index {
+    /// An empty index of `dim`-dimensional embeddings.
     pub fn new(dim: usize) -> Result<Self, IndexError> {
         if dim == 0 {
             return Err(IndexError::ZeroDim);
         }
-        Ok(Self { dim, ids: Vec::new(), data: Vec::new() })
+        Ok(Self { dim, ids: Vec::new(), seen: HashSet::new(), data: Vec::new(), model: None })
     }
 
+    /// The index with `model` recorded as the identity of the model of its embeddings.
+    pub fn with_model(mut self, model: Option<String>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The identity of the model of its embeddings, when recorded.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// The embeddings' dimension.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// Items in the index.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
 
+    /// The ids, in insertion order.
     pub fn ids(&self) -> &[String] {
         &self.ids
     }
@@ -89,15 +136,16 @@ impl Index {
         if rows != ids.len() {
             return Err(IndexError::CountMismatch { ids: ids.len(), rows });
         }
-        let mut seen: HashSet<&str> = self.ids.iter().map(String::as_str).collect();
+        let mut batch: HashSet<&str> = HashSet::with_capacity(ids.len());
         for (id, row) in ids.iter().zip(embeddings.chunks_exact(self.dim)) {
-            if !seen.insert(id) {
+            if self.seen.contains(id) || !batch.insert(id) {
                 return Err(IndexError::DuplicateId(id.clone()));
             }
             if let Some(column) = row.iter().position(|v| !v.is_finite()) {
                 return Err(IndexError::NotFinite { id: id.clone(), column });
             }
         }
+        self.seen.extend(ids.iter().cloned());
         self.ids.extend(ids);
         self.data.extend_from_slice(embeddings);
         Ok(())
@@ -125,7 +173,7 @@ impl Index {
         let mut all = Vec::with_capacity((m + n) * self.dim);
         all.extend_from_slice(queries);
         all.extend_from_slice(&self.data);
-        let unexpected = |e: oml_core::retrieval::RetrievalError| IndexError::Format(e.to_string());
+        let unexpected = |e: crate::retrieval::RetrievalError| IndexError::Format(e.to_string());
         let emb = Embeddings::new(&all, m + n, self.dim).map_err(unexpected)?;
         let qg = QueryGallery::search_only(m, n).map_err(unexpected)?;
         let results = retrieve(&emb, &qg, k, Distance::Euclidean).map_err(unexpected)?;
@@ -138,74 +186,6 @@ impl Index {
                 }
             })
             .collect())
-    }
-
-    /// The index as a safetensors file (see the module documentation).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let ids = serde_json::to_string(&self.ids).unwrap_or_else(|_| "[]".into());
-        let meta: HashMap<String, String> = [
-            ("oml.format".to_owned(), FORMAT.to_owned()),
-            ("oml.format_version".to_owned(), FORMAT_VERSION.to_string()),
-            ("oml.ids".to_owned(), ids),
-            ("oml.dim".to_owned(), self.dim.to_string()),
-        ]
-        .into();
-        let view = safetensors::tensor::TensorView::new(
-            safetensors::Dtype::F32,
-            vec![self.len(), self.dim],
-            &bytes,
-        );
-        view.and_then(|view| safetensors::serialize([(TENSOR, view)], Some(meta)))
-            .unwrap_or_else(|e| unreachable!("a consistent index serialises: {e}"))
-    }
-
-    /// Reads what [`Index::to_bytes`] wrote.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IndexError> {
-        let bad = |reason: String| IndexError::Format(reason);
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        if meta.get("oml.format").map(String::as_str) != Some(FORMAT) {
-            return Err(bad(format!("no \"oml.format\": \"{FORMAT}\" header entry")));
-        }
-        let version: u32 = meta
-            .get("oml.format_version")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad("no valid \"oml.format_version\"".into()))?;
-        if version > FORMAT_VERSION {
-            return Err(bad(format!(
-                "format version {version} is newer than this build reads ({FORMAT_VERSION})"
-            )));
-        }
-        let ids: Vec<String> = meta
-            .get("oml.ids")
-            .map(|j| serde_json::from_str(j))
-            .transpose()
-            .map_err(|e| bad(format!("\"oml.ids\": {e}")))?
-            .ok_or_else(|| bad("no \"oml.ids\"".into()))?;
-        let dim: usize = meta
-            .get("oml.dim")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad("no valid \"oml.dim\"".into()))?;
-        let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let tensor = file.tensor(TENSOR).map_err(|e| bad(e.to_string()))?;
-        if tensor.dtype() != safetensors::Dtype::F32 || tensor.shape() != [ids.len(), dim] {
-            return Err(bad(format!(
-                "tensor \"{TENSOR}\" is {:?} {:?}, expected F32 [{}, {dim}]",
-                tensor.dtype(),
-                tensor.shape(),
-                ids.len()
-            )));
-        }
-        let data: Vec<f32> = tensor
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let mut index = Self::new(dim)?;
-        index.add(ids, &data)?;
-        Ok(index)
     }
 }
 
@@ -277,5 +257,13 @@ mod tests {
         assert!(matches!(Index::from_bytes(b"nope"), Err(IndexError::Format(_))));
         let empty = Index::new(3).unwrap();
         assert_eq!(Index::from_bytes(&empty.to_bytes()).unwrap(), empty);
+        // The model's identity travels with the file.
+        let tagged = sample().with_model(Some("zoo:mobilenet_v2_imagenet".into()));
+        let back = Index::from_bytes(&tagged.to_bytes()).unwrap();
+        assert_eq!(back.model(), Some("zoo:mobilenet_v2_imagenet"));
+        assert_eq!(back, tagged);
+        // A truncated file is refused, not read out of bounds.
+        let bytes = tagged.to_bytes();
+        assert!(matches!(Index::from_bytes(&bytes[..bytes.len() - 4]), Err(IndexError::Format(_))));
     }
 }

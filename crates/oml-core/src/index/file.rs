@@ -1,0 +1,85 @@
+//! The index as a file: safetensors with tensor `embeddings` (F32 `[n, dim]`) and header
+//! entries `oml.format` = `oml-rs-index`, `oml.format_version` = `1`, `oml.dim`, `oml.ids`
+//! (the ids as a JSON array) and, when known, `oml.model` (the identity of the model of the
+//! embeddings). Any safetensors reader opens it. Every size is checked against the bytes
+//! before anything is allocated.
+
+use std::collections::HashMap;
+
+use super::{Index, IndexError};
+
+const FORMAT: &str = "oml-rs-index";
+const FORMAT_VERSION: u32 = 1;
+const TENSOR: &str = "embeddings";
+
+impl Index {
+    /// The index as a safetensors file (see the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let ids = serde_json::to_string(&self.ids).unwrap_or_else(|_| "[]".into());
+        let meta: HashMap<String, String> = [
+            ("oml.format".to_owned(), FORMAT.to_owned()),
+            ("oml.format_version".to_owned(), FORMAT_VERSION.to_string()),
+            ("oml.ids".to_owned(), ids),
+            ("oml.dim".to_owned(), self.dim.to_string()),
+        ]
+        .into_iter()
+        .chain(self.model.clone().map(|m| ("oml.model".to_owned(), m)))
+        .collect();
+        let view = safetensors::tensor::TensorView::new(
+            safetensors::Dtype::F32,
+            vec![self.len(), self.dim],
+            &bytes,
+        );
+        view.and_then(|view| safetensors::serialize([(TENSOR, view)], Some(meta)))
+            .unwrap_or_else(|e| unreachable!("a consistent index serialises: {e}"))
+    }
+
+    /// Reads what [`Index::to_bytes`] wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, IndexError> {
+        let bad = |reason: String| IndexError::Format(reason);
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        if meta.get("oml.format").map(String::as_str) != Some(FORMAT) {
+            return Err(bad(format!("no \"oml.format\": \"{FORMAT}\" header entry")));
+        }
+        let version: u32 = meta
+            .get("oml.format_version")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("no valid \"oml.format_version\"".into()))?;
+        if version > FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {version} is newer than this build reads ({FORMAT_VERSION})"
+            )));
+        }
+        let ids: Vec<String> = meta
+            .get("oml.ids")
+            .map(|j| serde_json::from_str(j))
+            .transpose()
+            .map_err(|e| bad(format!("\"oml.ids\": {e}")))?
+            .ok_or_else(|| bad("no \"oml.ids\"".into()))?;
+        let dim: usize = meta
+            .get("oml.dim")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| bad("no valid \"oml.dim\"".into()))?;
+        let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let tensor = file.tensor(TENSOR).map_err(|e| bad(e.to_string()))?;
+        if tensor.dtype() != safetensors::Dtype::F32 || tensor.shape() != [ids.len(), dim] {
+            return Err(bad(format!(
+                "tensor \"{TENSOR}\" is {:?} {:?}, expected F32 [{}, {dim}]",
+                tensor.dtype(),
+                tensor.shape(),
+                ids.len()
+            )));
+        }
+        let data: Vec<f32> = tensor
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut index = Self::new(dim)?.with_model(meta.get("oml.model").cloned());
+        index.add(ids, &data)?;
+        Ok(index)
+    }
+}
