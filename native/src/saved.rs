@@ -83,6 +83,32 @@ pub fn load_checkpoint(checkpoint: &Path, device: &Device) -> anyhow::Result<Tra
     })
 }
 
+/// The identity of a trained model, recorded in indexes so that queries embedded by another
+/// model are refused: `sha256:<hex>` of the model file, or of the checkpoint's weights.
+pub fn trained_identity(checkpoint: &Path) -> anyhow::Result<String> {
+    let file =
+        if is_model_file(checkpoint) { checkpoint.to_owned() } else { locate(checkpoint)?.1 };
+    Ok(format!("sha256:{}", file_sha256(&file)?))
+}
+
+/// The SHA-256 of a file's bytes, in hex, read in blocks.
+pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut file = crate::io::open_regular(path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n =
+            file.read(&mut block).with_context(|| format!("{}: cannot read", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// `oml-rs <version>`: the producer written into model files.
 pub fn producer() -> String {
     format!("oml-rs {}", env!("CARGO_PKG_VERSION"))

@@ -212,3 +212,159 @@ fn bad_input_is_named_with_exit_code_2() {
     }
     assert!(!out.exists(), "nothing written on bad input");
 }
+
+/// `oml index build` embeds a gallery once; `oml index search` (and `oml predict --index`)
+/// then give what `oml predict` gives on the same lists. An index is searched only with the
+/// model that built it; a corrupt index file is named. Exit code 2 for both.
+#[test]
+fn an_index_is_built_once_and_searched_as_predict_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let root = repo().join("data/emoji_small");
+    let text = std::fs::read_to_string(emoji()).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let list = |vendor: &str, name: &str| {
+        let mut csv = String::from("path\n");
+        for r in rows.iter().filter(|r| r[2] == "validation" && r[1].contains(vendor)).take(12) {
+            csv.push_str(&format!("{}\n", r[1]));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        path
+    };
+    let (queries, gallery) = (list("google", "q.csv"), list("twitter", "g.csv"));
+    let index = dir.path().join("gallery.index");
+    let run = oml(&[
+        "index",
+        "build",
+        "--model",
+        s(&model),
+        "--gallery",
+        s(&gallery),
+        "--root",
+        s(&root),
+        "--out",
+        s(&index),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("12 images (1280-d, sha256:"), "{}", stderr(&run));
+
+    let searched = dir.path().join("s.jsonl");
+    let search = |model: &Path, index: &Path| {
+        oml(&[
+            "index",
+            "search",
+            "--model",
+            s(model),
+            "--index",
+            s(index),
+            "--queries",
+            s(&queries),
+            "--root",
+            s(&root),
+            "--k",
+            "4",
+            "--out",
+            s(&searched),
+        ])
+    };
+    let run = search(&model, &index);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // The same lists through `oml predict`, with the lists' paths made absolute.
+    let absolute = |path: &Path, name: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out = String::from("path\n");
+        for line in text.lines().skip(1) {
+            out.push_str(&format!("{}\n", root.join(line).display()));
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, out).unwrap();
+        p
+    };
+    let predicted = dir.path().join("p.jsonl");
+    let run = oml(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--queries",
+        s(&absolute(&queries, "qa.csv")),
+        "--gallery",
+        s(&absolute(&gallery, "ga.csv")),
+        "--k",
+        "4",
+        "--out",
+        s(&predicted),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (a, b) = (jsonl(&searched), jsonl(&predicted));
+    assert_eq!(a.len(), 12);
+    for (x, y) in a.iter().zip(&b) {
+        let ids: Vec<String> = y["gallery"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                let p = PathBuf::from(g.as_str().unwrap());
+                p.strip_prefix(&root).unwrap().display().to_string()
+            })
+            .collect();
+        assert_eq!(x["gallery"], serde_json::json!(ids));
+        for (d, e) in
+            x["distances"].as_array().unwrap().iter().zip(y["distances"].as_array().unwrap())
+        {
+            assert!((d.as_f64().unwrap() - e.as_f64().unwrap()).abs() < 1e-5, "{d} vs {e}");
+        }
+    }
+    // `oml predict --index` is the same search.
+    let via_predict = dir.path().join("v.jsonl");
+    let run = oml(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--index",
+        s(&index),
+        "--queries",
+        s(&absolute(&queries, "qa.csv")),
+        "--k",
+        "4",
+        "--out",
+        s(&via_predict),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let v = jsonl(&via_predict);
+    assert_eq!(
+        v.iter().map(|r| &r["gallery"]).collect::<Vec<_>>(),
+        a.iter().map(|r| &r["gallery"]).collect::<Vec<_>>()
+    );
+
+    // Another model's queries: refused, naming both.
+    let run = oml(&[
+        "index",
+        "search",
+        "--model",
+        "mobilenet_v2_imagenet",
+        "--offline",
+        "--index",
+        s(&index),
+        "--queries",
+        s(&queries),
+        "--root",
+        s(&root),
+        "--out",
+        s(&searched),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("the index was built by model sha256:")
+            && stderr(&run).contains("zoo:mobilenet_v2_imagenet"),
+        "{}",
+        stderr(&run)
+    );
+    // A corrupt index file.
+    let bytes = std::fs::read(&index).unwrap();
+    let broken = dir.path().join("broken.index");
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
+    let run = search(&model, &broken);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(stderr(&run).contains("broken.index: not an index file"), "{}", stderr(&run));
+}

@@ -245,6 +245,13 @@ impl JsIndex {
         self.0.ids().to_vec()
     }
 
+    /// The identity of the model whose embeddings the index holds (`zoo:<name>` or
+    /// `sha256:<hex>` of the model file), as `oml index build` records it; undefined if unknown.
+    #[wasm_bindgen(getter)]
+    pub fn model(&self) -> Option<String> {
+        self.0.model().map(str::to_owned)
+    }
+
     /// The index as bytes (a safetensors file) to store and load later.
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Vec<u8> {

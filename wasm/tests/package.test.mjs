@@ -2,13 +2,14 @@
 // same files and model file: embeddings within 1e-4 of `oml embed`, search results equal to
 // `oml search`, index bytes round trip, errors as exceptions with clear messages.
 // Run by scripts/test-wasm-pkg.sh, which prepares the native side:
-//   node package.test.mjs PKG_DIR MODEL DATASET_CSV DATASET_ROOT NATIVE_NPY SEARCH_TXT K
+//   node package.test.mjs PKG_DIR MODEL DATASET_CSV DATASET_ROOT NATIVE_NPY SEARCH_TXT K NATIVE_INDEX
+// (NATIVE_INDEX: the gallery as `oml index build` wrote it, loaded with Index.fromBytes.)
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [pkgDir, modelPath, csvPath, root, npyPath, searchPath, kArg] = process.argv.slice(2);
+const [pkgDir, modelPath, csvPath, root, npyPath, searchPath, kArg, nativeIndexPath] = process.argv.slice(2);
 const k = Number(kArg);
 const { default: init, Embedder, Index } = await import(pathToFileURL(join(pkgDir, "oml_wasm.js")));
 await init({ module_or_path: readFileSync(join(pkgDir, "oml_wasm_bg.wasm")) });
@@ -97,6 +98,12 @@ check(index, "search");
 const reloaded = Index.fromBytes(index.toBytes());
 assert.deepEqual(reloaded.ids, index.ids);
 check(reloaded, "search after toBytes/fromBytes");
+// The index `oml index build` wrote natively: same ids, same results, the model recorded.
+const nativeIndex = Index.fromBytes(new Uint8Array(readFileSync(nativeIndexPath)));
+assert.match(nativeIndex.model, /^sha256:[0-9a-f]{64}$/);
+assert.equal(index.model, undefined, "an index made in the page records no model");
+assert.deepEqual(nativeIndex.ids, index.ids);
+check(nativeIndex, "the native index");
 const batch = index.searchBatch(got.subarray(0, 2 * embedder.dim), 2);
 assert.equal(batch.length, 2);
 

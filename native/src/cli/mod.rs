@@ -3,6 +3,7 @@
 mod convert;
 mod embed;
 mod export;
+mod index;
 mod metrics;
 mod model_args;
 mod predict;
@@ -34,6 +35,7 @@ enum Command {
     Validate(validate::ValidateArgs),
     Search(search::SearchArgs),
     Predict(predict::PredictArgs),
+    Index(index::IndexArgs),
     Visualize(visualize::VisualizeArgs),
 }
 
@@ -85,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Search(args) => search::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Index(args) => index::run(&args),
         Command::Visualize(args) => visualize::run(&args),
     };
     finish(result)

@@ -34,3 +34,64 @@ impl ModelOnDataset {
         load_trained(&self.checkpoint, &device).map_err(bad_input)
     }
 }
+
+/// A model to embed with: a zoo model, or a trained one (a model file or a checkpoint).
+pub enum AnyEmbedder {
+    Zoo(Embedder<oml_models::extractor::AnyExtractor>),
+    Trained(Embedder<FileModel>),
+}
+
+impl AnyEmbedder {
+    /// The model named by `--model` (a zoo name, a model file or a checkpoint folder), on
+    /// `device` in `precision`, and its identity: `zoo:<name>` (with `@sha256:<hex>` of
+    /// `--weights`), or `sha256:<hex>` of the trained model's file.
+    pub fn load(
+        model: &str,
+        weights: Option<&std::path::Path>,
+        offline: bool,
+        device: DeviceChoice,
+        precision: oml_models::precision::Precision,
+    ) -> Result<(Self, String), Failure> {
+        let device = device.device().map_err(bad_input)?;
+        crate::device::check_precision(&device, precision).map_err(bad_input)?;
+        let path = std::path::Path::new(model);
+        if path.exists() {
+            if weights.is_some() {
+                return Err(bad_input(anyhow::anyhow!("--weights goes with a zoo model")));
+            }
+            let identity = crate::saved::trained_identity(path).map_err(bad_input)?;
+            let embedder = load_trained(path, &device).map_err(bad_input)?;
+            return Ok((Self::Trained(embedder.with_precision(precision)), identity));
+        }
+        let (embedder, name) = super::embed::zoo_embedder(model, weights, offline, device)?;
+        let identity = match weights {
+            Some(w) => {
+                format!("zoo:{name}@sha256:{}", crate::saved::file_sha256(w).map_err(bad_input)?)
+            }
+            None => format!("zoo:{name}"),
+        };
+        Ok((Self::Zoo(embedder.with_precision(precision)), identity))
+    }
+
+    /// The embedding size.
+    pub fn feat_dim(&self) -> usize {
+        match self {
+            Self::Zoo(e) => e.feat_dim(),
+            Self::Trained(e) => e.feat_dim(),
+        }
+    }
+
+    /// `[items, feat_dim]` embeddings, row-major; a progress bar on a terminal.
+    pub fn embed(
+        &self,
+        items: &[crate::embed::ImageItem],
+        batch_size: usize,
+    ) -> Result<Vec<f32>, Failure> {
+        let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        match self {
+            Self::Zoo(e) => crate::embed::embed_items(e, items, batch_size, show),
+            Self::Trained(e) => crate::embed::embed_items(e, items, batch_size, show),
+        }
+        .map_err(crate::failure::embed_failure)
+    }
+}

@@ -7,17 +7,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Args;
+use oml_core::index::Index;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, Thresholding, retrieve};
-use oml_models::embedder::Embedder;
-use oml_models::extractor::Extractor;
 use oml_models::precision::Precision;
 
-use super::embed::zoo_embedder;
+use super::model_args::AnyEmbedder;
 use crate::device::DeviceChoice;
-use crate::embed::{ImageItem, embed_items, from_dataset};
-use crate::failure::{Failure, bad_input, embed_failure, other};
+use crate::embed::{ImageItem, from_dataset};
+use crate::failure::{Failure, bad_input, other};
 use crate::io::{PredictedRow, ResultsFormat, read_image_list, write_results};
-use crate::saved::load_trained;
 
 /// Searches a gallery with queries and writes each query's top k (ids, distances, and
 /// `is_correct` where labels exist) as .jsonl, .csv or .parquet.
@@ -35,7 +33,7 @@ pub struct PredictArgs {
     #[arg(
         long,
         value_name = "CSV",
-        conflicts_with_all = ["queries", "gallery"],
+        conflicts_with_all = ["queries", "gallery", "index"],
         required_unless_present = "queries"
     )]
     dataset: Option<PathBuf>,
@@ -44,11 +42,14 @@ pub struct PredictArgs {
     dataset_root: Option<PathBuf>,
     /// The queries: a folder of images (searched recursively), or a CSV with a `path` column
     /// (relative to the CSV's folder) and an optional integer `label` column.
-    #[arg(long, value_name = "DIR|CSV", requires = "gallery")]
+    #[arg(long, value_name = "DIR|CSV")]
     queries: Option<PathBuf>,
     /// The gallery, as --queries. With labels on both sides, `is_correct` is written.
-    #[arg(long, value_name = "DIR|CSV", requires = "queries")]
+    #[arg(long, value_name = "DIR|CSV", requires = "queries", conflicts_with = "index")]
     gallery: Option<PathBuf>,
+    /// The gallery as an index file from `oml index build` (embedded by the same model).
+    #[arg(long, value_name = "INDEX", requires = "queries")]
+    index: Option<PathBuf>,
     /// Results per query (fewer where the gallery is smaller).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
@@ -84,26 +85,48 @@ struct Search {
     labelled: bool,
 }
 
-pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
-    ResultsFormat::of(&args.out).map_err(bad_input)?;
-    let thresholding = thresholding(args).map_err(bad_input)?;
-    let search = search(args)?;
-    let device = args.device.device().map_err(bad_input)?;
-    crate::device::check_precision(&device, args.precision).map_err(bad_input)?;
-    let model = Path::new(&args.model);
-    if model.exists() {
-        if args.weights.is_some() {
-            return Err(bad_input(anyhow!("--weights goes with a zoo model")));
-        }
-        let embedder = load_trained(model, &device).map_err(bad_input)?;
-        return predict(args, &search, &embedder.with_precision(args.precision), thresholding);
-    }
-    let (embedder, _) = zoo_embedder(&args.model, args.weights.as_deref(), args.offline, device)?;
-    predict(args, &search, &embedder.with_precision(args.precision), thresholding)
+/// What every search writes: the model, the list length, the output and its cut.
+pub(super) struct Output<'a> {
+    pub k: usize,
+    pub out: &'a Path,
+    pub thresholding: Option<Thresholding>,
+    pub batch_size: usize,
 }
 
-fn thresholding(args: &PredictArgs) -> anyhow::Result<Option<Thresholding>> {
-    Ok(match (args.threshold, args.adaptive_threshold) {
+pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
+    ResultsFormat::of(&args.out).map_err(bad_input)?;
+    let output = Output {
+        k: usize::try_from(args.k).unwrap_or(usize::MAX),
+        out: &args.out,
+        thresholding: thresholding(args.threshold, args.adaptive_threshold).map_err(bad_input)?,
+        batch_size: args.batch_size as usize,
+    };
+    let load = || {
+        AnyEmbedder::load(
+            &args.model,
+            args.weights.as_deref(),
+            args.offline,
+            args.device,
+            args.precision,
+        )
+    };
+    if let (Some(index), Some(queries)) = (&args.index, &args.queries) {
+        let queries = read_image_list(queries, None).map_err(bad_input)?;
+        let index = read_index(index)?;
+        let (embedder, identity) = load()?;
+        return search_index(&embedder, &identity, &index, &queries, &output);
+    }
+    let search = search(args)?;
+    let (embedder, _) = load()?;
+    predict(&embedder, &search, &output)
+}
+
+/// OML's thresholds from `--threshold` / `--adaptive-threshold`.
+pub(super) fn thresholding(
+    threshold: Option<f32>,
+    adaptive: Option<f32>,
+) -> anyhow::Result<Option<Thresholding>> {
+    Ok(match (threshold, adaptive) {
         (Some(th), _) if !th.is_finite() => anyhow::bail!("--threshold must be finite, got {th}"),
         (Some(th), _) => Some(Thresholding::Constant { th }),
         (None, Some(n)) if !(n.is_finite() && n > 0.0) => {
@@ -114,25 +137,80 @@ fn thresholding(args: &PredictArgs) -> anyhow::Result<Option<Thresholding>> {
     })
 }
 
-fn predict<E: Extractor>(
-    args: &PredictArgs,
-    search: &Search,
-    embedder: &Embedder<E>,
-    thresholding: Option<Thresholding>,
+/// Reads an index file; an error names it.
+pub(super) fn read_index(path: &Path) -> Result<Index, Failure> {
+    let bytes = crate::io::read_regular(path, u64::MAX)
+        .map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", path.display())))?;
+    Index::from_bytes(&bytes).map_err(|e| bad_input(anyhow!("{}: {e}", path.display())))
+}
+
+/// The queries of `queries` searched in `index`, written as `output` says. The index must have
+/// been built by the same model (`identity`).
+pub(super) fn search_index(
+    embedder: &AnyEmbedder,
+    identity: &str,
+    index: &Index,
+    queries: &crate::io::ImageList,
+    output: &Output<'_>,
 ) -> Result<(), Failure> {
-    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let data = embed_items(embedder, &search.items, args.batch_size as usize, show)
-        .map_err(embed_failure)?;
+    if let Some(built) = index.model()
+        && built != identity
+    {
+        return Err(bad_input(anyhow!(
+            "the index was built by model {built}, the queries would be embedded by {identity}: \
+             search it with the model that built it"
+        )));
+    }
+    if embedder.feat_dim() != index.dim() {
+        return Err(bad_input(anyhow!(
+            "the index holds {}-d embeddings, the model makes {}-d ones",
+            index.dim(),
+            embedder.feat_dim()
+        )));
+    }
+    let data = embedder.embed(&queries.items, output.batch_size)?;
+    let hits = index.search(&data, output.k).map_err(other)?;
+    let lists: Vec<&[f32]> = hits.iter().map(|h| h.distances.as_slice()).collect();
+    let kept = kept(output.thresholding, &lists);
+    let rows: Vec<PredictedRow> = hits
+        .iter()
+        .zip(&queries.ids)
+        .zip(kept)
+        .map(|((h, id), n)| PredictedRow {
+            query: id.clone(),
+            gallery: h.ids[..n].to_vec(),
+            distances: h.distances[..n].to_vec(),
+            is_correct: None,
+        })
+        .collect();
+    write_results(output.out, &rows).map_err(other)?;
+    eprintln!(
+        "oml: {} queries searched in {} indexed items, top {} -> {}",
+        rows.len(),
+        index.len(),
+        output.k,
+        output.out.display()
+    );
+    Ok(())
+}
+
+/// How many of each list `thresholding` keeps (all without one).
+fn kept(thresholding: Option<Thresholding>, lists: &[&[f32]]) -> Vec<usize> {
+    match thresholding {
+        Some(t) => t.kept(lists),
+        None => lists.iter().map(|d| d.len()).collect(),
+    }
+}
+
+fn predict(embedder: &AnyEmbedder, search: &Search, output: &Output<'_>) -> Result<(), Failure> {
+    let data = embedder.embed(&search.items, output.batch_size)?;
     let emb = Embeddings::new(&data, search.items.len(), embedder.feat_dim()).map_err(other)?;
-    let k = usize::try_from(args.k).unwrap_or(usize::MAX);
+    let k = output.k;
     let results = retrieve(&emb, &search.qg, k, Distance::Euclidean).map_err(other)?;
     let gallery = search.qg.gallery_rows();
     let queries = search.qg.query_rows();
     let lists: Vec<&[f32]> = results.iter().map(|r| r.distances).collect();
-    let kept = match thresholding {
-        Some(t) => t.kept(&lists),
-        None => lists.iter().map(|d| d.len()).collect(),
-    };
+    let kept = kept(output.thresholding, &lists);
     let (mut hits, mut total) = (0usize, 0usize);
     let rows: Vec<PredictedRow> = results
         .iter()
@@ -158,7 +236,7 @@ fn predict<E: Extractor>(
             }
         })
         .collect();
-    write_results(&args.out, &rows).map_err(other)?;
+    write_results(output.out, &rows).map_err(other)?;
     let cmc = if total > 0 {
         format!(", cmc@1 {:.4}", hits as f64 / total as f64)
     } else {
@@ -168,7 +246,7 @@ fn predict<E: Extractor>(
         "oml predict: {} queries x {} gallery items, top {k}{cmc} -> {}",
         queries.len(),
         gallery.len(),
-        args.out.display()
+        output.out.display()
     );
     Ok(())
 }
@@ -196,10 +274,10 @@ fn search(args: &PredictArgs) -> Result<Search, Failure> {
         });
     }
     let (Some(q), Some(g)) = (&args.queries, &args.gallery) else {
-        return Err(bad_input(anyhow!("give --dataset, or --queries and --gallery")));
+        return Err(bad_input(anyhow!("give --dataset, or --queries with --gallery or --index")));
     };
-    let queries = read_image_list(q).map_err(bad_input)?;
-    let gallery = read_image_list(g).map_err(bad_input)?;
+    let queries = read_image_list(q, None).map_err(bad_input)?;
+    let gallery = read_image_list(g, None).map_err(bad_input)?;
     let (nq, ng) = (queries.items.len(), gallery.items.len());
     let (qg, labelled) = match (&queries.labels, &gallery.labels) {
         (Some(lq), Some(lg)) => {

@@ -1,5 +1,6 @@
 //! A list of images to search with or in: a folder (searched recursively), or a CSV with a
-//! `path` column (relative to the CSV's folder) and an optional integer `label` column.
+//! `path` column (relative to the CSV's folder, or to a root given) and an optional integer
+//! `label` column.
 
 use std::path::Path;
 
@@ -18,8 +19,9 @@ pub struct ImageList {
     pub labels: Option<Vec<i64>>,
 }
 
-/// The images of `path`: a folder, or a list CSV; an error names the file and line.
-pub fn read_image_list(path: &Path) -> anyhow::Result<ImageList> {
+/// The images of `path`: a folder, or a list CSV whose relative paths start at `root` (default:
+/// the CSV's folder); an error names the file and line.
+pub fn read_image_list(path: &Path, root: Option<&Path>) -> anyhow::Result<ImageList> {
     if path.is_dir() {
         let listing =
             from_dir(path).with_context(|| format!("{}: cannot list images", path.display()))?;
@@ -32,7 +34,10 @@ pub fn read_image_list(path: &Path) -> anyhow::Result<ImageList> {
     }
     let name = path.display();
     let file = super::open_regular(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
-    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = match root {
+        Some(root) => root.to_owned(),
+        None => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
     let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
     let header = reader.headers().map_err(|e| anyhow!("{name}: {e}"))?.clone();
     let column = |c: &str| header.iter().position(|h| h.trim() == c);
@@ -82,18 +87,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("q.csv");
         std::fs::write(&csv, "label,path\n3,a.png\n4,sub/b.png\n").unwrap();
-        let list = read_image_list(&csv).unwrap();
+        let list = read_image_list(&csv, None).unwrap();
         assert_eq!(list.ids, vec!["a.png", "sub/b.png"]);
         assert_eq!(list.labels, Some(vec![3, 4]));
         assert_eq!(list.items[1].path, dir.path().join("sub/b.png"));
         std::fs::write(&csv, "path\na.png\n").unwrap();
-        assert_eq!(read_image_list(&csv).unwrap().labels, None);
+        assert_eq!(read_image_list(&csv, None).unwrap().labels, None);
         std::fs::write(&csv, "label,path\n3,a.png\nx,b.png\n").unwrap();
-        let e = read_image_list(&csv).unwrap_err().to_string();
+        let e = read_image_list(&csv, None).unwrap_err().to_string();
         assert!(e.contains("q.csv line 3: `label` must be an integer, got `x`"), "{e}");
         std::fs::write(&csv, "file\na.png\n").unwrap();
-        let e = read_image_list(&csv).unwrap_err().to_string();
+        let e = read_image_list(&csv, None).unwrap_err().to_string();
         assert!(e.contains("no `path` column"), "{e}");
-        assert!(read_image_list(&dir.path().join("none.csv")).is_err());
+        assert!(read_image_list(&dir.path().join("none.csv"), None).is_err());
+        std::fs::write(&csv, "path\na.png\n").unwrap();
+        let elsewhere = read_image_list(&csv, Some(Path::new("/data"))).unwrap();
+        assert_eq!(elsewhere.items[0].path, Path::new("/data/a.png"));
     }
 }

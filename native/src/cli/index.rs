@@ -1,0 +1,151 @@
+//! `oml index build` and `oml index search`: a gallery embedded once into an index file (the
+//! format the wasm package's `Index.fromBytes` and the browser app read), then searched with
+//! query images embedded by the same model.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use oml_core::index::Index;
+use oml_models::precision::Precision;
+
+use super::model_args::AnyEmbedder;
+use super::predict::{Output, read_index, search_index, thresholding};
+use crate::device::DeviceChoice;
+use crate::failure::{Failure, bad_input, other};
+use crate::io::{ResultsFormat, read_image_list, write_atomically};
+
+/// Index files: build one from a gallery, search one with queries.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(subcommand)]
+    command: IndexCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum IndexCommand {
+    Build(BuildArgs),
+    Search(SearchArgs),
+}
+
+/// The model options of both subcommands.
+#[derive(Debug, Args)]
+struct ModelOptions {
+    /// A zoo model (`oml embed --model help` lists them), a model file from `oml export`
+    /// (.safetensors), or a checkpoint folder of an oml-train run.
+    #[arg(long, value_name = "NAME|FILE|CK")]
+    model: String,
+    /// With a zoo model: weights to load instead of the zoo's download.
+    #[arg(long, value_name = "PATH")]
+    weights: Option<PathBuf>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
+    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16.
+    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
+    precision: Precision,
+    /// Never download: use the cache or --weights only.
+    #[arg(long)]
+    offline: bool,
+}
+
+impl ModelOptions {
+    fn load(&self) -> Result<(AnyEmbedder, String), Failure> {
+        AnyEmbedder::load(
+            &self.model,
+            self.weights.as_deref(),
+            self.offline,
+            self.device,
+            self.precision,
+        )
+    }
+}
+
+/// Embeds a gallery into an index file: the ids, the embeddings and the model's identity.
+#[derive(Debug, Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    model: ModelOptions,
+    /// The gallery: a folder of images (searched recursively), or a CSV with a `path` column
+    /// (relative to the CSV's folder; a dataset CSV works, all its rows). Ids are the paths.
+    #[arg(long, value_name = "DIR|CSV")]
+    gallery: PathBuf,
+    /// Where a gallery CSV's relative paths start. Default: the CSV's folder.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The index file to write (e.g. gallery.index; a safetensors file).
+    #[arg(long, value_name = "INDEX")]
+    out: PathBuf,
+}
+
+/// Searches an index file with query images embedded by the model that built it.
+#[derive(Debug, Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    model: ModelOptions,
+    /// The index from `oml index build`.
+    #[arg(long, value_name = "INDEX")]
+    index: PathBuf,
+    /// The queries: a folder of images, or a CSV with a `path` column.
+    #[arg(long, value_name = "DIR|CSV")]
+    queries: PathBuf,
+    /// Where a queries CSV's relative paths start. Default: the CSV's folder.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Results per query.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    k: u64,
+    /// Output, by extension: .jsonl, .csv or .parquet (as `oml predict` writes).
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+    /// Keep only results closer than this distance (OML's ConstantThresholding).
+    #[arg(long, value_name = "TH", conflicts_with = "adaptive_threshold")]
+    threshold: Option<f32>,
+    /// Cut each list after its first gap larger than N_STD mean gaps (OML's
+    /// AdaptiveThresholding).
+    #[arg(long, value_name = "N_STD")]
+    adaptive_threshold: Option<f32>,
+}
+
+pub(crate) fn run(args: &IndexArgs) -> Result<(), Failure> {
+    match &args.command {
+        IndexCommand::Build(b) => build(b),
+        IndexCommand::Search(s) => search(s),
+    }
+}
+
+fn build(args: &BuildArgs) -> Result<(), Failure> {
+    let gallery = read_image_list(&args.gallery, args.root.as_deref()).map_err(bad_input)?;
+    let (embedder, identity) = args.model.load()?;
+    let data = embedder.embed(&gallery.items, args.model.batch_size as usize)?;
+    let mut index = Index::new(embedder.feat_dim()).map_err(other)?.with_model(Some(identity));
+    index
+        .add(gallery.ids, &data)
+        .map_err(|e| bad_input(anyhow!("{}: {e}", args.gallery.display())))?;
+    write_atomically(&args.out, &index.to_bytes())
+        .map_err(|e| other(anyhow!("cannot write {}: {e}", args.out.display())))?;
+    eprintln!(
+        "oml index build: {} images ({}-d, {}) -> {}",
+        index.len(),
+        index.dim(),
+        index.model().unwrap_or("?"),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn search(args: &SearchArgs) -> Result<(), Failure> {
+    ResultsFormat::of(&args.out).map_err(bad_input)?;
+    let output = Output {
+        k: usize::try_from(args.k).unwrap_or(usize::MAX),
+        out: &args.out,
+        thresholding: thresholding(args.threshold, args.adaptive_threshold).map_err(bad_input)?,
+        batch_size: args.model.batch_size as usize,
+    };
+    let queries = read_image_list(&args.queries, args.root.as_deref()).map_err(bad_input)?;
+    let index = read_index(&args.index)?;
+    let (embedder, identity) = args.model.load()?;
+    search_index(&embedder, &identity, &index, &queries, &output)
+}
