@@ -58,6 +58,9 @@ scripts/check-exports.sh
 step "experiment loggers read back by TensorBoard and an MLflow server"
 scripts/check-loggers.sh
 
+step "the Parquet export in a vector database (LanceDB) against oml index search"
+scripts/check-vector-db.sh
+
 step "the wasm package (dist/oml-wasm) in Node.js against the native tools"
 scripts/test-wasm-pkg.sh
 
