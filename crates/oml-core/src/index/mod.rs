@@ -170,11 +170,9 @@ impl Index {
             return Ok(vec![Hits { ids: Vec::new(), distances: Vec::new() }; m]);
         }
         let n = self.len();
-        let mut all = Vec::with_capacity((m + n) * self.dim);
-        all.extend_from_slice(queries);
-        all.extend_from_slice(&self.data);
         let unexpected = |e: crate::retrieval::RetrievalError| IndexError::Format(e.to_string());
-        let emb = Embeddings::new(&all, m + n, self.dim).map_err(unexpected)?;
+        // The queries stacked on the gallery where it is: no copy of the gallery.
+        let emb = Embeddings::pair(queries, &self.data, self.dim).map_err(unexpected)?;
         let qg = QueryGallery::search_only(m, n).map_err(unexpected)?;
         let results = retrieve(&emb, &qg, k, Distance::Euclidean).map_err(unexpected)?;
         Ok((0..m)

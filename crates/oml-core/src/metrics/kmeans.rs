@@ -96,7 +96,14 @@ fn assign(
     let mut changed = false;
     for start in (0..emb.rows()).step_by(block) {
         let end = (start + block).min(emb.rows());
-        let rows = &emb.as_slice()[start * dim..end * dim];
+        let copied;
+        let rows = match emb.contiguous() {
+            Some(all) => &all[start * dim..end * dim],
+            None => {
+                copied = emb.select(&(start..end).collect::<Vec<_>>());
+                &copied[..]
+            }
+        };
         let out = &mut scores[..(end - start) * k];
         f32::matmul_transposed(rows, centroids, out, end - start, k, dim);
         for (i, dots) in out.chunks_exact(k).enumerate() {
