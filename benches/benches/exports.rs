@@ -6,10 +6,11 @@
 use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use oml_benches::Synthetic;
+use oml_core::index::IndexView;
 use oml_models::extractor::ExtractorWithMlp;
 use oml_models::model_file::{self, ModelSpec, SourceSpec};
 use oml_models::zoo::{self, Arch};
-use oml_native::io::{EmbeddingTable, write_table};
+use oml_native::io::{EmbeddingTable, map_file, write_table};
 use oml_wasm::index::Index;
 
 fn tables(c: &mut Criterion) {
@@ -69,6 +70,69 @@ fn index(c: &mut Criterion) {
     group.finish();
 }
 
+/// `oml index search` at scale: an index file of N x 384 (N = `OML_BENCH_INDEX_ROWS`, default
+/// 200k; the target is 1M) memory-mapped and searched by 1,000 queries for their top
+/// 10, against the matrix-product roofline: the same query x gallery products by
+/// matrixmultiply's sgemm in 4,096-row gallery tiles, with nothing else done.
+fn index_at_scale(c: &mut Criterion) {
+    let n: usize =
+        std::env::var("OML_BENCH_INDEX_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let (m, dim) = (1000, 384);
+    let data = Synthetic::new(n + m, dim, 7);
+    let (queries, gallery) = data.embeddings.split_at(m * dim);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gallery.index");
+    {
+        let mut index = Index::new(dim).expect("dim");
+        index.add((0..n).map(|i| i.to_string()).collect(), gallery).expect("added");
+        std::fs::write(&path, index.to_bytes()).expect("written");
+    }
+    let map = map_file(&path).expect("mapped");
+    let view = IndexView::from_bytes(&map).expect("an index");
+    assert!(view.is_borrowed(), "searched in place");
+    let mut group = c.benchmark_group(format!("index_{n}_x_{dim}"));
+    group.sample_size(10);
+    group.bench_function("search_1000_top10_mapped", |b| {
+        b.iter(|| view.search(queries, 10).expect("hits"))
+    });
+    const TILE: usize = 4096;
+    let mut out = vec![0f32; m * TILE];
+    group.bench_function("sgemm_roofline", |b| {
+        b.iter(|| {
+            for tile in gallery.chunks(TILE * dim) {
+                let rows = tile.len() / dim;
+                sgemm_tile(queries, tile, &mut out[..m * rows], m, rows, dim);
+            }
+        })
+    });
+    group.finish();
+}
+
+/// `out[m, rows] = q[m, dim] · tile[rows, dim]ᵀ` with matrixmultiply.
+#[allow(unsafe_code)]
+fn sgemm_tile(q: &[f32], tile: &[f32], out: &mut [f32], m: usize, rows: usize, dim: usize) {
+    assert!(q.len() >= m * dim && tile.len() >= rows * dim && out.len() >= m * rows);
+    // SAFETY: the pointers cover the asserted sizes with the strides given.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            dim,
+            rows,
+            1.0,
+            q.as_ptr(),
+            dim as isize,
+            1,
+            tile.as_ptr(),
+            1,
+            dim as isize,
+            0.0,
+            out.as_mut_ptr(),
+            rows as isize,
+            1,
+        );
+    }
+}
+
 /// The browser app's analysis of a labelled gallery: 1,000 validation rows (500 queries, 500
 /// gallery items, 100 identities) of 384-d embeddings: `oml metrics`' metrics, CMC curve,
 /// histograms, worst queries; and the PCA map of the same rows.
@@ -93,5 +157,5 @@ fn web_analysis(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tables, model_files, index, web_analysis);
+criterion_group!(benches, tables, model_files, index, index_at_scale, web_analysis);
 criterion_main!(benches);

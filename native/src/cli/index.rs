@@ -145,7 +145,8 @@ fn search(args: &SearchArgs) -> Result<(), Failure> {
         batch_size: args.model.batch_size as usize,
     };
     let queries = read_image_list(&args.queries, args.root.as_deref()).map_err(bad_input)?;
-    let index = read_index(&args.index)?;
+    let map = crate::io::map_file(&args.index).map_err(bad_input)?;
+    let index = read_index(&args.index, &map)?;
     let (embedder, identity) = args.model.load()?;
     search_index(&embedder, &identity, &index, &queries, &output)
 }

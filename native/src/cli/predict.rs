@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Args;
-use oml_core::index::Index;
+use oml_core::index::IndexView;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, Thresholding, retrieve};
 use oml_models::precision::Precision;
 
@@ -112,7 +112,8 @@ pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
     };
     if let (Some(index), Some(queries)) = (&args.index, &args.queries) {
         let queries = read_image_list(queries, None).map_err(bad_input)?;
-        let index = read_index(index)?;
+        let map = crate::io::map_file(index).map_err(bad_input)?;
+        let index = read_index(index, &map)?;
         let (embedder, identity) = load()?;
         return search_index(&embedder, &identity, &index, &queries, &output);
     }
@@ -137,11 +138,10 @@ pub(super) fn thresholding(
     })
 }
 
-/// Reads an index file; an error names it.
-pub(super) fn read_index(path: &Path) -> Result<Index, Failure> {
-    let bytes = crate::io::read_regular(path, u64::MAX)
-        .map_err(|e| bad_input(anyhow!("{}: cannot read: {e}", path.display())))?;
-    Index::from_bytes(&bytes).map_err(|e| bad_input(anyhow!("{}: {e}", path.display())))
+/// The index in `bytes` (the file `path`, memory-mapped), searched where it lies; an error
+/// names the file.
+pub(super) fn read_index<'a>(path: &Path, bytes: &'a [u8]) -> Result<IndexView<'a>, Failure> {
+    IndexView::from_bytes(bytes).map_err(|e| bad_input(anyhow!("{}: {e}", path.display())))
 }
 
 /// The queries of `queries` searched in `index`, written as `output` says. The index must have
@@ -149,7 +149,7 @@ pub(super) fn read_index(path: &Path) -> Result<Index, Failure> {
 pub(super) fn search_index(
     embedder: &AnyEmbedder,
     identity: &str,
-    index: &Index,
+    index: &IndexView<'_>,
     queries: &crate::io::ImageList,
     output: &Output<'_>,
 ) -> Result<(), Failure> {

@@ -6,6 +6,7 @@ mod atomic;
 mod dataset;
 mod embeddings;
 mod image_list;
+mod mapped;
 #[cfg(test)]
 mod props;
 mod regular;
@@ -17,6 +18,7 @@ pub use atomic::write_atomically;
 pub use dataset::read_dataset_file;
 pub use embeddings::{EmbeddingFileError, EmbeddingMatrix, parse_embeddings, read_embeddings};
 pub use image_list::{ImageList, read_image_list};
+pub use mapped::map_file;
 pub use regular::{
     MAX_IMAGE_FILE_BYTES, MAX_TEXT_BYTES, open_regular, read_regular, read_regular_text,
 };

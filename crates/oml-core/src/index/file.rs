@@ -37,49 +37,66 @@ impl Index {
 
     /// Reads what [`Index::to_bytes`] wrote.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, IndexError> {
-        let bad = |reason: String| IndexError::Format(reason);
-        let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        if meta.get("oml.format").map(String::as_str) != Some(FORMAT) {
-            return Err(bad(format!("no \"oml.format\": \"{FORMAT}\" header entry")));
-        }
-        let version: u32 = meta
-            .get("oml.format_version")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad("no valid \"oml.format_version\"".into()))?;
-        if version > FORMAT_VERSION {
-            return Err(bad(format!(
-                "format version {version} is newer than this build reads ({FORMAT_VERSION})"
-            )));
-        }
-        let ids: Vec<String> = meta
-            .get("oml.ids")
-            .map(|j| serde_json::from_str(j))
-            .transpose()
-            .map_err(|e| bad(format!("\"oml.ids\": {e}")))?
-            .ok_or_else(|| bad("no \"oml.ids\"".into()))?;
-        let dim: usize = meta
-            .get("oml.dim")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| bad("no valid \"oml.dim\"".into()))?;
-        let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let tensor = file.tensor(TENSOR).map_err(|e| bad(e.to_string()))?;
-        if tensor.dtype() != safetensors::Dtype::F32 || tensor.shape() != [ids.len(), dim] {
-            return Err(bad(format!(
-                "tensor \"{TENSOR}\" is {:?} {:?}, expected F32 [{}, {dim}]",
-                tensor.dtype(),
-                tensor.shape(),
-                ids.len()
-            )));
-        }
-        let data: Vec<f32> = tensor
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let mut index = Self::new(dim)?.with_model(meta.get("oml.model").cloned());
-        index.add(ids, &data)?;
+        let parsed = parse(bytes)?;
+        let data = decode(parsed.raw);
+        let mut index = Self::new(parsed.dim)?.with_model(parsed.model);
+        index.add(parsed.ids, &data)?;
         Ok(index)
     }
+}
+
+/// An index file's header, checked, and its embeddings' bytes (`[ids.len(), dim]` F32 LE).
+pub(super) struct Parsed<'a> {
+    pub dim: usize,
+    pub ids: Vec<String>,
+    pub model: Option<String>,
+    pub raw: &'a [u8],
+}
+
+/// Reads the header of an index file and finds its tensor; sizes are checked against the
+/// bytes by the safetensors reader before anything is allocated.
+pub(super) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, IndexError> {
+    let bad = |reason: String| IndexError::Format(reason);
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    if meta.get("oml.format").map(String::as_str) != Some(FORMAT) {
+        return Err(bad(format!("no \"oml.format\": \"{FORMAT}\" header entry")));
+    }
+    let version: u32 = meta
+        .get("oml.format_version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("no valid \"oml.format_version\"".into()))?;
+    if version > FORMAT_VERSION {
+        return Err(bad(format!(
+            "format version {version} is newer than this build reads ({FORMAT_VERSION})"
+        )));
+    }
+    let ids: Vec<String> = meta
+        .get("oml.ids")
+        .map(|j| serde_json::from_str(j))
+        .transpose()
+        .map_err(|e| bad(format!("\"oml.ids\": {e}")))?
+        .ok_or_else(|| bad("no \"oml.ids\"".into()))?;
+    let dim: usize = meta
+        .get("oml.dim")
+        .and_then(|v| v.parse().ok())
+        .filter(|&d| d > 0)
+        .ok_or_else(|| bad("no valid \"oml.dim\"".into()))?;
+    let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let tensor = file.tensor(TENSOR).map_err(|e| bad(e.to_string()))?;
+    if tensor.dtype() != safetensors::Dtype::F32 || tensor.shape() != [ids.len(), dim] {
+        return Err(bad(format!(
+            "tensor \"{TENSOR}\" is {:?} {:?}, expected F32 [{}, {dim}]",
+            tensor.dtype(),
+            tensor.shape(),
+            ids.len()
+        )));
+    }
+    Ok(Parsed { dim, ids, model: meta.get("oml.model").cloned(), raw: tensor.data() })
+}
+
+/// Little-endian float32 bytes as floats (a copy).
+pub(super) fn decode(raw: &[u8]) -> Vec<f32> {
+    raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }

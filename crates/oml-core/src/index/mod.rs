@@ -5,6 +5,9 @@
 //! model's queries is refused. Saved as a safetensors file ([`file`]).
 
 mod file;
+mod view;
+
+pub use view::IndexView;
 
 use std::collections::HashSet;
 
@@ -156,35 +159,46 @@ impl Index {
     /// # Shapes
     /// `queries`: `m × dim`, row-major → `m` hit lists.
     pub fn search(&self, queries: &[f32], k: usize) -> Result<Vec<Hits>, IndexError> {
-        if k == 0 {
-            return Err(IndexError::ZeroK);
-        }
-        if queries.is_empty() || !queries.len().is_multiple_of(self.dim) {
-            return Err(IndexError::QueryDim { dim: self.dim, got: queries.len() });
-        }
-        if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
-            return Err(IndexError::QueryNotFinite(i % self.dim));
-        }
-        let m = queries.len() / self.dim;
-        if self.is_empty() {
-            return Ok(vec![Hits { ids: Vec::new(), distances: Vec::new() }; m]);
-        }
-        let n = self.len();
-        let unexpected = |e: crate::retrieval::RetrievalError| IndexError::Format(e.to_string());
-        // The queries stacked on the gallery where it is: no copy of the gallery.
-        let emb = Embeddings::pair(queries, &self.data, self.dim).map_err(unexpected)?;
-        let qg = QueryGallery::search_only(m, n).map_err(unexpected)?;
-        let results = retrieve(&emb, &qg, k, Distance::Euclidean).map_err(unexpected)?;
-        Ok((0..m)
-            .map(|q| {
-                let r = results.query(q);
-                Hits {
-                    ids: r.retrieved.iter().map(|&g| self.ids[g as usize].clone()).collect(),
-                    distances: r.distances.to_vec(),
-                }
-            })
-            .collect())
+        search_rows(self.dim, &self.ids, &self.data, queries, k)
     }
+}
+
+/// The exact search of [`Index::search`] over `ids` and their embeddings `data`
+/// (`[ids.len(), dim]`), wherever they are held.
+pub(crate) fn search_rows(
+    dim: usize,
+    ids: &[String],
+    data: &[f32],
+    queries: &[f32],
+    k: usize,
+) -> Result<Vec<Hits>, IndexError> {
+    if k == 0 {
+        return Err(IndexError::ZeroK);
+    }
+    if queries.is_empty() || !queries.len().is_multiple_of(dim) {
+        return Err(IndexError::QueryDim { dim, got: queries.len() });
+    }
+    if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
+        return Err(IndexError::QueryNotFinite(i % dim));
+    }
+    let m = queries.len() / dim;
+    if ids.is_empty() {
+        return Ok(vec![Hits { ids: Vec::new(), distances: Vec::new() }; m]);
+    }
+    let unexpected = |e: crate::retrieval::RetrievalError| IndexError::Format(e.to_string());
+    // The queries stacked on the gallery where it is: no copy of the gallery.
+    let emb = Embeddings::pair(queries, data, dim).map_err(unexpected)?;
+    let qg = QueryGallery::search_only(m, ids.len()).map_err(unexpected)?;
+    let results = retrieve(&emb, &qg, k, Distance::Euclidean).map_err(unexpected)?;
+    Ok((0..m)
+        .map(|q| {
+            let r = results.query(q);
+            Hits {
+                ids: r.retrieved.iter().map(|&g| ids[g as usize].clone()).collect(),
+                distances: r.distances.to_vec(),
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
