@@ -85,7 +85,8 @@ struct Search {
     labelled: bool,
 }
 
-/// What every search writes: the model, the list length, the output and its cut.
+/// What every search writes: the list length, the output file, OML's cut, and the batch size
+/// of the forward passes.
 pub(super) struct Output<'a> {
     pub k: usize,
     pub out: &'a Path,
