@@ -224,9 +224,9 @@ fn an_index_is_built_once_and_searched_as_predict_searches() {
     let text = std::fs::read_to_string(emoji()).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
     let list = |vendor: &str, name: &str| {
-        let mut csv = String::from("path\n");
+        let mut csv = String::from("path,label\n");
         for r in rows.iter().filter(|r| r[2] == "validation" && r[1].contains(vendor)).take(12) {
-            csv.push_str(&format!("{}\n", r[1]));
+            csv.push_str(&format!("{},{}\n", r[1], r[0]));
         }
         let path = dir.path().join(name);
         std::fs::write(&path, csv).unwrap();
@@ -273,9 +273,10 @@ fn an_index_is_built_once_and_searched_as_predict_searches() {
     // The same lists through `oml predict`, with the lists' paths made absolute.
     let absolute = |path: &Path, name: &str| {
         let text = std::fs::read_to_string(path).unwrap();
-        let mut out = String::from("path\n");
+        let mut out = String::from("path,label\n");
         for line in text.lines().skip(1) {
-            out.push_str(&format!("{}\n", root.join(line).display()));
+            let (path, label) = line.split_once(',').unwrap();
+            out.push_str(&format!("{},{label}\n", root.join(path).display()));
         }
         let p = dir.path().join(name);
         std::fs::write(&p, out).unwrap();
@@ -309,6 +310,9 @@ fn an_index_is_built_once_and_searched_as_predict_searches() {
             })
             .collect();
         assert_eq!(x["gallery"], serde_json::json!(ids));
+        // Labels kept in the index: is_correct as predict computes it from the two lists.
+        assert_eq!(x["is_correct"], y["is_correct"]);
+        assert!(x["is_correct"].is_array());
         for (d, e) in
             x["distances"].as_array().unwrap().iter().zip(y["distances"].as_array().unwrap())
         {

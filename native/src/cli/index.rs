@@ -69,7 +69,8 @@ struct BuildArgs {
     #[command(flatten)]
     model: ModelOptions,
     /// The gallery: a folder of images (searched recursively), or a CSV with a `path` column
-    /// (relative to the CSV's folder; a dataset CSV works, all its rows). Ids are the paths.
+    /// (relative to the CSV's folder; a dataset CSV works, all its rows) and an optional
+    /// integer `label` column, kept in the index. Ids are the paths.
     #[arg(long, value_name = "DIR|CSV")]
     gallery: PathBuf,
     /// Where a gallery CSV's relative paths start. Default: the CSV's folder.
@@ -88,7 +89,8 @@ struct SearchArgs {
     /// The index from `oml index build`.
     #[arg(long, value_name = "INDEX")]
     index: PathBuf,
-    /// The queries: a folder of images, or a CSV with a `path` column.
+    /// The queries: a folder of images, or a CSV with a `path` column and an optional `label`
+    /// column (with labels in the index too, `is_correct` is written).
     #[arg(long, value_name = "DIR|CSV")]
     queries: PathBuf,
     /// Where a queries CSV's relative paths start. Default: the CSV's folder.
@@ -122,7 +124,7 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
     let data = embedder.embed(&gallery.items, args.model.batch_size as usize)?;
     let mut index = Index::new(embedder.feat_dim()).map_err(other)?.with_model(Some(identity));
     index
-        .add(gallery.ids, &data)
+        .add_labelled(gallery.ids, gallery.labels.as_deref(), &data)
         .map_err(|e| bad_input(anyhow!("{}: {e}", args.gallery.display())))?;
     write_atomically(&args.out, &index.to_bytes())
         .map_err(|e| other(anyhow!("cannot write {}: {e}", args.out.display())))?;

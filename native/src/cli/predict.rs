@@ -173,15 +173,26 @@ pub(super) fn search_index(
     let hits = index.search(&data, output.k).map_err(other)?;
     let lists: Vec<&[f32]> = hits.iter().map(|h| h.distances.as_slice()).collect();
     let kept = kept(output.thresholding, &lists);
+    // With labels on both sides: each hit's label, for `is_correct`.
+    let labels = match (index.labels(), &queries.labels) {
+        (Some(gallery), Some(query)) => {
+            let of: std::collections::HashMap<&str, i64> =
+                index.ids().iter().map(String::as_str).zip(gallery.iter().copied()).collect();
+            Some((of, query))
+        }
+        _ => None,
+    };
     let rows: Vec<PredictedRow> = hits
         .iter()
-        .zip(&queries.ids)
+        .enumerate()
         .zip(kept)
-        .map(|((h, id), n)| PredictedRow {
-            query: id.clone(),
+        .map(|((q, h), n)| PredictedRow {
+            query: queries.ids[q].clone(),
             gallery: h.ids[..n].to_vec(),
             distances: h.distances[..n].to_vec(),
-            is_correct: None,
+            is_correct: labels.as_ref().map(|(of, query)| {
+                h.ids[..n].iter().map(|id| of.get(id.as_str()) == Some(&query[q])).collect()
+            }),
         })
         .collect();
     write_results(output.out, &rows).map_err(other)?;

@@ -1,8 +1,8 @@
 //! The index as a file: safetensors with tensor `embeddings` (F32 `[n, dim]`) and header
 //! entries `oml.format` = `oml-rs-index`, `oml.format_version` = `1`, `oml.dim`, `oml.ids`
 //! (the ids as a JSON array) and, when known, `oml.model` (the identity of the model of the
-//! embeddings). Any safetensors reader opens it. Every size is checked against the bytes
-//! before anything is allocated.
+//! embeddings) and `oml.labels` (the items' integer labels, a JSON array). Any safetensors
+//! reader opens it. Every size is checked against the bytes before anything is allocated.
 
 use std::collections::HashMap;
 
@@ -25,6 +25,12 @@ impl Index {
         ]
         .into_iter()
         .chain(self.model.clone().map(|m| ("oml.model".to_owned(), m)))
+        .chain(
+            self.labels
+                .as_ref()
+                .and_then(|l| serde_json::to_string(l).ok())
+                .map(|l| ("oml.labels".to_owned(), l)),
+        )
         .collect();
         let view = safetensors::tensor::TensorView::new(
             safetensors::Dtype::F32,
@@ -40,7 +46,7 @@ impl Index {
         let parsed = parse(bytes)?;
         let data = decode(parsed.raw);
         let mut index = Self::new(parsed.dim)?.with_model(parsed.model);
-        index.add(parsed.ids, &data)?;
+        index.add_labelled(parsed.ids, parsed.labels.as_deref(), &data)?;
         Ok(index)
     }
 }
@@ -50,6 +56,7 @@ pub(super) struct Parsed<'a> {
     pub dim: usize,
     pub ids: Vec<String>,
     pub model: Option<String>,
+    pub labels: Option<Vec<i64>>,
     pub raw: &'a [u8],
 }
 
@@ -93,7 +100,18 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, IndexError> {
             ids.len()
         )));
     }
-    Ok(Parsed { dim, ids, model: meta.get("oml.model").cloned(), raw: tensor.data() })
+    let labels: Option<Vec<i64>> = meta
+        .get("oml.labels")
+        .map(|j| serde_json::from_str(j))
+        .transpose()
+        .map_err(|e| bad(format!("\"oml.labels\": {e}")))?;
+    if let Some(l) = &labels
+        && l.len() != ids.len()
+    {
+        return Err(bad(format!("{} labels for {} ids", l.len(), ids.len())));
+    }
+    let model = meta.get("oml.model").cloned();
+    Ok(Parsed { dim, ids, model, labels, raw: tensor.data() })
 }
 
 /// Little-endian float32 bytes as floats (a copy).

@@ -85,6 +85,8 @@ pub struct Index {
     data: Vec<f32>,
     /// The identity of the model whose embeddings these are, when known.
     model: Option<String>,
+    /// One label per item, while every [`Index::add_labelled`] gave them.
+    labels: Option<Vec<i64>>,
 }
 
 impl Index {
@@ -93,7 +95,8 @@ impl Index {
         if dim == 0 {
             return Err(IndexError::ZeroDim);
         }
-        Ok(Self { dim, ids: Vec::new(), seen: HashSet::new(), data: Vec::new(), model: None })
+        let (ids, seen, data) = (Vec::new(), HashSet::new(), Vec::new());
+        Ok(Self { dim, ids, seen, data, model: None, labels: None })
     }
 
     /// The index with `model` recorded as the identity of the model of its embeddings.
@@ -127,11 +130,35 @@ impl Index {
         &self.ids
     }
 
-    /// Adds rows; all or nothing (a bad row leaves the index unchanged).
+    /// The items' labels, in insertion order, when every addition gave them.
+    pub fn labels(&self) -> Option<&[i64]> {
+        self.labels.as_deref()
+    }
+
+    /// Adds rows without labels (the index then has none); all or nothing.
     ///
     /// # Shapes
     /// `embeddings`: `ids.len() × dim`, row-major.
     pub fn add(&mut self, ids: Vec<String>, embeddings: &[f32]) -> Result<(), IndexError> {
+        self.add_labelled(ids, None, embeddings)
+    }
+
+    /// Adds rows with their labels (one per id) or without; all or nothing (a bad row leaves
+    /// the index unchanged). The index keeps labels while every addition gives them.
+    ///
+    /// # Shapes
+    /// `embeddings`: `ids.len() × dim`, row-major.
+    pub fn add_labelled(
+        &mut self,
+        ids: Vec<String>,
+        labels: Option<&[i64]>,
+        embeddings: &[f32],
+    ) -> Result<(), IndexError> {
+        if let Some(l) = labels
+            && l.len() != ids.len()
+        {
+            return Err(IndexError::CountMismatch { ids: ids.len(), rows: l.len() });
+        }
         if !embeddings.len().is_multiple_of(self.dim) {
             return Err(IndexError::NotMultiple { dim: self.dim, got: embeddings.len() });
         }
@@ -148,6 +175,14 @@ impl Index {
                 return Err(IndexError::NotFinite { id: id.clone(), column });
             }
         }
+        self.labels = match (self.is_empty(), self.labels.take(), labels) {
+            (true, _, given) => given.map(<[i64]>::to_vec),
+            (false, Some(mut kept), Some(given)) => {
+                kept.extend_from_slice(given);
+                Some(kept)
+            }
+            _ => None,
+        };
         self.seen.extend(ids.iter().cloned());
         self.ids.extend(ids);
         self.data.extend_from_slice(embeddings);
@@ -230,6 +265,19 @@ mod tests {
         // k beyond the size returns everything; an empty index returns nothing.
         assert_eq!(sample().search(&[0.0, 0.0], 10).unwrap()[0].ids.len(), 4);
         assert!(Index::new(2).unwrap().search(&[0.0, 0.0], 5).unwrap()[0].ids.is_empty());
+    }
+
+    #[test]
+    fn labels_are_kept_while_every_addition_gives_them() {
+        let mut index = Index::new(1).unwrap();
+        index.add_labelled(ids(&["a", "b"]), Some(&[1, 2]), &[0.0, 1.0]).unwrap();
+        index.add_labelled(ids(&["c"]), Some(&[1]), &[2.0]).unwrap();
+        assert_eq!(index.labels(), Some(&[1, 2, 1][..]));
+        let e = index.add_labelled(ids(&["d"]), Some(&[1, 2]), &[3.0]);
+        assert_eq!(e, Err(IndexError::CountMismatch { ids: 1, rows: 2 }));
+        assert_eq!(index.labels(), Some(&[1, 2, 1][..]), "unchanged by a refused addition");
+        index.add(ids(&["d"]), &[3.0]).unwrap();
+        assert_eq!(index.labels(), None, "an addition without labels drops them");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub struct IndexView<'a> {
     ids: Vec<String>,
     data: Cow<'a, [f32]>,
     model: Option<String>,
+    labels: Option<Vec<i64>>,
 }
 
 impl<'a> IndexView<'a> {
@@ -30,7 +31,8 @@ impl<'a> IndexView<'a> {
             Ok(floats) if cfg!(target_endian = "little") => Cow::Borrowed(floats),
             _ => Cow::Owned(decode(parsed.raw)),
         };
-        Ok(Self { dim: parsed.dim, ids: parsed.ids, data, model: parsed.model })
+        let (dim, ids, model, labels) = (parsed.dim, parsed.ids, parsed.model, parsed.labels);
+        Ok(Self { dim, ids, data, model, labels })
     }
 
     /// Whether the embeddings are read in place (not copied).
@@ -63,6 +65,11 @@ impl<'a> IndexView<'a> {
         self.model.as_deref()
     }
 
+    /// The items' labels, in order, when the index has them.
+    pub fn labels(&self) -> Option<&[i64]> {
+        self.labels.as_deref()
+    }
+
     /// As [`super::Index::search`]; a non-finite embedding in the file is an error here.
     pub fn search(&self, queries: &[f32], k: usize) -> Result<Vec<Hits>, IndexError> {
         search_rows(self.dim, &self.ids, &self.data, queries, k)
@@ -79,7 +86,10 @@ mod tests {
     fn a_view_reads_in_place_and_searches_as_the_index() {
         let mut index = Index::new(2).unwrap().with_model(Some("zoo:m".into()));
         let names: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| (*s).to_owned()).collect();
-        index.add(names, &[0.0, 0.0, 3.0, 4.0, 1.0, 0.0, 0.0, 1.0]).unwrap();
+        let labels = [7, 8, 7, 9];
+        index
+            .add_labelled(names, Some(&labels), &[0.0, 0.0, 3.0, 4.0, 1.0, 0.0, 0.0, 1.0])
+            .unwrap();
         let bytes = index.to_bytes();
         // An 8-byte-aligned copy, as a memory map is (page-aligned).
         let aligned: Vec<u64> = bytes
@@ -94,6 +104,8 @@ mod tests {
         let view = IndexView::from_bytes(aligned).unwrap();
         assert!(view.is_borrowed(), "read in place");
         assert_eq!((view.len(), view.dim(), view.model()), (4, 2, Some("zoo:m")));
+        assert_eq!(view.labels(), Some(&labels[..]));
+        assert_eq!(Index::from_bytes(&bytes).unwrap(), index, "labels round trip");
         let queries = [0.0, 0.0, 3.0, 4.0];
         assert_eq!(view.search(&queries, 3).unwrap(), index.search(&queries, 3).unwrap());
         // Misaligned bytes are decoded instead, with the same results.
