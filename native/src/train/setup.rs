@@ -248,7 +248,12 @@ impl Progress {
         let average = average(loaded.average.as_ref().unwrap_or(&loaded.trainee.model));
         let optim = loaded.optimizer.unwrap_or_else(|| optimizer(config));
         forget_metrics_after(run, loaded.state.epochs_done)?;
-        eprintln!("resuming {} after epoch {}", run.dir.display(), loaded.state.epochs_done);
+        // One write: under mpirun another rank's line cannot land inside it.
+        super::processes::say(&format!(
+            "resuming {} after epoch {}",
+            run.dir.display(),
+            loaded.state.epochs_done
+        ));
         Ok(Self { trainee: loaded.trainee, optim, state: loaded.state, average })
     }
 }
