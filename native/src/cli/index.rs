@@ -7,13 +7,11 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use oml_core::index::Index;
-use oml_models::precision::Precision;
 
-use super::model_args::AnyEmbedder;
-use super::predict::{Output, read_index, search_index, thresholding};
-use crate::device::DeviceChoice;
+use super::model_args::ModelOptions;
+use super::predict::{ResultOptions, read_index, search_index};
 use crate::failure::{Failure, bad_input, other};
-use crate::io::{ResultsFormat, read_image_list, write_atomically};
+use crate::io::{read_image_list, write_atomically};
 
 /// Index files: build one from a gallery, search one with queries.
 #[derive(Debug, Args)]
@@ -26,41 +24,6 @@ pub struct IndexArgs {
 enum IndexCommand {
     Build(BuildArgs),
     Search(SearchArgs),
-}
-
-/// The model options of both subcommands.
-#[derive(Debug, Args)]
-struct ModelOptions {
-    /// A zoo model (`oml embed --model help` lists them), a model file from `oml export`
-    /// (.safetensors), or a checkpoint folder of an oml-train run.
-    #[arg(long, value_name = "NAME|FILE|CK")]
-    model: String,
-    /// With a zoo model: weights to load instead of the zoo's download.
-    #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
-    batch_size: u64,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
-    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16.
-    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
-    precision: Precision,
-    /// Never download: use the cache or --weights only.
-    #[arg(long)]
-    offline: bool,
-}
-
-impl ModelOptions {
-    fn load(&self) -> Result<(AnyEmbedder, String), Failure> {
-        AnyEmbedder::load(
-            &self.model,
-            self.weights.as_deref(),
-            self.offline,
-            self.device,
-            self.precision,
-        )
-    }
 }
 
 /// Embeds a gallery into an index file: the ids, the embeddings and the model's identity.
@@ -96,19 +59,8 @@ struct SearchArgs {
     /// Where a queries CSV's relative paths start. Default: the CSV's folder.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
-    /// Results per query.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    k: u64,
-    /// Output, by extension: .jsonl, .csv or .parquet (as `oml predict` writes).
-    #[arg(long, value_name = "OUT")]
-    out: PathBuf,
-    /// Keep only results closer than this distance (OML's ConstantThresholding).
-    #[arg(long, value_name = "TH", conflicts_with = "adaptive_threshold")]
-    threshold: Option<f32>,
-    /// Cut each list after its first gap larger than N_STD mean gaps (OML's
-    /// AdaptiveThresholding).
-    #[arg(long, value_name = "N_STD")]
-    adaptive_threshold: Option<f32>,
+    #[command(flatten)]
+    results: ResultOptions,
 }
 
 pub(crate) fn run(args: &IndexArgs) -> Result<(), Failure> {
@@ -139,13 +91,7 @@ fn build(args: &BuildArgs) -> Result<(), Failure> {
 }
 
 fn search(args: &SearchArgs) -> Result<(), Failure> {
-    ResultsFormat::of(&args.out).map_err(bad_input)?;
-    let output = Output {
-        k: usize::try_from(args.k).unwrap_or(usize::MAX),
-        out: &args.out,
-        thresholding: thresholding(args.threshold, args.adaptive_threshold).map_err(bad_input)?,
-        batch_size: args.model.batch_size as usize,
-    };
+    let output = args.results.output(args.model.batch_size)?;
     let queries = read_image_list(&args.queries, args.root.as_deref()).map_err(bad_input)?;
     let map = crate::io::map_file(&args.index).map_err(bad_input)?;
     let index = read_index(&args.index, &map)?;

@@ -95,3 +95,39 @@ impl AnyEmbedder {
         .map_err(crate::failure::embed_failure)
     }
 }
+
+/// The model options of the commands that embed with any model (`oml predict`, `oml index`).
+#[derive(Debug, Args)]
+pub struct ModelOptions {
+    /// A zoo model (`oml embed --model help` lists them), a model file from `oml export`
+    /// (.safetensors), or a checkpoint folder of an oml-train run.
+    #[arg(long, value_name = "NAME|FILE|CK")]
+    pub model: String,
+    /// With a zoo model: weights to load instead of the zoo's download.
+    #[arg(long, value_name = "PATH")]
+    pub weights: Option<PathBuf>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16.
+    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
+    pub precision: oml_models::precision::Precision,
+    /// Never download: use the cache or --weights only.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+impl ModelOptions {
+    /// The model and its identity ([`AnyEmbedder::load`]).
+    pub fn load(&self) -> Result<(AnyEmbedder, String), Failure> {
+        AnyEmbedder::load(
+            &self.model,
+            self.weights.as_deref(),
+            self.offline,
+            self.device,
+            self.precision,
+        )
+    }
+}

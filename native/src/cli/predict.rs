@@ -9,10 +9,8 @@ use anyhow::anyhow;
 use clap::Args;
 use oml_core::index::IndexView;
 use oml_core::retrieval::{Distance, Embeddings, QueryGallery, Thresholding, retrieve};
-use oml_models::precision::Precision;
 
-use super::model_args::AnyEmbedder;
-use crate::device::DeviceChoice;
+use super::model_args::{AnyEmbedder, ModelOptions};
 use crate::embed::{ImageItem, from_dataset};
 use crate::failure::{Failure, bad_input, other};
 use crate::io::{PredictedRow, ResultsFormat, read_image_list, write_results};
@@ -21,13 +19,8 @@ use crate::io::{PredictedRow, ResultsFormat, read_image_list, write_results};
 /// `is_correct` where labels exist) as .jsonl, .csv or .parquet.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// A zoo model (`oml embed --model help` lists them), a model file from `oml export`
-    /// (.safetensors), or a checkpoint folder of an oml-train run (RUN/best, RUN/last, RUN).
-    #[arg(long, value_name = "NAME|FILE|CK")]
-    model: String,
-    /// With a zoo model: weights to load instead of the zoo's download.
-    #[arg(long, value_name = "PATH")]
-    weights: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelOptions,
     /// Dataset in OML's CSV format: its validation rows, queries and gallery by `is_query` and
     /// `is_gallery` (a query never retrieves itself or its own sequence), as `oml validate`.
     #[arg(
@@ -50,6 +43,13 @@ pub struct PredictArgs {
     /// The gallery as an index file from `oml index build` (embedded by the same model).
     #[arg(long, value_name = "INDEX", requires = "queries")]
     index: Option<PathBuf>,
+    #[command(flatten)]
+    results: ResultOptions,
+}
+
+/// The length, file and cut of the result lists (`oml predict`, `oml index search`).
+#[derive(Debug, Args)]
+pub(super) struct ResultOptions {
     /// Results per query (fewer where the gallery is smaller).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
@@ -64,17 +64,20 @@ pub struct PredictArgs {
     /// times the mean gap over all queries (OML's AdaptiveThresholding).
     #[arg(long, value_name = "N_STD")]
     adaptive_threshold: Option<f32>,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
-    batch_size: u64,
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
-    /// The float type the model computes in on a GPU: 32, 16 (f16) or bf16.
-    #[arg(long, default_value = "32", value_name = "32|16|bf16")]
-    precision: Precision,
-    /// Never download: use the cache or --weights only.
-    #[arg(long)]
-    offline: bool,
+}
+
+impl ResultOptions {
+    /// What a search writes, checked before anything is embedded.
+    pub(super) fn output(&self, batch_size: u64) -> Result<Output<'_>, Failure> {
+        ResultsFormat::of(&self.out).map_err(bad_input)?;
+        Ok(Output {
+            k: usize::try_from(self.k).unwrap_or(usize::MAX),
+            out: &self.out,
+            thresholding: thresholding(self.threshold, self.adaptive_threshold)
+                .map_err(bad_input)?,
+            batch_size: usize::try_from(batch_size).unwrap_or(usize::MAX),
+        })
+    }
 }
 
 /// What is searched: every image (queries first for two lists), its id, the roles and labels.
@@ -95,22 +98,8 @@ pub(super) struct Output<'a> {
 }
 
 pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
-    ResultsFormat::of(&args.out).map_err(bad_input)?;
-    let output = Output {
-        k: usize::try_from(args.k).unwrap_or(usize::MAX),
-        out: &args.out,
-        thresholding: thresholding(args.threshold, args.adaptive_threshold).map_err(bad_input)?,
-        batch_size: args.batch_size as usize,
-    };
-    let load = || {
-        AnyEmbedder::load(
-            &args.model,
-            args.weights.as_deref(),
-            args.offline,
-            args.device,
-            args.precision,
-        )
-    };
+    let output = args.results.output(args.model.batch_size)?;
+    let load = || args.model.load();
     if let (Some(index), Some(queries)) = (&args.index, &args.queries) {
         let queries = read_image_list(queries, None).map_err(bad_input)?;
         let map = crate::io::map_file(index).map_err(bad_input)?;
@@ -124,7 +113,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<(), Failure> {
 }
 
 /// OML's thresholds from `--threshold` / `--adaptive-threshold`.
-pub(super) fn thresholding(
+fn thresholding(
     threshold: Option<f32>,
     adaptive: Option<f32>,
 ) -> anyhow::Result<Option<Thresholding>> {

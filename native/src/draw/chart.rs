@@ -4,7 +4,7 @@
 
 use image::RgbImage;
 use oml_core::metrics::DistanceHistogram;
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::text::{FONT, register};
@@ -38,6 +38,19 @@ pub struct LineChart<'a> {
 
 fn fail(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("cannot draw the chart: {e}")
+}
+
+/// The legend of a chart's labelled series, upper right.
+fn legend<'a, CT: CoordTranslate>(
+    c: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+) -> anyhow::Result<()> {
+    c.configure_series_labels()
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(fail)
 }
 
 /// Draws `paint` on a white `SIZE` canvas and returns the picture.
@@ -109,13 +122,7 @@ pub fn line_chart(chart: &LineChart<'_>) -> anyhow::Result<RgbImage> {
             });
         }
         if chart.series.len() > 1 {
-            c.configure_series_labels()
-                .label_font((FONT, 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(fail)?;
+            legend(&mut c)?;
         }
         Ok(())
     })
@@ -158,13 +165,7 @@ pub fn histogram_chart(h: &DistanceHistogram, title: &str) -> anyhow::Result<Rgb
                 Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.mix(0.45).filled())
             });
         }
-        c.configure_series_labels()
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail)?;
+        legend(&mut c)?;
         Ok(())
     })
 }
